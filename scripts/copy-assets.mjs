@@ -1,0 +1,4 @@
+// Copies non-TypeScript assets (SQL migrations) next to the compiled code and marks the CLI executable.
+import { cpSync, chmodSync } from 'node:fs';
+cpSync('src/store/migrations', 'dist/store/migrations', { recursive: true });
+chmodSync('dist/cli.js', 0o755);

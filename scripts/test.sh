@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `npm test`: prepare the machine (services, Docker, staging images), build, run every test against the
+# real PostgreSQL, MariaDB, Docker engine and s3rver, and print one closing line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-test-env.sh
+npm run --silent build
+results="$(mktemp)"
+status=0
+node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --json --outputFile="$results" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  if (r.numTotalTests === 0) { console.log("no test ran"); process.exit(1); }
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+' "$results" || status=1
+rm -f "$results"
+exit "$status"

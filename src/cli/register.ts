@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { action, globals, load, printLine } from './common.js';
+import { UserError } from '../core/errors.js';
+import { connectState } from '../store/db.js';
+import { migrate } from '../store/migrate.js';
+import { requireClient } from '../context.js';
+import { exportRegister, type RegisterFormat, type RegisterName } from '../operations/export-register.js';
+
+const REGISTERS = ['backups', 'restore-tests'];
+
+/** `backup-bot register backups|restore-tests [--client NAME] [--format csv|json]` */
+export function registerRegisterCommand(program: Command): void {
+  program
+    .command('register')
+    .description('export a SOP-001 register: backups (section 11) or restore-tests (section 12)')
+    .argument('<register>', `which register: ${REGISTERS.join(' | ')}`)
+    .option('--client <name>', 'only this client')
+    .option('--format <format>', 'csv or json (default csv; json with --json)')
+    .action(action(async (register: string, opts: { client?: string; format?: string }, cmd: Command) => {
+      if (!REGISTERS.includes(register)) throw new UserError(`unknown register "${register.slice(0, 40)}" (accepted: ${REGISTERS.join(', ')})`);
+      const format = (opts.format ?? (globals(cmd).json ? 'json' : 'csv')) as RegisterFormat;
+      if (format !== 'csv' && format !== 'json') throw new UserError(`unknown format "${String(opts.format).slice(0, 40)}" (accepted: csv, json)`);
+      const { config } = load(cmd);
+      if (opts.client) requireClient(config, opts.client);
+      const pool = await connectState(config.state.url, { max: 2 });
+      try {
+        await migrate(pool);
+        const out = await exportRegister(pool, { register: register as RegisterName, client: opts.client, format, timezone: config.timezone });
+        process.stdout.write(out.endsWith('\n') ? out : out + '\n');
+      } finally {
+        await pool.end();
+      }
+      void printLine;
+    }));
+}

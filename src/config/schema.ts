@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { isCronExpression, isTimezone } from './cron.js';
+import { parseDuration } from './duration.js';
+
+/**
+ * The configuration contract. Keys are added beside existing ones, never renamed.
+ * Every object is strict: an unknown key (a typo) is an error naming its path.
+ */
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+export const cron = z.string().refine(isCronExpression, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * 0")`,
+});
+
+export const duration = z.string().refine((v) => parseDuration(v) !== undefined, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a duration (accepted: a number and a unit w/d/h/m/s, e.g. "7d", "4h", "30m")`,
+});
+
+const timezone = z.string().refine(isTimezone, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a time zone (accepted: an IANA name such as "UTC" or "America/Argentina/Buenos_Aires")`,
+});
+
+/** Names used in storage keys, container labels, lock keys and Slack text: no shell or path metacharacters. */
+export const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const name = (what: string) => z.string().regex(NAME_RE, `${what} must be lowercase letters, digits, "-" or "_" (1-63 characters, starting with a letter or digit)`);
+
+/** Slack user IDs (U…/W…) and user-group IDs (S…). */
+const slackPrincipal = z.string().regex(/^[UWS][A-Z0-9]{2,20}$/, 'must be a Slack user ID (U…/W…) or user-group ID (S…)');
+const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID (C…/G…)');
+const sqlIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$/, 'must be a table name (optionally schema.table)');
+const command = z.array(nonEmpty).min(1, 'must be a command as a list: [program, arg, ...]');
+const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path');
+
+const s3Destination = z.strictObject({
+  type: z.literal('s3'),
+  bucket: nonEmpty,
+  prefix: z.string().default(''),
+  endpoint: z.url().optional(),
+  region: z.string().default('us-east-1'),
+  forcePathStyle: z.boolean().default(false),
+  accessKeyId: z.string().optional(),
+  secretAccessKey: z.string().optional(),
+  sessionToken: z.string().optional(),
+  /** AWS SDK >= 3.729 sends CRC32 checksums by default; R2/B2/older MinIO need WHEN_REQUIRED. */
+  requestChecksumCalculation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).default('WHEN_SUPPORTED'),
+  responseChecksumValidation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).default('WHEN_SUPPORTED'),
+  /** Multipart part size in MiB (S3 minimum 5). */
+  partSizeMb: z.number().int().min(5).max(5120).default(8),
+  /** Parts uploaded at once. */
+  queueSize: z.number().int().min(1).max(16).default(4),
+});
+
+const localDestination = z.strictObject({
+  type: z.literal('local'),
+  path: nonEmpty,
+  prefix: z.string().default(''),
+});
+
+export const storageDestination = z.discriminatedUnion('type', [s3Destination, localDestination]);
+
+const roles = z.strictObject({
+  systemOwners: z.array(slackPrincipal).default([]),
+  itManagers: z.array(slackPrincipal).default([]),
+  qa: z.array(slackPrincipal).default([]),
+  operators: z.array(slackPrincipal).default([]),
+});
+
+const userCheck = z.strictObject({
+  name: nonEmpty,
+  /** SQL returning one row whose first column is true when the check passes. */
+  sql: nonEmpty,
+});
+
+const restoreTestApp = z.strictObject({
+  image: nonEmpty,
+  /** Environment of the app container; ${STAGING_DB_HOST}, ${STAGING_DB_PORT}, ${STAGING_DB_NAME}, ${STAGING_DB_USER}, ${STAGING_DB_PASSWORD}, ${STAGING_DB_URL} are filled in. */
+  env: z.record(z.string(), z.string()).default({}),
+  port: z.number().int().min(1).max(65535),
+  path: z.string().default('/'),
+  timeout: duration.default('2m'),
+});
+
+const restoreTest = z.strictObject({
+  /** Staging image; must be at least the source server's major version. */
+  image: z.string().optional(),
+  timeout: duration.default('30m'),
+  /** Container memory limit in MiB. */
+  memoryMb: z.number().int().min(64).default(1024),
+  cpus: z.number().positive().max(64).default(1),
+  app: restoreTestApp.optional(),
+  /** Months (1-12) in which the quarterly restore test is due (SOP 8.3). */
+  months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
+});
+
+const appControl = z.strictObject({
+  /** Docker containers (by name) to stop/start around a production restore. */
+  containers: z.array(nonEmpty).default([]),
+  stop: command.optional(),
+  start: command.optional(),
+  /** URL that must answer 200 after the application is started again. */
+  healthUrl: z.url().optional(),
+  healthTimeout: duration.default('2m'),
+});
+
+const database = z.strictObject({
+  engine: z.enum(['postgres', 'mysql']),
+  url: nonEmpty,
+  /** PostgreSQL only: plain (.sql.gz, SOP default) or custom (-Fc, .dump). */
+  format: z.enum(['plain', 'custom']).default('plain'),
+});
+
+const retentionDays = z.strictObject({ days: z.number().int().positive() });
+
+const client = z.strictObject({
+  database,
+  files: z.array(absolutePath).default([]),
+  schedule: cron.default('0 3 * * 0'),
+  storage: z.array(nonEmpty).min(1, 'needs at least one storage destination (the first is primary)'),
+  retention: z.strictObject({
+    scheduled: z.strictObject({ days: z.number().int().positive().default(180), keep: z.number().int().positive().default(26) }).default({ days: 180, keep: 26 }),
+    manual: retentionDays.default({ days: 90 }),
+    preChange: retentionDays.default({ days: 90 }),
+    preRestore: retentionDays.default({ days: 365 }),
+  }).default({ scheduled: { days: 180, keep: 26 }, manual: { days: 90 }, preChange: { days: 90 }, preRestore: { days: 365 } }),
+  verify: z.strictObject({
+    minTables: z.number().int().min(0).default(1),
+    tables: z.array(sqlIdentifier).default([]),
+    checks: z.array(userCheck).default([]),
+  }).default({ minTables: 1, tables: [], checks: [] }),
+  rpo: duration.default('7d'),
+  rto: duration.default('4h'),
+  channel: slackChannel.optional(),
+  /** Channel for the users' maintenance notices during a production restore (SOP 9.2 steps 2 and 12). */
+  notifyChannel: slackChannel.optional(),
+  roles: roles.default({ systemOwners: [], itManagers: [], qa: [], operators: [] }),
+  maintenance: z.strictObject({ on: command, off: command }).optional(),
+  /** gzip level of the dump (1 fastest … 9 smallest). */
+  gzipLevel: z.number().int().min(1).max(9).default(6),
+  restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12] }),
+  app: appControl.optional(),
+});
+
+const slack = z.strictObject({
+  botToken: nonEmpty,
+  signingSecret: nonEmpty,
+  appToken: z.string().optional(),
+  apiUrl: z.url().optional(),
+  port: z.number().int().min(1).max(65535).default(3000),
+  channel: slackChannel,
+  digest: z.strictObject({ cron: cron.default('0 8 * * *') }).default({ cron: '0 8 * * *' }),
+});
+
+const schedules = z.strictObject({
+  retention: cron.default('30 4 * * *'),
+  /** SOP 8.2: first Monday of the month. */
+  integrityCheck: cron.default('0 6 * * 1#1'),
+  /** SOP 8.3: quarterly; the job runs on the first day of each month listed in the client's restoreTest.months. */
+  restoreTest: cron.default('0 5 1 * *'),
+  watchdog: cron.default('*/5 * * * *'),
+  /** Extra time past the schedule before a missing backup raises an alert. */
+  watchdogGrace: duration.default('6h'),
+  /** How long SIGTERM waits for running jobs. */
+  shutdownTimeout: duration.default('10m'),
+}).default({ retention: '30 4 * * *', integrityCheck: '0 6 * * 1#1', restoreTest: '0 5 1 * *', watchdog: '*/5 * * * *', watchdogGrace: '6h', shutdownTimeout: '10m' });
+
+const approvals = z.strictObject({
+  ttl: duration.default('24h'),
+  keepOldFor: duration.default('7d'),
+  strategy: z.enum(['swap', 'replace']).default('swap'),
+}).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap' });
+
+const docker = z.strictObject({
+  /** e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; default: DOCKER_HOST or the local socket. */
+  host: z.string().optional(),
+}).default({});
+
+export const configSchema = z.strictObject({
+  timezone: timezone.default('UTC'),
+  state: z.strictObject({ url: nonEmpty }),
+  slack: slack.optional(),
+  storage: z.record(name('a storage name'), storageDestination).refine((s) => Object.keys(s).length > 0, 'needs at least one destination'),
+  clients: z.record(name('a client name'), client).refine((c) => Object.keys(c).length > 0, 'needs at least one client'),
+  schedules,
+  approvals,
+  docker,
+  /** Default staging images per engine. */
+  restoreTest: z.strictObject({
+    postgresImage: z.string().default('postgres:15'),
+    mysqlImage: z.string().default('mariadb:10.11'),
+  }).default({ postgresImage: 'postgres:15', mysqlImage: 'mariadb:10.11' }),
+}).superRefine((cfg, ctx) => {
+  for (const [clientName, c] of Object.entries(cfg.clients)) {
+    c.storage.forEach((dest, i) => {
+      if (!(dest in cfg.storage)) {
+        ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'storage', i], message: `${JSON.stringify(dest)} is not a configured storage destination (configured: ${Object.keys(cfg.storage).join(', ')})` });
+      }
+    });
+    if (c.database.engine === 'mysql' && c.database.format === 'custom') {
+      ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'database', 'format'], message: '"custom" is only available for PostgreSQL (accepted for mysql: "plain")' });
+    }
+  }
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ClientConfig = Config['clients'][string];
+export type StorageConfig = z.infer<typeof storageDestination>;
+export type S3StorageConfig = z.infer<typeof s3Destination>;
+export type LocalStorageConfig = z.infer<typeof localDestination>;
+export type Roles = z.infer<typeof roles>;
+export type Role = keyof Roles;

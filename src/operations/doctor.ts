@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import Docker from 'dockerode';
+import type { Config } from '../config/schema.js';
+import { connectState } from '../store/db.js';
+import { migrate } from '../store/migrate.js';
+import { parseDbUrl, describeTarget } from '../core/db-url.js';
+import { checkPgDumpCompatible, mysqldumpVersion, mysqlServerVersion } from '../core/dump/versions.js';
+import { createStorage } from '../core/storage/index.js';
+import { dockerFromConfig } from '../core/staging/docker.js';
+import { errorMessage } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
+
+export interface Check { name: string; ok: boolean; detail: string }
+
+type Probe = () => Promise<string>;
+
+async function check(name: string, probe: Probe): Promise<Check> {
+  try {
+    return { name, ok: true, detail: await probe() };
+  } catch (err) {
+    return { name, ok: false, detail: redactSecrets(errorMessage(err)) };
+  }
+}
+
+/**
+ * `backup-bot doctor`: config, state database, each client's database and dump tool, each storage
+ * destination (write/read/delete probe), Docker and Slack. One line per check.
+ */
+export async function doctor(config: Config, source: string, opts: { fetch?: typeof fetch } = {}): Promise<Check[]> {
+  const checks: Check[] = [{ name: 'config', ok: true, detail: `${source}: ${Object.keys(config.clients).length} client(s), ${Object.keys(config.storage).length} storage destination(s)` }];
+
+  checks.push(await check('state database', async () => {
+    const pool = await connectState(config.state.url, { max: 2 });
+    try {
+      const applied = await migrate(pool);
+      const r = await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+      return `PostgreSQL ${r.rows[0]!.v}, schema up to date${applied.length ? ` (applied ${applied.join(', ')})` : ''}`;
+    } finally {
+      await pool.end();
+    }
+  }));
+
+  for (const [name, c] of Object.entries(config.clients)) {
+    checks.push(await check(`client ${name}: database`, async () => {
+      const t = parseDbUrl(c.database.url, c.database.engine);
+      if (t.engine === 'postgres') {
+        const { server, tool } = await checkPgDumpCompatible(t);
+        return `${describeTarget(t)}: PostgreSQL ${server.version} reachable, pg_dump ${tool.version} compatible`;
+      }
+      const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
+      return `${describeTarget(t)}: server ${server.version} reachable, mysqldump ${tool.version}`;
+    }));
+  }
+
+  for (const [name, s] of Object.entries(config.storage)) {
+    checks.push(await check(`storage ${name}`, async () => {
+      const storage = createStorage(name, s);
+      const key = `.backup-bot-doctor/probe-${randomBytes(6).toString('hex')}`;
+      const payload = randomBytes(1024);
+      await storage.put(key, Readable.from([payload]));
+      try {
+        const back = await buffer(await storage.get(key));
+        if (!back.equals(payload)) throw new Error('read back different bytes than written');
+      } finally {
+        await storage.delete(key);
+      }
+      if (await storage.stat(key)) throw new Error('probe object still there after delete');
+      return `${storage.description}: write, read and delete ok`;
+    }));
+  }
+
+  checks.push(await check('docker', async () => {
+    const docker: Docker = dockerFromConfig(config);
+    const v = await docker.version();
+    const images = [...new Set(Object.values(config.clients).map((c) => c.restoreTest.image ?? (c.database.engine === 'postgres' ? config.restoreTest.postgresImage : config.restoreTest.mysqlImage)))];
+    const missing: string[] = [];
+    for (const img of images) {
+      try { await docker.getImage(img).inspect(); } catch { missing.push(img); }
+    }
+    if (missing.length) throw new Error(`Docker ${v.Version} reachable, but staging image(s) missing: ${missing.join(', ')} (build with scripts/build-staging-image.sh)`);
+    return `Docker ${v.Version} reachable, staging image(s) present: ${images.join(', ')}`;
+  }));
+
+  if (config.slack) {
+    const slack = config.slack;
+    checks.push(await check('slack', async () => {
+      const f = opts.fetch ?? fetch;
+      const base = slack.apiUrl ?? 'https://slack.com/api/';
+      const res = await f(new URL('auth.test', base.endsWith('/') ? base : base + '/'), { method: 'POST', headers: { authorization: `Bearer ${slack.botToken}` } });
+      const body = (await res.json()) as { ok: boolean; error?: string; team?: string; user?: string };
+      if (!body.ok) throw new Error(`auth.test failed: ${body.error ?? res.status}`);
+      return `auth.test ok: ${body.user ?? '?'} in ${body.team ?? '?'}`;
+    }));
+  } else {
+    checks.push({ name: 'slack', ok: true, detail: 'not configured: reports go to the console' });
+  }
+  return checks;
+}

@@ -1,0 +1,41 @@
+import type { Pool } from './db.js';
+
+export const LOCK_NS_INSTANCE = 0x6b6b_0002;
+export const LOCK_NS_WORK = 0x6b6b_0003;
+
+export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
+
+/**
+ * Runs `fn` while holding the session advisory lock (LOCK_NS_WORK, hashtext(`${scope}:${key}`)).
+ * The lock is taken and released on one dedicated connection (a pooled connection returned to the
+ * pool would keep holding it). With `wait`, blocks until the lock is free; otherwise returns
+ * `{acquired:false}` at once when someone else holds it.
+ */
+export async function withLock<T>(pool: Pool, scope: string, key: string, fn: () => Promise<T>, opts: { wait?: boolean } = {}): Promise<LockResult<T>> {
+  const c = await pool.connect();
+  const name = `${scope}:${key}`;
+  let held = false;
+  try {
+    if (opts.wait) {
+      await c.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_NS_WORK, name]);
+      held = true;
+    } else {
+      const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NS_WORK, name]);
+      held = r.rows[0]?.ok === true;
+      if (!held) return { acquired: false };
+    }
+    return { acquired: true, value: await fn() };
+  } finally {
+    if (held) await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NS_WORK, name]).catch(() => {});
+    c.release();
+  }
+}
+
+/** True when someone holds the lock right now (does not take it). */
+export async function isLocked(pool: Pool, scope: string, key: string): Promise<boolean> {
+  const r = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2 AND granted`,
+    [LOCK_NS_WORK, `${scope}:${key}`],
+  );
+  return Number(r.rows[0]?.n ?? 0) > 0;
+}

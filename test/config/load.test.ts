@@ -1,0 +1,92 @@
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parseConfigText, ConfigError } from '../../src/config/load.js';
+import { redactSecrets } from '../../src/core/redact.js';
+
+const EXAMPLE = readFileSync(new URL('../../backup-bot.example.yml', import.meta.url), 'utf8');
+const ENV = {
+  BACKUP_BOT_DATABASE_URL: 'postgres://bot:statepw@127.0.0.1:5432/backup_bot',
+  SLACK_BOT_TOKEN: 'xoxb-test-token-1234', SLACK_SIGNING_SECRET: 'signing-secret-abcd',
+  R2_KEY: 'r2-access-key-id', R2_SECRET: 'r2-very-secret-key', CONITRACK_DATABASE_URL: 'postgres://app:c0nitr4ck-pw@db.internal:5432/conitrack',
+};
+
+function errorOf(fn: () => unknown): ConfigError {
+  try { fn(); } catch (e) { return e as ConfigError; }
+  throw new Error('expected an error');
+}
+
+describe('configuration', () => {
+  test('the shipped example is valid and models SOP-001', () => {
+    const c = parseConfigText(EXAMPLE, 'example', ENV);
+    const coni = c.clients.conitrack!;
+    expect(coni.schedule).toBe('0 3 * * 0');
+    expect(coni.retention.scheduled).toEqual({ days: 180, keep: 26 });
+    expect(coni.rpo).toBe('7d');
+    expect(coni.rto).toBe('4h');
+    expect(coni.storage).toEqual(['r2', 'local']);
+    expect(c.slack?.appToken).toBeUndefined(); // ${SLACK_APP_TOKEN:-} unset → absent
+    expect(c.storage.r2).toMatchObject({ type: 's3', region: 'auto', forcePathStyle: true, accessKeyId: 'r2-access-key-id' });
+  });
+
+  test('${VAR} comes from the environment; a missing one names the key path', () => {
+    const e = errorOf(() => parseConfigText(EXAMPLE, 'example', { ...ENV, R2_SECRET: undefined }));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain('storage.r2.secretAccessKey: environment variable R2_SECRET is not set');
+  });
+
+  test('a bad cron names the key path and what is accepted', () => {
+    const e = errorOf(() => parseConfigText(EXAMPLE.replace('schedule: "0 3 * * 0"', 'schedule: "0 3 * *"'), 'example', ENV));
+    expect(e.message).toContain('clients.conitrack.schedule: "0 3 * *" is not a cron expression');
+  });
+
+  test('unknown keys (typos) are errors with their path', () => {
+    const e = errorOf(() => parseConfigText(EXAMPLE.replace('    rpo: 7d', '    rpoo: 7d'), 'example', ENV));
+    expect(e.message).toContain('clients.conitrack: unknown key "rpoo"');
+  });
+
+  test('bad durations, time zones, roles and storage references are named', () => {
+    const bad = EXAMPLE.replace('rto: 4h', 'rto: four hours').replace('timezone: UTC', 'timezone: Mars/Olympus')
+      .replace('storage: [r2, local]', 'storage: [r2, nas]').replace('qa: [U03QA]', 'qa: [bob]');
+    const e = errorOf(() => parseConfigText(bad, 'example', ENV));
+    expect(e.message).toContain('clients.conitrack.rto: "four hours" is not a duration');
+    expect(e.message).toContain('timezone: "Mars/Olympus" is not a time zone');
+    expect(e.message).toContain('clients.conitrack.storage.1: "nas" is not a configured storage destination');
+    expect(e.message).toContain('clients.conitrack.roles.qa.0: must be a Slack user ID');
+  });
+
+  test('client names with shell or path metacharacters are refused', () => {
+    const e = errorOf(() => parseConfigText(EXAMPLE.replace('  conitrack:\n', '  "coni;rm -rf /":\n'), 'example', ENV));
+    expect(e.message).toMatch(/clients\.coni;rm -rf \/: .*client name must be lowercase/);
+  });
+
+  test('bad YAML reports the line', () => {
+    const e = errorOf(() => parseConfigText('timezone: UTC\nstate: { url: "x"\n', 'bad.yml', {}));
+    expect(e.message).toMatch(/bad\.yml: invalid YAML: .*line/);
+  });
+
+  test('file lookup: --config, BACKUP_BOT_CONFIG, ./backup-bot.yml; missing file is a clear error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'backup-bot.yml'), EXAMPLE);
+    expect(loadConfig({ cwd: dir, env: ENV }).source).toBe(join(dir, 'backup-bot.yml'));
+    expect(errorOf(() => loadConfig({ cwd: dir, env: ENV, path: 'nope.yml' })).message).toContain(`config file ${join(dir, 'nope.yml')} does not exist`);
+    expect(errorOf(() => loadConfig({ cwd: dir, env: { ...ENV, BACKUP_BOT_CONFIG: '/nonexistent/x.yml' } })).message).toContain('BACKUP_BOT_CONFIG');
+    const empty = mkdtempSync(join(tmpdir(), 'cfg-'));
+    expect(errorOf(() => loadConfig({ cwd: empty, env: {} })).message).toContain('no configuration');
+    const d = loadConfig({ cwd: empty, env: {}, allowDefaults: true });
+    expect(d.source).toBe('embedded defaults');
+    expect(Object.keys(d.config.clients)).toEqual(['demo']);
+    expect(d.notes.join('\n')).toContain('embedded defaults');
+  });
+
+  test('secrets read from the environment are masked in any text', () => {
+    parseConfigText(EXAMPLE, 'example', ENV);
+    const leak = `failed: postgres://app:c0nitr4ck-pw@db.internal:5432/conitrack token xoxb-test-token-1234 key r2-very-secret-key`;
+    const out = redactSecrets(leak);
+    expect(out).not.toContain('c0nitr4ck-pw');
+    expect(out).not.toContain('xoxb-test-token-1234');
+    expect(out).not.toContain('r2-very-secret-key');
+    expect(out).toContain('db.internal:5432/conitrack');
+  });
+});

@@ -1,0 +1,23 @@
+import { validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+
+/** A validated config for tests: `state.url` and one client `demo` on `demoUrl`, storage in `dir`. */
+export function testConfig(o: { stateUrl: string; demoUrl?: string; storageDir?: string; raw?: Record<string, unknown>; client?: Record<string, unknown> }): Config {
+  const raw: Record<string, unknown> = {
+    timezone: 'UTC',
+    state: { url: o.stateUrl },
+    storage: { local: { type: 'local', path: o.storageDir ?? '/tmp/backup-bot-test' } },
+    clients: {
+      demo: {
+        database: { engine: 'postgres', url: o.demoUrl ?? o.stateUrl },
+        schedule: '0 3 * * *',
+        storage: ['local'],
+        verify: { minTables: 1, tables: [] },
+        roles: { systemOwners: ['U0OWNER'], itManagers: ['U0ITMGR'], qa: ['U0QA'], operators: ['U0OPER'] },
+        ...(o.client ?? {}),
+      },
+    },
+    ...(o.raw ?? {}),
+  };
+  return validateConfig(raw, 'test config');
+}
