@@ -14,4 +14,7 @@ export default {
   },
   testTimeout: 120000,
   maxWorkers: 2,
+  // ES-module test files (vm modules) are not freed between files of one worker: recycle a worker that has
+  // grown, rather than let it reach the heap limit (a worker once aborted with SIGABRT late in a full run).
+  workerIdleMemoryLimit: '800MB',
 };

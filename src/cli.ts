@@ -1,12 +1,37 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { registerServeCommand } from './cli/serve.js';
-import { registerDoctorCommand } from './cli/doctor.js';
-import { registerRegisterCommand } from './cli/register.js';
-import { notYet } from './cli/common.js';
+
+type Registrar = (program: Command) => void;
+
+/**
+ * Each command's module, loaded only when that command runs: `backup` must not pay for Bolt (serve)
+ * or the AWS SDK when it writes to a local directory (start-up time and RSS count in bench:backup).
+ */
+const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  serve: async () => (await import('./cli/serve.js')).registerServeCommand,
+  backup: async () => (await import('./cli/backup.js')).registerBackupCommand,
+  list: async () => (await import('./cli/list.js')).registerListCommand,
+  verify: async () => (await import('./cli/verify.js')).registerVerifyCommand,
+  'restore-test': async () => (await import('./cli/restore-test.js')).registerRestoreTestCommand,
+  prune: async () => (await import('./cli/prune.js')).registerPruneCommand,
+  digest: async () => (await import('./cli/digest.js')).registerDigestCommand,
+  register: async () => (await import('./cli/register.js')).registerRegisterCommand,
+  doctor: async () => (await import('./cli/doctor.js')).registerDoctorCommand,
+};
+
+/** The command named in argv (skipping global options and the value of --config), if any. */
+export function requestedCommand(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-c' || a === '--config') { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return undefined;
+}
 
 /** `backup-bot <command>`: every command takes --config PATH and --json. */
-export function buildProgram(): Command {
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command()
     .name('backup-bot')
     .description('Scheduled, verified backups; restore tests in Docker staging; production restores gated by written approval.')
@@ -17,17 +42,11 @@ export function buildProgram(): Command {
       // Usage mistakes (unknown command/option, missing argument) exit 2; --help/--version exit 0.
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
-
-  registerServeCommand(program);
-  program.command('backup').description('take a backup of a client now').argument('<client>').action(notYet('backup', 'the backup engine issue'));
-  program.command('list').description('list stored backups of a client').argument('<client>').action(notYet('list', 'the backup engine issue'));
-  program.command('verify').description('read back and verify a stored backup').argument('<client>').action(notYet('verify', 'the backup engine issue'));
-  program.command('restore-test').description('restore a backup into a throwaway Docker container and verify it').argument('<client>').action(notYet('restore-test', 'the restore-test issue'));
-  program.command('prune').description('apply the retention policy').argument('<client>').action(notYet('prune', 'the backup engine issue'));
-  program.command('digest').description('print the status digest of every client').action(notYet('digest', 'the scheduled jobs issue'));
-  registerRegisterCommand(program);
-  registerDoctorCommand(program);
+  const wanted = requestedCommand(argv);
+  const names = wanted && wanted in COMMANDS ? [wanted] : Object.keys(COMMANDS); // help / unknown: all of them
+  for (const name of names) (await COMMANDS[name]!())(program);
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+const argv = process.argv.slice(2);
+await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });

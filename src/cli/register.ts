@@ -4,15 +4,15 @@ import { UserError } from '../core/errors.js';
 import { connectState } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 import { requireClient } from '../context.js';
-import { exportRegister, type RegisterFormat, type RegisterName } from '../operations/export-register.js';
+import { exportRegister, exportApprovalsRegister, type RegisterFormat, type RegisterName } from '../operations/export-register.js';
 
-const REGISTERS = ['backups', 'restore-tests'];
+const REGISTERS = ['backups', 'restore-tests', 'approvals'];
 
 /** `backup-bot register backups|restore-tests [--client NAME] [--format csv|json]` */
 export function registerRegisterCommand(program: Command): void {
   program
     .command('register')
-    .description('export a SOP-001 register: backups (section 11) or restore-tests (section 12)')
+    .description('export a SOP-001 register: backups (section 11), restore-tests (section 12) or approvals (production restores, signed)')
     .argument('<register>', `which register: ${REGISTERS.join(' | ')}`)
     .option('--client <name>', 'only this client')
     .option('--format <format>', 'csv or json (default csv; json with --json)')
@@ -25,7 +25,9 @@ export function registerRegisterCommand(program: Command): void {
       const pool = await connectState(config.state.url, { max: 2 });
       try {
         await migrate(pool);
-        const out = await exportRegister(pool, { register: register as RegisterName, client: opts.client, format, timezone: config.timezone });
+        const out = register === 'approvals'
+          ? await exportApprovalsRegister(pool, { client: opts.client, format, timezone: config.timezone })
+          : await exportRegister(pool, { register: register as RegisterName, client: opts.client, format, timezone: config.timezone });
         process.stdout.write(out.endsWith('\n') ? out : out + '\n');
       } finally {
         await pool.end();

@@ -72,12 +72,16 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
   return validateConfig(interpolate(raw, env, []), source);
 }
 
+/** Placeholders of restoreTest.app.env, filled at run time, never from the environment. */
+const STAGING_PLACEHOLDER = /^STAGING_DB_(HOST|PORT|NAME|USER|PASSWORD|URL)$/;
 const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Replaces `${VAR}` / `${VAR:-default}` in every string; a missing variable is an error naming the key path. */
 export function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[]): unknown {
   if (typeof value === 'string') {
-    const out = value.replace(VAR_RE, (_m, name: string, fallback: string | undefined) => {
+    const out = value.replace(VAR_RE, (m, name: string, fallback: string | undefined) => {
+      // restoreTest.app.env's ${STAGING_DB_*} are filled per restore test with the staging database's address.
+      if (STAGING_PLACEHOLDER.test(name)) return m;
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;

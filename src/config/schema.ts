@@ -47,8 +47,8 @@ const s3Destination = z.strictObject({
   responseChecksumValidation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).default('WHEN_SUPPORTED'),
   /** Multipart part size in MiB (S3 minimum 5). */
   partSizeMb: z.number().int().min(5).max(5120).default(8),
-  /** Parts uploaded at once. */
-  queueSize: z.number().int().min(1).max(16).default(4),
+  /** Parts uploaded at once; the upload holds about partSizeMb × (queueSize + 1) in memory. */
+  queueSize: z.number().int().min(1).max(16).default(2),
 });
 
 const localDestination = z.strictObject({
@@ -158,6 +158,8 @@ const schedules = z.strictObject({
   /** SOP 8.3: quarterly; the job runs on the first day of each month listed in the client's restoreTest.months. */
   restoreTest: cron.default('0 5 1 * *'),
   watchdog: cron.default('*/5 * * * *'),
+  /** Digest cron; when unset, slack.digest.cron (with Slack) or daily 08:00 (console). */
+  digest: cron.optional(),
   /** Extra time past the schedule before a missing backup raises an alert. */
   watchdogGrace: duration.default('6h'),
   /** How long SIGTERM waits for running jobs. */

@@ -66,3 +66,34 @@ export async function exportRegister(db: Queryable, o: ExportOptions): Promise<s
   }
   throw new UserError(`unknown register "${String(o.register)}" (accepted: backups, restore-tests)`);
 }
+
+// --- production restore approvals (issue 7) ---
+/** Every production-restore request with its signed decision; the hash is re-verified on export (21 CFR 11.70). */
+export const APPROVALS_REGISTER_COLUMNS = ['Solicitud', 'Cliente', 'Fecha Solicitud', 'Solicitado Por', 'Alcance', 'Tablas', 'Backup', 'Motivo', 'Ticket', 'Decision', 'Firmado Por', 'Rol', 'Fecha Firma (UTC)', 'Declaracion', 'Motivo Rechazo', 'Hash Solicitud', 'Hash Firma', 'Hash Verificado', 'Estado', 'Ultimo Paso', 'Resultado'];
+
+export async function exportApprovalsRegister(db: Queryable, o: { client?: string; format: RegisterFormat; timezone: string }): Promise<string> {
+  const { listApprovals } = await import('../store/approvals.js');
+  const { verifySignature } = await import('../core/signature.js');
+  const rows = (await listApprovals(db, { client: o.client, limit: 1_000_000 })).reverse();
+  const outcome = (a: (typeof rows)[number]) => a.status === 'completed' ? `restored${a.old_database ? `; previous database kept as ${a.old_database}` : ''}` : a.error ?? a.status;
+  const items = rows.map((a) => {
+    const v = verifySignature(a);
+    return { a, v };
+  });
+  if (o.format === 'json') {
+    return JSON.stringify(items.map(({ a, v }) => ({
+      id: a.id, client: a.client, requestedAt: a.requested_at.toISOString(), requestedBy: a.requested_by, requestedByName: a.requested_by_name, scope: a.scope,
+      strategy: a.strategy, tables: a.tables, backup: a.backup_file ?? a.backup_key, backupSha256: a.backup_sha256, reason: a.reason, ticket: a.ticket,
+      decision: a.meaning, signerId: a.decided_by, signerName: a.decided_by_name, signerRole: a.decided_role, signedAt: a.decided_at?.toISOString() ?? null,
+      statement: a.statement, rejectReason: a.reject_reason, requestHash: a.request_hash, signatureHash: a.signature_hash, hashVerified: v.ok, hashProblems: v.problems,
+      status: a.status, lastStep: a.last_step, outcome: outcome(a), preRestoreBackupId: a.pre_restore_backup_id, registerId: a.register_id,
+    })), null, 2);
+  }
+  return toCsv(APPROVALS_REGISTER_COLUMNS, items.map(({ a, v }) => [
+    a.id, a.client, `${formatDate(a.requested_at, o.timezone)} ${formatTime(a.requested_at, o.timezone)}`, a.requested_by_name ?? a.requested_by, a.scope, a.tables.join(' '),
+    a.backup_file ?? a.backup_key, a.reason, a.ticket ?? '', a.meaning ?? '', a.decided_by_name ? `${a.decided_by_name} (${a.decided_by})` : '', a.decided_role ?? '',
+    a.decided_at?.toISOString() ?? '', a.statement ?? '', a.reject_reason ?? '', a.request_hash, a.signature_hash ?? '', v.ok ? 'Si' : `NO: ${v.problems.join('; ')}`,
+    a.status, a.last_step ?? '', outcome(a),
+  ]));
+}
+// --- end production restore approvals ---

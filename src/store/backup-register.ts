@@ -101,3 +101,17 @@ export async function listBackups(db: Queryable, f: { client?: string; includeDe
 export async function latestVerifiedBackup(db: Queryable, client: string): Promise<BackupRow | undefined> {
   return (await listBackups(db, { client, onlyOk: true, verifiedOnly: true, limit: 1 }))[0];
 }
+
+/**
+ * Ids of the client's backups that a production restore record (an approvals row) refers to: the backup
+ * restored (by id or key) and the pre-restore backup taken by the runbook. Retention never deletes them.
+ */
+export async function backupIdsReferencedByApprovals(db: Queryable, client: string): Promise<string[]> {
+  const r = await db.query<{ id: string }>(
+    `SELECT a.backup_id::text AS id FROM approvals a WHERE a.client = $1 AND a.backup_id IS NOT NULL
+     UNION SELECT to_jsonb(a) ->> 'pre_restore_backup_id' FROM approvals a WHERE a.client = $1 AND to_jsonb(a) ->> 'pre_restore_backup_id' IS NOT NULL
+     UNION SELECT b.id::text FROM backup_register b JOIN approvals a ON a.client = b.client AND a.backup_key = b.key WHERE b.client = $1`,
+    [client],
+  );
+  return r.rows.map((x) => x.id);
+}

@@ -36,6 +36,15 @@ describe('configuration', () => {
     expect(e.message).toContain('storage.r2.secretAccessKey: environment variable R2_SECRET is not set');
   });
 
+  test('restoreTest.app.env keeps ${STAGING_DB_*} for the run (not read from the environment)', () => {
+    const text = EXAMPLE.replace('      # app: { image: conitrack-app', '      app: { image: conitrack-app');
+    expect(text).not.toBe(EXAMPLE);
+    const c = parseConfigText(text, 'example', ENV);
+    expect(c.clients.conitrack!.restoreTest.app).toMatchObject({ image: 'conitrack-app:latest', port: 8080, path: '/login', env: { DB_URL: '${STAGING_DB_URL}' } });
+    const e = errorOf(() => parseConfigText(text.replace('"${STAGING_DB_URL}"', '"${STAGING_DB_URI}"'), 'example', ENV));
+    expect(e.message).toContain('environment variable STAGING_DB_URI is not set');
+  });
+
   test('a bad cron names the key path and what is accepted', () => {
     const e = errorOf(() => parseConfigText(EXAMPLE.replace('schedule: "0 3 * * 0"', 'schedule: "0 3 * *"'), 'example', ENV));
     expect(e.message).toContain('clients.conitrack.schedule: "0 3 * *" is not a cron expression');

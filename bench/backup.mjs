@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// `npm run bench:backup [-- --size-mb N] [--runs N] [--keep-db]`
+//
+// Builds a PostgreSQL database of about N MB (default 1024: pgbench tables plus text/jsonb rows), then in one
+// run times `backup-bot backup` (local destination, and s3rver) against SOP-001's own pipeline
+// `pg_dump | gzip -6 > file` on the same database, and prints wall time, the ratio, throughput and the bot's
+// peak RSS (VmHWM of the node process). The bot always reads the primary copy back (verification); the time
+// "without read-back" is taken from the run's timeline (the moment the `verifying` phase started).
+// This is a benchmark, not a test. The bench databases are dropped at the end (unless --keep-db).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import S3rver from 's3rver';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const positional = args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--'));
+const sizeMb = Number(opt('size-mb', positional ?? '1024'));
+const runs = Number(opt('runs', '2'));
+const keepDb = args.includes('--keep-db');
+if (!Number.isFinite(sizeMb) || sizeMb < 10) {
+  console.error('usage: node bench/backup.mjs [--size-mb N (>= 10, default 1024)] [--runs N] [--keep-db]');
+  process.exit(2);
+}
+
+const ADMIN = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const suffix = `${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+const benchDb = `bench_backup_${suffix}`;
+const stateDb = `bench_state_${suffix}`;
+const urlFor = (name) => { const u = new URL(ADMIN); u.pathname = `/${name}`; return u.toString(); };
+const dir = mkdtempSync(join(tmpdir(), 'bench-backup-'));
+
+async function admin(sql) {
+  const c = new pg.Client({ connectionString: ADMIN });
+  await c.connect();
+  try { return await c.query(sql); } finally { await c.end(); }
+}
+async function onDb(name, fn) {
+  const c = new pg.Client({ connectionString: urlFor(name) });
+  await c.connect();
+  try { return await fn(c); } finally { await c.end(); }
+}
+
+/** Runs a program (argument array, no shell); resolves with wall time, exit code, stdout and the peak RSS of the process. */
+function timed(cmd, argv, env = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let hwm = 0;
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+      } catch { /* exited */ }
+    };
+    const timer = setInterval(sample, 25);
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('error', reject);
+    child.on('exit', () => sample());
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout, stderr, peakRss: hwm });
+    });
+  });
+}
+
+async function build() {
+  console.log(`building ${benchDb} (~${sizeMb} MB) ...`);
+  await admin(`CREATE DATABASE ${benchDb}`);
+  // About half pgbench (scale 1 ≈ 15 MB), half text/jsonb rows.
+  const scale = Math.max(1, Math.round(sizeMb / 2 / 15));
+  const r = await timed('pgbench', ['-i', '-q', '-s', String(scale), '-d', urlFor(benchDb)]);
+  if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
+  await onDb(benchDb, async (c) => {
+    await c.query(`CREATE TABLE documents (id bigserial PRIMARY KEY, title text NOT NULL, body text NOT NULL, meta jsonb NOT NULL, created timestamptz NOT NULL DEFAULT now())`);
+    const target = sizeMb * 1024 * 1024;
+    const size = async () => Number((await c.query('SELECT pg_database_size(current_database()) AS s')).rows[0].s);
+    let n = 0;
+    while ((await size()) < target) {
+      await c.query(`INSERT INTO documents (title, body, meta)
+        SELECT 'Lote ' || g || ' — análisis ñandú', repeat(md5(g::text || random()::text), 8) || ' ' || md5(random()::text),
+               jsonb_build_object('lote', g, 'producto', 'P-' || (g % 997), 'tags', jsonb_build_array(md5(g::text), 'frío', g % 7), 'ok', g % 3 = 0)
+        FROM generate_series($1::bigint, $1::bigint + 49999) g`, [n]);
+      n += 50_000;
+    }
+    await c.query('VACUUM ANALYZE');
+  });
+  const s = Number((await onDb(benchDb, (c) => c.query('SELECT pg_database_size(current_database()) AS s'))).rows[0].s);
+  console.log(`  ${benchDb}: ${(s / 1048576).toFixed(0)} MB (pgbench scale ${scale} + documents)`);
+  return s;
+}
+
+function writeConfig(s3endpoint) {
+  const cfg = `
+timezone: UTC
+state: { url: "${urlFor(stateDb)}" }
+storage:
+  local: { type: local, path: "${join(dir, 'local')}" }
+  s3:
+    type: s3
+    bucket: bench
+    endpoint: "${s3endpoint}"
+    region: auto
+    forcePathStyle: true
+    accessKeyId: S3RVER
+    secretAccessKey: S3RVER
+    requestChecksumCalculation: WHEN_REQUIRED
+    responseChecksumValidation: WHEN_REQUIRED
+clients:
+  bench_local:
+    database: { engine: postgres, url: "${urlFor(benchDb)}" }
+    storage: [local]
+    verify: { minTables: 1 }
+  bench_s3:
+    database: { engine: postgres, url: "${urlFor(benchDb)}" }
+    storage: [s3]
+    verify: { minTables: 1 }
+`;
+  const p = join(dir, 'backup-bot.yml');
+  writeFileSync(p, cfg);
+  return p;
+}
+
+async function sopPipeline(i) {
+  const out = join(dir, `sop_${i}.sql.gz`);
+  // The SOP's reference pipeline is the point of comparison, so it runs through bash exactly as written there.
+  const r = await timed('bash', ['-c', 'set -o pipefail; pg_dump "$BENCH_URL" | gzip -6 > "$BENCH_OUT"'], { BENCH_URL: urlFor(benchDb), BENCH_OUT: out });
+  if (r.code !== 0) throw new Error(`SOP pipeline failed: ${r.stderr}`);
+  const bytes = statSync(out).size;
+  rmSync(out);
+  return { ...r, bytes };
+}
+
+async function bot(client, config) {
+  const r = await timed(process.execPath, [CLI, 'backup', client, '--config', config, '--json', '--type', 'manual'], { LOG_LEVEL: 'warn' });
+  let out;
+  try { out = JSON.parse(r.stdout); } catch { throw new Error(`backup-bot backup ${client}: exit ${r.code}\n${r.stdout}\n${r.stderr}`); }
+  if (r.code !== 0 || !out.ok || !out.verified) throw new Error(`backup-bot backup ${client} failed (exit ${r.code}): ${out.error ?? r.stderr}`);
+  const run = await onDb(stateDb, (c) => c.query('SELECT started_at, finished_at, timeline FROM backup_bot.runs WHERE id = $1', [out.run]));
+  const row = run.rows[0];
+  const start = new Date(row.started_at).getTime();
+  const verifying = row.timeline.find((t) => t.step === 'verifying');
+  const done = row.timeline.find((t) => t.step === 'done');
+  const readBackMs = verifying && done ? new Date(done.at).getTime() - new Date(verifying.at).getTime() : undefined;
+  return {
+    ...r, bytes: Number(out.sizeBytes), readBackMs,
+    noReadBackMs: readBackMs !== undefined ? r.ms - readBackMs : undefined,
+    // From the run row's start (after process start-up, config, state DB) to the start of the read-back.
+    inRunMs: verifying ? new Date(verifying.at).getTime() - start : undefined,
+  };
+}
+
+const mb = (b) => (b / 1048576).toFixed(1);
+const sec = (ms) => (ms / 1000).toFixed(2);
+
+let s3server;
+try {
+  await admin(`CREATE DATABASE ${stateDb}`);
+  const dbBytes = await build();
+  const s3dir = join(dir, 's3rver');
+  s3server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: 'bench' }] });
+  const addr = await s3server.run();
+  const config = writeConfig(`http://127.0.0.1:${addr.port}`);
+
+  const results = { sop: [], local: [], s3: [] };
+  for (let i = 0; i < runs; i++) {
+    results.sop.push(await sopPipeline(i));
+    results.local.push(await bot('bench_local', config));
+    results.s3.push(await bot('bench_s3', config));
+    rmSync(join(dir, 'local'), { recursive: true, force: true });
+  }
+  const best = (xs, k = 'ms') => xs.reduce((a, b) => (b[k] < a[k] ? b : a));
+  const sop = best(results.sop);
+  console.log(`\nresults (${runs} run(s) each, best wall time shown; database ${mb(dbBytes)} MB, machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+  console.log('| pipeline | wall s | ratio to SOP | DB MB/s | dump MB | peak RSS MB | without read-back s (ratio) | read-back s | in-run dump+store s (ratio) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log(`| SOP \`pg_dump \\| gzip -6 > file\` | ${sec(sop.ms)} | 1.00 | ${(dbBytes / 1048576 / (sop.ms / 1000)).toFixed(1)} | ${mb(sop.bytes)} | - | - | - | - |`);
+  for (const [name, xs] of [['backup-bot → local', results.local], ['backup-bot → s3rver', results.s3]]) {
+    const b = best(xs);
+    const peak = Math.max(...xs.map((x) => x.peakRss));
+    const nrb = best(xs.filter((x) => x.noReadBackMs !== undefined), 'noReadBackMs');
+    console.log(`| ${name} | ${sec(b.ms)} | ${(b.ms / sop.ms).toFixed(2)} | ${(dbBytes / 1048576 / (b.ms / 1000)).toFixed(1)} | ${mb(b.bytes)} | ${mb(peak)} | ${nrb ? `${sec(nrb.noReadBackMs)} (${(nrb.noReadBackMs / sop.ms).toFixed(2)})` : '?'} | ${b.readBackMs !== undefined ? sec(b.readBackMs) : '?'} | ${b.inRunMs !== undefined ? `${sec(b.inRunMs)} (${(b.inRunMs / sop.ms).toFixed(2)})` : '?'} |`);
+  }
+  console.log('\nall runs (wall s): ' + Object.entries(results).map(([k, xs]) => `${k}: ${xs.map((x) => sec(x.ms)).join(', ')}`).join('; '));
+  console.log('targets: ratio <= 0.95 without read-back, peak RSS <= 150 MB');
+} finally {
+  if (s3server) await s3server.close().catch(() => {});
+  if (!keepDb) {
+    await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`).catch((e) => console.error(`drop ${benchDb}: ${e.message}`));
+    await admin(`DROP DATABASE IF EXISTS ${stateDb} WITH (FORCE)`).catch((e) => console.error(`drop ${stateDb}: ${e.message}`));
+  } else console.log(`kept databases ${benchDb}, ${stateDb}`);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,39 @@
+import type { App } from '@slack/bolt';
+import type { CommandDeps } from './deps.js';
+import { parseBackupCommand } from './parse.js';
+import { backupNow } from './backup-now.js';
+import { backupStatus } from './backup-status.js';
+import { backupList } from './backup-list.js';
+import { backupLog } from './backup-log.js';
+import { backupHelp } from './backup-help.js';
+import { restoreTest } from './restore-test.js';
+// --- production restores (issue 7) ---
+import { restoreCommand } from './restore.js';
+import { RESTORE_REQUEST_VIEW_ID } from '../approvals/index.js';
+// --- end production restores ---
+
+export type { CommandDeps } from './deps.js';
+
+/** Slash commands (also in manifest.yml). */
+export const BACKUP_COMMAND = '/backup';
+export const RESTORE_TEST_COMMAND = '/restore-test';
+export const RESTORE_COMMAND = '/restore';
+
+/** Registers every slash command; each handler acks first (within Slack's 3 seconds). */
+export function register(app: App, deps: CommandDeps): void {
+  app.command(BACKUP_COMMAND, async (args) => {
+    const parsed = parseBackupCommand(args.command.text ?? '');
+    if (parsed.sub === 'help') return backupHelp(deps, args, parsed.problem);
+    if (parsed.client !== undefined && !Object.prototype.hasOwnProperty.call(deps.ctx.config.clients, parsed.client)) {
+      return backupHelp(deps, args, `unknown client "${parsed.client}"`);
+    }
+    switch (parsed.sub) {
+      case 'now': return backupNow(deps, args, parsed.client);
+      case 'status': return backupStatus(deps, args, parsed.client);
+      case 'list': return backupList(deps, args, parsed.client);
+      case 'log': return backupLog(deps, args, parsed.client);
+    }
+  });
+  app.command(RESTORE_TEST_COMMAND, (args) => restoreTest(deps, args));
+  app.command(RESTORE_COMMAND, (args) => restoreCommand(deps, args, { requestView: RESTORE_REQUEST_VIEW_ID }));
+}

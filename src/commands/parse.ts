@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { NAME_RE } from '../config/schema.js';
+
+/** Slash-command text: printable, short. Anything else gets the usage message and nothing runs. */
+export const MAX_COMMAND_TEXT = 200;
+const PRINTABLE = /^[\x20-\x7E]*$/;
+
+const clientName = z.string().regex(NAME_RE, 'a client name is lowercase letters, digits, "-" or "_" (1-63 characters)');
+/** A backup key or file name as the register shows it (no "..", no spaces or shell characters). */
+const backupKey = z.string().max(300).regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a backup is a key or file name such as backup_2026-01-06_03-00-00.sql.gz')
+  .refine((k) => !k.split('/').includes('..'), 'a backup key cannot contain ".."');
+
+const backupArgs = z.union([
+  z.tuple([z.literal('now'), clientName]).transform(([, client]) => ({ sub: 'now' as const, client })),
+  z.tuple([z.literal('status')]).transform(() => ({ sub: 'status' as const, client: undefined })),
+  z.tuple([z.literal('status'), clientName]).transform(([, client]) => ({ sub: 'status' as const, client })),
+  z.tuple([z.literal('list'), clientName]).transform(([, client]) => ({ sub: 'list' as const, client })),
+  z.tuple([z.literal('log'), clientName]).transform(([, client]) => ({ sub: 'log' as const, client })),
+  z.tuple([z.literal('help')]).transform(() => ({ sub: 'help' as const })),
+]);
+
+export type BackupCommand =
+  | { sub: 'now' | 'list' | 'log'; client: string }
+  | { sub: 'status'; client: string | undefined }
+  | { sub: 'help'; problem?: string };
+
+function tokens(text: string): { ok: true; words: string[] } | { ok: false; problem: string } {
+  if (text.length > MAX_COMMAND_TEXT) return { ok: false, problem: `the text is too long (${text.length} characters; at most ${MAX_COMMAND_TEXT})` };
+  if (!PRINTABLE.test(text)) return { ok: false, problem: 'the text contains characters that are not accepted (only plain letters, digits and punctuation)' };
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  return { ok: true, words };
+}
+
+/** Parses `/backup` text; anything not understood is `help` with the problem to show. */
+export function parseBackupCommand(text: string): BackupCommand {
+  const t = tokens(text);
+  if (!t.ok) return { sub: 'help', problem: t.problem };
+  if (t.words.length === 0) return { sub: 'help', problem: 'no subcommand given' };
+  const words = [t.words[0]!.toLowerCase(), ...t.words.slice(1)];
+  const r = backupArgs.safeParse(words);
+  if (r.success) return r.data;
+  const sub = words[0]!;
+  if (['now', 'list', 'log', 'status'].includes(sub)) {
+    const name = words[1];
+    if (name === undefined && sub !== 'status') return { sub: 'help', problem: `\`${sub}\` needs a client name` };
+    if (words.length > 2) return { sub: 'help', problem: `\`${sub}\` takes ${sub === 'status' ? 'at most ' : ''}one client name` };
+    return { sub: 'help', problem: `"${(name ?? '').slice(0, 64)}" is not a client name (lowercase letters, digits, "-" or "_")` };
+  }
+  if (sub === 'help') return { sub: 'help' };
+  return { sub: 'help', problem: `unknown subcommand "${sub.slice(0, 32)}"` };
+}
+
+export type RestoreTestCommand = { ok: true; client: string; backupKey?: string } | { ok: false; problem: string };
+
+/** Parses `/restore-test <client> [backup]`. */
+export function parseRestoreTestCommand(text: string): RestoreTestCommand {
+  const t = tokens(text);
+  if (!t.ok) return { ok: false, problem: t.problem };
+  if (t.words.length === 0) return { ok: false, problem: 'no client given' };
+  if (t.words.length > 2) return { ok: false, problem: 'too many words (a client and optionally one backup)' };
+  const c = clientName.safeParse(t.words[0]);
+  if (!c.success) return { ok: false, problem: `"${t.words[0]!.slice(0, 64)}": ${c.error.issues[0]?.message ?? 'not a client name'}` };
+  if (t.words.length === 1) return { ok: true, client: c.data };
+  const k = backupKey.safeParse(t.words[1]);
+  if (!k.success) return { ok: false, problem: `"${t.words[1]!.slice(0, 64)}": ${k.error.issues[0]?.message ?? 'not a backup'}` };
+  return { ok: true, client: c.data, backupKey: k.data };
+}
+
+/** A register row id carried by a button (checked, then re-read from the state database). */
+export const registerId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'not a register id');

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { pgConnArgs, pgEnv, type DbTarget } from '../db-url.js';
+import { OperationError, errorMessage } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+
+export type BackupFormat = 'plain' | 'custom';
+
+export interface LocalBackup { path: string; sha256: string; size: number; cleanup(): Promise<void> }
+
+export interface BackupSource { storage: Storage; key: string }
+
+/**
+ * Downloads a stored backup to a private temp file, computing its sha256 on the way; refuses it when the
+ * sha256 differs from the registered one. Tries each location in turn.
+ */
+export async function downloadBackup(sources: BackupSource[], expectedSha256: string | null, fileName: string): Promise<LocalBackup> {
+  if (sources.length === 0) throw new OperationError('the backup has no readable location');
+  const dir = await mkdtemp(join(tmpdir(), 'backup-bot-restore-'));
+  const path = join(dir, fileName.replace(/[^A-Za-z0-9._-]/g, '_') || 'backup');
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const errors: string[] = [];
+  for (const s of sources) {
+    try {
+      const body = await s.storage.get(s.key);
+      const h = createHash('sha256');
+      const tap = new Transform({ transform(chunk: Buffer, _e, cb) { h.update(chunk); cb(null, chunk); } });
+      await pipeline(body, tap, createWriteStream(path));
+      const sha256 = h.digest('hex');
+      if (expectedSha256 && sha256 !== expectedSha256) {
+        errors.push(`${s.storage.name}: sha256 ${sha256.slice(0, 12)}… differs from the registered ${expectedSha256.slice(0, 12)}…`);
+        continue;
+      }
+      return { path, sha256, size: (await stat(path)).size, cleanup };
+    } catch (err) {
+      errors.push(`${s.storage.name}: ${errorMessage(err)}`);
+    }
+  }
+  await cleanup();
+  throw new OperationError(`cannot read the backup: ${errors.join('; ')}`);
+}
+
+export function formatOf(fileOrFormat: string | null | undefined): BackupFormat {
+  if (fileOrFormat === 'custom' || (fileOrFormat ?? '').endsWith('.dump')) return 'custom';
+  return 'plain';
+}
+
+function lastLines(s: string, n = 6): string {
+  return s.trim().split('\n').slice(-n).join(' | ').slice(0, 800);
+}
+
+/** Runs a PostgreSQL client program, feeding `input` to stdin; throws with the end of stderr on failure. */
+export function runPgProgram(program: string, args: string[], t: DbTarget, input?: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env: pgEnv(t), stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'], shell: false });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => { if (stderr.length < 200_000) stderr += c.toString('utf8'); });
+    let inputError: unknown;
+    if (input && child.stdin) {
+      child.stdin.on('error', () => {});
+      pipeline(input, child.stdin).catch((err) => { inputError = err; });
+    }
+    child.on('error', (err) => reject(new OperationError(`cannot run ${program}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0 && !inputError) return resolve();
+      const why = code !== 0 ? (signal ? `killed by ${signal}` : `exit code ${code}`) : `reading the backup failed: ${errorMessage(inputError)}`;
+      reject(new OperationError(`${program} failed (${why})${stderr.trim() ? `: ${lastLines(stderr)}` : ''}`));
+    });
+  });
+}
+
+/**
+ * Loads a whole backup into an (empty) database: a plain `.sql.gz` through psql in one transaction, a custom
+ * archive through pg_restore in one transaction; the first error stops it.
+ */
+export async function loadBackupInto(file: string, format: BackupFormat, t: DbTarget): Promise<void> {
+  if (format === 'custom') {
+    await runPgProgram('pg_restore', [...pgConnArgs(t), '--exit-on-error', '--single-transaction', '--no-password', file], t);
+    return;
+  }
+  const gunzip = createReadStream(file).pipe(createGunzip());
+  await runPgProgram('psql', [...pgConnArgs(t), '-X', '--quiet', '--no-password', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], t, gunzip);
+}

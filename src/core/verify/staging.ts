@@ -1,0 +1,214 @@
+import type Docker from 'dockerode';
+import { OperationError, errorMessage } from '../errors.js';
+import { execIn } from '../staging/exec.js';
+import { abortable, describeContainerState, containerLogTail, type Staging } from '../staging/container.js';
+import { stagingLabels } from '../staging/labels.js';
+
+export interface VerifyCheck { name: string; ok: boolean; detail?: string }
+
+export interface AppSpec {
+  image: string;
+  env: Record<string, string>;
+  port: number;
+  path: string;
+  timeoutMs: number;
+}
+
+export interface VerifySpec {
+  minTables: number;
+  /** verify.tables: row counts compared with production's at backup time. */
+  tables: string[];
+  /** verify.checks: SQL whose first column of the first row must be true. */
+  checks: Array<{ name: string; sql: string }>;
+  /** Production counts from the backup manifest (rowCounts). */
+  productionCounts?: Record<string, number>;
+  /** CREATE TABLE count of the dump (manifest.tables). */
+  dumpTables?: number;
+  app?: AppSpec;
+  /** Statement timeout for each check (default 60 s). */
+  checkTimeoutMs?: number;
+  /** For the app container's labels. */
+  runId: string;
+  client: string;
+}
+
+export interface TableCount { staging: number | null; production: number | null }
+
+export interface VerifyResult {
+  ok: boolean;
+  tables: number;
+  counts: Record<string, TableCount>;
+  checks: VerifyCheck[];
+}
+
+/** `schema.table` → `"schema"."table"` / `` `table` `` (names are validated by the config schema). */
+function quoteIdent(engine: Staging['engine'], name: string): string {
+  const q = engine === 'postgres' ? '"' : '`';
+  return name.split('.').map((p) => `${q}${p.replaceAll(q, q + q)}${q}`).join('.');
+}
+
+/** Runs one SQL text in the staging database (inside the container) and returns rows of fields. */
+export async function stagingQuery(s: Staging, sql: string, opts: { timeoutMs?: number; signal?: AbortSignal; readOnly?: boolean } = {}): Promise<string[][]> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let cmd: string[];
+  let env: string[];
+  if (s.engine === 'postgres') {
+    cmd = ['psql', '-X', '-q', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-U', s.user, '-d', s.database, '-c', sql];
+    env = [`PGOPTIONS=-c statement_timeout=${timeoutMs}${opts.readOnly ? ' -c default_transaction_read_only=on' : ''}`];
+  } else {
+    cmd = ['mariadb', '--protocol=socket', '-uroot', '--batch', '--skip-column-names', '-e', `SET SESSION max_statement_time=${Math.max(1, Math.round(timeoutMs / 1000))}; ${opts.readOnly ? 'SET SESSION TRANSACTION READ ONLY; ' : ''}${sql}`, s.database];
+    env = [`MYSQL_PWD=${s.password}`];
+  }
+  const r = await execIn(s.container, cmd, { env, signal: opts.signal, maxOutput: 256 * 1024 });
+  if (r.exitCode !== 0) {
+    const state = await describeContainerState(s);
+    if (!state.running) throw new OperationError(`the staging container ${state.text}`);
+    throw new OperationError((r.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' ') || `exit code ${r.exitCode ?? 'unknown'}`).replace(/^psql:[^:]*:\d+: /, '').slice(0, 400));
+  }
+  return r.stdout.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+}
+
+const TRUE = new Set(['t', 'true', '1', 'yes', 'on']);
+
+/** Base tables of the staging database: `schema.table` (postgres) or `table` (mysql). */
+async function listTables(s: Staging, signal?: AbortSignal): Promise<string[]> {
+  const sql = s.engine === 'postgres'
+    ? `SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%' ORDER BY 1`
+    : `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1`;
+  return (await stagingQuery(s, sql, { signal })).map((r) => r[0]!);
+}
+
+/** The staging name of a verify.tables entry (`lotes` → `public.lotes`), if it exists. */
+function resolveTable(engine: Staging['engine'], existing: string[], name: string): string | undefined {
+  if (engine === 'mysql') return existing.find((t) => t === name || t.toLowerCase() === name.toLowerCase());
+  if (name.includes('.')) return existing.find((t) => t === name);
+  return existing.find((t) => t === `public.${name}`) ?? existing.find((t) => t.split('.')[1] === name);
+}
+
+/**
+ * Proves the restored data is there: table count (>= minTables and >= the dump's CREATE TABLE count),
+ * row counts of verify.tables equal to production's at backup time, the user's SQL checks, and
+ * optionally that the application starts against the staging database and answers 200.
+ */
+export async function verifyStaging(s: Staging, spec: VerifySpec, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
+  const checks: VerifyCheck[] = [];
+  const counts: Record<string, TableCount> = {};
+  const existing = await listTables(s, opts.signal);
+  const tables = existing.length;
+  const minNeeded = Math.max(spec.minTables, spec.dumpTables ?? 0);
+  checks.push({
+    name: 'tables',
+    ok: tables >= minNeeded && tables > 0,
+    detail: `${tables} tables restored${spec.dumpTables != null ? ` (dump: ${spec.dumpTables} CREATE TABLE)` : ''}${spec.minTables ? `, minimum ${spec.minTables}` : ''}`,
+  });
+
+  if (spec.tables.length) {
+    const found = spec.tables.map((t) => ({ t, real: resolveTable(s.engine, existing, t) }));
+    const present = found.filter((f) => f.real);
+    const stagingCounts = new Map<string, number>();
+    if (present.length) {
+      const sql = present.map((f, i) => `SELECT ${i}, COUNT(*) FROM ${quoteIdent(s.engine, f.real!)}`).join(' UNION ALL ');
+      for (const row of await stagingQuery(s, sql, { signal: opts.signal, timeoutMs: spec.checkTimeoutMs })) stagingCounts.set(present[Number(row[0])]!.t, Number(row[1]));
+    }
+    for (const { t } of found) {
+      const staging = stagingCounts.has(t) ? stagingCounts.get(t)! : null;
+      const production = spec.productionCounts && Object.prototype.hasOwnProperty.call(spec.productionCounts, t) ? Number(spec.productionCounts[t]) : null;
+      counts[t] = { staging, production };
+      if (staging === null) checks.push({ name: `rows ${t}`, ok: false, detail: 'table missing in the restored database' });
+      else if (production === null) checks.push({ name: `rows ${t}`, ok: true, detail: `${staging} rows (no production count in the manifest)` });
+      else checks.push({ name: `rows ${t}`, ok: staging === production, detail: staging === production ? `${staging} rows = production` : `${staging} rows, production had ${production}` });
+    }
+  }
+
+  for (const c of spec.checks) {
+    try {
+      const rows = await stagingQuery(s, c.sql, { signal: opts.signal, timeoutMs: spec.checkTimeoutMs, readOnly: true });
+      const v = rows[0]?.[0];
+      const ok = v !== undefined && TRUE.has(v.trim().toLowerCase());
+      checks.push({ name: c.name, ok, detail: ok ? 'true' : v === undefined ? 'returned no rows (must return true)' : `returned ${JSON.stringify(v.slice(0, 60))} (must return true)` });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      checks.push({ name: c.name, ok: false, detail: errorMessage(err).slice(0, 300) });
+    }
+  }
+
+  if (spec.app) checks.push(await appCheck(s, spec.app, spec, opts.signal));
+
+  return { ok: checks.every((c) => c.ok), tables, counts, checks };
+}
+
+/** `${STAGING_DB_*}` placeholders of restoreTest.app.env, pointing at the staging DB on the per-run network. */
+export function appEnv(s: Staging, env: Record<string, string>): string[] {
+  const scheme = s.engine === 'postgres' ? 'postgresql' : 'mysql';
+  const vars: Record<string, string> = {
+    STAGING_DB_HOST: 'staging-db',
+    STAGING_DB_PORT: String(s.innerPort),
+    STAGING_DB_NAME: s.database,
+    STAGING_DB_USER: s.user,
+    STAGING_DB_PASSWORD: s.password,
+    STAGING_DB_URL: `${scheme}://${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}@staging-db:${s.innerPort}/${encodeURIComponent(s.database)}`,
+  };
+  return Object.entries(env).map(([k, v]) => `${k}=${v.replace(/\$\{(STAGING_DB_[A-Z]+)\}/g, (m, name: string) => vars[name] ?? m)}`);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Starts the application image on the run's network (labelled, loopback-only port, same limits),
+ * pointed at the staging database, and waits for `path` to answer 200 on 127.0.0.1 ("the site loads").
+ * The container is added to `s.extra` so that destroyStaging removes it whatever happens.
+ */
+async function appCheck(s: Staging, app: AppSpec, spec: VerifySpec, signal?: AbortSignal): Promise<VerifyCheck> {
+  const name = `site loads (${app.image} ${app.path})`;
+  let container: Docker.Container;
+  try {
+    container = await s.docker.createContainer({
+      name: `${s.containerName}-app`.slice(0, 63),
+      Image: app.image,
+      Env: appEnv(s, app.env),
+      Labels: stagingLabels(spec.runId, spec.client, 'app', s.stateId),
+      ExposedPorts: { [`${app.port}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: s.networkName,
+        PortBindings: { [`${app.port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+        Binds: [],
+        RestartPolicy: { Name: 'no' },
+        SecurityOpt: ['no-new-privileges'],
+      },
+    });
+  } catch (err) {
+    return { name, ok: false, detail: `cannot create the app container: ${errorMessage(err)}` };
+  }
+  (s.extra ??= []).push(container);
+  const deadline = Date.now() + app.timeoutMs;
+  let last = 'no answer';
+  try {
+    await container.start();
+    const info = await container.inspect();
+    const port = Number(info.NetworkSettings.Ports?.[`${app.port}/tcp`]?.find((b) => b.HostIp === '127.0.0.1')?.HostPort ?? 0);
+    if (!port) return { name, ok: false, detail: 'the app container has no port published on 127.0.0.1' };
+    const url = `http://127.0.0.1:${port}${app.path.startsWith('/') ? app.path : `/${app.path}`}`;
+    while (Date.now() < deadline) {
+      signal?.throwIfAborted();
+      try {
+        const res = await abortable(fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'manual' }), signal);
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.status === 200) return { name, ok: true, detail: `HTTP 200 from ${app.path}` };
+        last = `HTTP ${res.status}`;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        last = errorMessage(err);
+      }
+      const st = await describeContainerState({ container });
+      if (!st.running) {
+        const logs = await containerLogTail({ container }, 5);
+        return { name, ok: false, detail: `the app container ${st.text}${logs ? `: ${logs.split('\n').slice(-3).join(' | ').slice(0, 300)}` : ''}` };
+      }
+      await sleep(250);
+    }
+    return { name, ok: false, detail: `${app.path} did not answer 200 within ${Math.round(app.timeoutMs / 1000)} s (last: ${last})` };
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return { name, ok: false, detail: `cannot start the app container: ${errorMessage(err)}` };
+  }
+}

@@ -1,0 +1,5 @@
+// bree job `retention` (schedules.retention, daily): prune every client, one lock per client.
+import { runJobWorker } from './worker.js';
+import { scheduledRetention } from '../operations/scheduled-jobs.js';
+
+await runJobWorker((ctx, spec) => scheduledRetention(ctx, { cron: spec.cron }));

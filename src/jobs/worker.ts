@@ -1,0 +1,111 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
+import { createContext, type Context } from '../context.js';
+import { createLogger } from '../logger.js';
+import { registerSecret } from '../core/redact.js';
+import { errorMessage } from '../core/errors.js';
+import type { MessageRef, Notifier, OutMessage } from '../slack/notifier.js';
+import type { JobOutcome } from '../operations/job-runner.js';
+
+/**
+ * The part every bree job file shares. A job runs in a worker thread (compiled .js; no transform is
+ * inherited and nothing is shared with the main thread but JSON-safe workerData), so it:
+ *   - builds its own Context from the validated config in workerData (its own pool and instance id);
+ *   - talks to people through the main thread (one Slack client / console / test recorder): its
+ *     Notifier forwards post/update/uploadFile over parentPort and awaits the answer;
+ *   - posts {type:'result', outcomes} and then 'done';
+ *   - on 'cancel' (the scheduler's shutdown timeout ran out) answers 'cancelled' and is terminated;
+ *     its unfinished run rows are marked interrupted by the scheduler.
+ */
+export interface JobSpec {
+  /** bree job name: `scheduled-backup:<client>`, `retention`, … */
+  name: string;
+  job: 'scheduled-backup' | 'retention' | 'integrity-check' | 'restore-test' | 'watchdog' | 'digest';
+  /** The cron of the config (the schedule's truth; bree may be given a superset, see breeCron). */
+  cron: string;
+  /** job_state keys: the client of a per-client job, every client of a looping job, '' for global jobs. */
+  keys: string[];
+  client?: string;
+}
+
+export interface JobWorkerData { spec: JobSpec; config: Config; logLevel?: string }
+
+export type WorkerRequest =
+  | { type: 'notify'; id: number; op: 'post'; channel: string; message: OutMessage }
+  | { type: 'notify'; id: number; op: 'update'; ref: MessageRef; message: OutMessage }
+  | { type: 'notify'; id: number; op: 'uploadFile'; channel: string; file: { filename: string; content: string; title?: string; comment?: string } };
+export type WorkerReply = { type: 'notify-result'; id: number; ok: boolean; value?: MessageRef; error?: string };
+export interface WorkerResult { type: 'result'; job: string; outcomes: JobOutcome[] }
+
+/** Forwards notifications to the main thread's notifier. */
+class ParentPortNotifier implements Notifier {
+  private seq = 0;
+  private readonly waiting = new Map<number, (r: WorkerReply) => void>();
+  constructor(private readonly port: NonNullable<typeof parentPort>) {
+    port.on('message', (m: unknown) => {
+      const r = m as WorkerReply;
+      if (r && typeof r === 'object' && r.type === 'notify-result') {
+        this.waiting.get(r.id)?.(r);
+        this.waiting.delete(r.id);
+      }
+    });
+  }
+  private call(req: Omit<WorkerRequest, 'id'>): Promise<WorkerReply> {
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.port.postMessage({ ...req, id });
+    });
+  }
+  async post(channel: string, message: OutMessage): Promise<MessageRef | undefined> {
+    const r = await this.call({ type: 'notify', op: 'post', channel, message } as Omit<WorkerRequest, 'id'>);
+    return r.ok ? r.value : undefined;
+  }
+  async update(ref: MessageRef, message: OutMessage): Promise<void> {
+    const r = await this.call({ type: 'notify', op: 'update', ref, message } as Omit<WorkerRequest, 'id'>);
+    if (!r.ok) throw new Error(r.error ?? 'update failed');
+  }
+  async uploadFile(channel: string, file: { filename: string; content: string; title?: string; comment?: string }): Promise<void> {
+    const r = await this.call({ type: 'notify', op: 'uploadFile', channel, file } as Omit<WorkerRequest, 'id'>);
+    if (!r.ok) throw new Error(r.error ?? 'upload failed');
+  }
+}
+
+/** Secrets of the config are masked in this thread's logs and messages too. */
+function registerConfigSecrets(value: unknown, key = ''): void {
+  if (typeof value === 'string') {
+    if (/(token|secret|password|accesskeyid|secretaccesskey)$/i.test(key)) registerSecret(value);
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(value);
+    if (m?.[1]) { registerSecret(m[1]); try { registerSecret(decodeURIComponent(m[1])); } catch { /* keep raw */ } }
+    return;
+  }
+  if (Array.isArray(value)) { for (const v of value) registerConfigSecrets(v, key); return; }
+  if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) registerConfigSecrets(v, k);
+}
+
+/** Runs one job in this worker: context, the operation, result, 'done'. */
+export async function runJobWorker(fn: (ctx: Context, spec: JobSpec) => Promise<JobOutcome | JobOutcome[]>): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('a job file runs inside a bree worker thread');
+  const data = workerData as JobWorkerData;
+  registerConfigSecrets(data.config);
+  port.on('message', (m: unknown) => {
+    if (m === 'cancel') port.postMessage('cancelled');
+  });
+  const logger = createLogger({ level: data.logLevel ?? process.env.LOG_LEVEL ?? 'info' }).child({ job: data.spec.name });
+  let ctx: Context | undefined;
+  try {
+    ctx = await createContext(data.config, { notifier: new ParentPortNotifier(port), logger, poolSize: 5 });
+    const r = await fn(ctx, data.spec);
+    const result: WorkerResult = { type: 'result', job: data.spec.name, outcomes: Array.isArray(r) ? r : [r] };
+    port.postMessage(result);
+  } catch (err) {
+    // Nothing below runJob should throw; this is the context failing (state database unreachable).
+    logger.error({ err: errorMessage(err) }, 'job could not run');
+    const outcomes: JobOutcome[] = data.spec.keys.map((k) => ({ job: data.spec.job, client: k, status: 'failed', error: errorMessage(err) }));
+    port.postMessage({ type: 'result', job: data.spec.name, outcomes, fatal: true } satisfies WorkerResult & { fatal: boolean });
+  } finally {
+    await ctx?.close().catch(() => undefined);
+  }
+  port.postMessage('done');
+}

@@ -1,0 +1,114 @@
+import type { Context } from '../context.js';
+import type { Role } from '../config/schema.js';
+import { audit } from '../store/audit.js';
+import { errorMessage } from '../core/errors.js';
+
+export type { Role };
+
+export const ROLES: Role[] = ['operators', 'qa', 'itManagers', 'systemOwners'];
+
+/** How a role is named to people. */
+export const ROLE_LABEL: Record<Role, string> = { systemOwners: 'System Owner', itManagers: 'IT Manager', qa: 'QA', operators: 'operator' };
+
+/** Resolves the members of a Slack user group (S…); `usergroups.users.list` in production. */
+export interface UsergroupDirectory { members(groupId: string): Promise<string[]> }
+
+const directories = new WeakMap<object, UsergroupDirectory>();
+const GROUP_TTL_MS = 60_000;
+
+/** Lets hasRole resolve user groups through Slack for this context (set by the Slack app). */
+export function setUsergroupDirectory(ctx: Context, dir: UsergroupDirectory | undefined): void {
+  if (dir) directories.set(ctx, dir); else directories.delete(ctx);
+}
+
+/** A directory over `usergroups.users.list`, caching each group's members briefly (60 s). */
+export function cachedUsergroupDirectory(list: (groupId: string) => Promise<string[]>, ttlMs = GROUP_TTL_MS, now: () => number = Date.now): UsergroupDirectory {
+  const cache = new Map<string, { at: number; members: string[] }>();
+  return {
+    async members(groupId) {
+      const hit = cache.get(groupId);
+      if (hit && now() - hit.at < ttlMs) return hit.members;
+      const members = await list(groupId);
+      cache.set(groupId, { at: now(), members });
+      return members;
+    },
+  };
+}
+
+function roleMembers(ctx: Context, client: string, role: Role): string[] {
+  const c = Object.prototype.hasOwnProperty.call(ctx.config.clients, client) ? ctx.config.clients[client] : undefined;
+  return c ? c.roles[role] : [];
+}
+
+/**
+ * True when `userId` holds `role` for `client`: listed by user ID (U…/W…) or a member of a listed user
+ * group (S…), resolved through Slack. An unknown client, or a group that cannot be resolved, grants nothing.
+ */
+export async function hasRole(ctx: Context, client: string, userId: string, role: Role): Promise<boolean> {
+  const members = roleMembers(ctx, client, role);
+  if (members.includes(userId)) return true;
+  const groups = members.filter((m) => m.startsWith('S'));
+  if (groups.length === 0) return false;
+  const dir = directories.get(ctx);
+  if (!dir) {
+    ctx.logger.warn({ client, role, groups }, 'role lists user groups but no Slack directory is available to resolve them');
+    return false;
+  }
+  for (const g of groups) {
+    try {
+      if ((await dir.members(g)).includes(userId)) return true;
+    } catch (err) {
+      ctx.logger.warn({ client, role, group: g, err: errorMessage(err) }, 'could not resolve user group members');
+    }
+  }
+  return false;
+}
+
+/** The roles `userId` holds for `client`. */
+export async function rolesOf(ctx: Context, client: string, userId: string): Promise<Role[]> {
+  const out: Role[] = [];
+  for (const r of ROLES) if (await hasRole(ctx, client, userId, r)) out.push(r);
+  return out;
+}
+
+/** The clients on which `userId` holds at least one role (optionally a given one). */
+export async function clientsOf(ctx: Context, userId: string, role?: Role): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of Object.keys(ctx.config.clients)) {
+    if (role ? await hasRole(ctx, name, userId, role) : (await rolesOf(ctx, name, userId)).length > 0) out.push(name);
+  }
+  return out;
+}
+
+export interface AuthorizeInput {
+  client: string;
+  userId: string;
+  /** The role needed; `'any'` accepts any role of the client (read-only commands). */
+  role: Role | 'any';
+  /** What was attempted, for the message and the audit log (e.g. "run a backup", "backup.now"). */
+  action: string;
+}
+
+/**
+ * Checks a role from the config (never from anything the request carried). A refusal is a polite
+ * message naming the role needed, and an audit entry `authz.refused`.
+ */
+export async function authorize(ctx: Context, input: AuthorizeInput): Promise<{ ok: true } | { ok: false; message: string }> {
+  const { client, userId, role, action } = input;
+  const ok = role === 'any' ? (await rolesOf(ctx, client, userId)).length > 0 : await hasRole(ctx, client, userId, role);
+  if (ok) return { ok: true };
+  const needed = role === 'any'
+    ? `a role on *${client}* (operator, QA, IT Manager or System Owner)`
+    : `the *${ROLE_LABEL[role]}* role on *${client}*`;
+  const configKey = role === 'any' ? `clients.${client}.roles` : `clients.${client}.roles.${role}`;
+  const message = `Sorry, to ${action} you need ${needed}. Nothing was done. Ask an administrator to add your Slack user ID (${userId}) or one of your user groups to \`${configKey}\`.`;
+  await audit(ctx.pool, {
+    actor: userId,
+    action: 'authz.refused',
+    client,
+    target: action,
+    reason: role === 'any' ? 'no role on this client' : `missing role ${role}`,
+    details: { role, action },
+  });
+  return { ok: false, message };
+}

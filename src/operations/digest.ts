@@ -1,0 +1,188 @@
+import type { Context } from '../context.js';
+import type { Config } from '../config/schema.js';
+import { listBackups, latestVerifiedBackup } from '../store/backup-register.js';
+import { listRestoreTests, quarterOf } from '../store/restore-test-register.js';
+import { countFailures, countPendingApprovals } from '../store/status.js';
+import { listOpenAlerts } from '../store/alerts.js';
+import { finishRun, startRun } from '../store/runs.js';
+import { parseDuration } from '../config/duration.js';
+import { zonedParts } from '../core/time.js';
+import { clientChannel, type MessageRef } from '../slack/notifier.js';
+import { renderDigest } from '../slack/render/digest.js';
+import { upcomingFire } from './schedule.js';
+
+/**
+ * The daily digest: one message for all clients, read from the registers (backup_register,
+ * restore_test_register), the runs table and the approvals — the same truth as `/backup status`.
+ */
+export type DigestMark = 'ok' | 'warning' | 'critical';
+
+export interface DigestClient {
+  client: string;
+  status: DigestMark;
+  /** Why the status is not ok, in words. */
+  problems: string[];
+  lastVerified: { id: string; key: string | null; takenAt: string; ageMs: number; sizeBytes: number | null } | null;
+  /** Sizes of the latest OK backups, oldest first (at most SIZE_HISTORY). */
+  sizes: number[];
+  sparkline: string;
+  medianBytes: number | null;
+  /** The newest backup is less than half the median of the ones before it (a shrinking dump often means lost data). */
+  sizeDrop: boolean;
+  rpo: { rpo: string; ok: boolean };
+  restoreTest: {
+    last: { id: string; testedAt: string; quarter: string; result: 'OK' | 'Fail'; qaVerified: boolean } | null;
+    thisQuarter: string;
+    thisQuarterDone: boolean;
+    nextDue: string | null;
+    overdue: boolean;
+  };
+  pendingApprovals: number;
+  failures24h: number;
+  failuresByKind: Record<string, number>;
+  openAlerts: number;
+}
+
+export interface Digest { generatedAt: string; timezone: string; clients: DigestClient[] }
+
+export const SIZE_HISTORY = 10;
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** Bars from zero to the largest value (a few bytes of difference do not look like a cliff). */
+export function sparkline(values: number[]): string {
+  if (values.length === 0) return '';
+  const max = Math.max(...values);
+  return values.map((v) => SPARK[max <= 0 ? 0 : Math.max(0, Math.round((v / max) * (SPARK.length - 1)))]).join('');
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** True when the newest size is less than half the median of the earlier ones (needs 2 earlier sizes). */
+export function isSizeDrop(sizesOldestFirst: number[]): boolean {
+  if (sizesOldestFirst.length < 3) return false;
+  const latest = sizesOldestFirst[sizesOldestFirst.length - 1]!;
+  const med = median(sizesOldestFirst.slice(0, -1))!;
+  return latest < med / 2;
+}
+
+function nextQuarter(q: string): string {
+  const [y, n] = q.split('-Q').map(Number) as [number, number];
+  return n === 4 ? `${y + 1}-Q1` : `${y}-Q${n + 1}`;
+}
+
+/**
+ * When the next quarterly restore test is due (SOP 8.3): the first quarter after the last passing
+ * test (or the current quarter when there is none) that has a month in `months`; due at the first
+ * fire of `cron` in that month. Overdue when that moment has passed.
+ */
+export function restoreTestDue(months: number[], cron: string, tz: string, now: Date, lastOkQuarter: string | undefined): { due: Date; quarter: string; overdue: boolean } | null {
+  let q = lastOkQuarter ? nextQuarter(lastOkQuarter) : quarterOf(now, tz);
+  for (let i = 0; i < 8; i++, q = nextQuarter(q)) {
+    const [y, n] = q.split('-Q').map(Number) as [number, number];
+    const inQuarter = [...new Set(months)].filter((m) => Math.ceil(m / 3) === n).sort((a, b) => a - b);
+    const m = inQuarter[0];
+    if (m === undefined) continue;
+    // First fire of the cron inside month m (in tz): start a day before the month in UTC and walk.
+    let t = new Date(Date.UTC(y, m - 1, 1) - 86_400_000);
+    for (let k = 0; k < 400; k++) {
+      t = upcomingFire(cron, tz, t);
+      const p = zonedParts(t, tz);
+      if (Number(p.year) > y || (Number(p.year) === y && Number(p.month) > m)) break;
+      if (Number(p.year) === y && Number(p.month) === m) return { due: t, quarter: q, overdue: t.getTime() < now.getTime() };
+    }
+  }
+  return null;
+}
+
+export async function buildDigest(ctx: Context, input: { clients?: string[] } = {}): Promise<Digest> {
+  const now = ctx.clock.now();
+  const tz = ctx.config.timezone;
+  const clients = input.clients ?? Object.keys(ctx.config.clients);
+  const pending = await countPendingApprovals(ctx.pool, now);
+  const failures = await countFailures(ctx.pool, new Date(now.getTime() - 86_400_000));
+  const alerts = await listOpenAlerts(ctx.pool);
+  const out: DigestClient[] = [];
+  for (const client of clients) out.push(await digestClient(ctx.config, ctx, client, now, { pending, failures, alerts }));
+  return { generatedAt: now.toISOString(), timezone: tz, clients: out };
+}
+
+async function digestClient(config: Config, ctx: Context, client: string, now: Date, shared: { pending: Map<string, number>; failures: Awaited<ReturnType<typeof countFailures>>; alerts: Awaited<ReturnType<typeof listOpenAlerts>> }): Promise<DigestClient> {
+  const c = ctx.client(client);
+  const tz = config.timezone;
+  const b = await latestVerifiedBackup(ctx.pool, client);
+  const history = (await listBackups(ctx.pool, { client, onlyOk: true, includeDeleted: true, limit: SIZE_HISTORY }))
+    .filter((r) => r.size_bytes !== null).reverse();
+  const sizes = history.map((r) => Number(r.size_bytes));
+  const rpoMs = parseDuration(c.rpo) ?? Infinity;
+  const ageMs = b ? now.getTime() - new Date(b.taken_at).getTime() : null;
+  const rpoOk = ageMs !== null && ageMs <= rpoMs;
+
+  const tests = await listRestoreTests(ctx.pool, { client, environment: 'Test', limit: 50 });
+  const last = tests[0];
+  const lastOk = tests.find((t) => t.result === 'OK');
+  const thisQuarter = quarterOf(now, tz);
+  const thisQuarterDone = tests.some((t) => t.result === 'OK' && t.quarter === thisQuarter);
+  const due = restoreTestDue(c.restoreTest.months, config.schedules.restoreTest, tz, now, lastOk?.quarter);
+
+  const mine = shared.failures.filter((f) => f.client === client);
+  const failuresByKind: Record<string, number> = {};
+  for (const f of mine) failuresByKind[f.kind] = (failuresByKind[f.kind] ?? 0) + f.n;
+  const failures24h = mine.reduce((s, f) => s + f.n, 0);
+  const openAlerts = shared.alerts.filter((a) => a.client === client).length;
+  const sizeDrop = isSizeDrop(sizes);
+
+  const problems: string[] = [];
+  let status: DigestMark = 'ok';
+  const worse = (m: DigestMark, why: string) => {
+    problems.push(why);
+    if (m === 'critical' || status === 'ok') status = m;
+  };
+  if (!b) worse('critical', 'no verified backup');
+  else if (!rpoOk) worse('critical', `RPO breach (older than ${c.rpo})`);
+  if (openAlerts > 0) worse('warning', `${openAlerts} open alert${openAlerts > 1 ? 's' : ''}`);
+  if (failures24h > 0) worse('warning', `${failures24h} failure${failures24h > 1 ? 's' : ''} in 24 h`);
+  if (sizeDrop) worse('warning', 'backup size dropped by more than half');
+  if (due?.overdue) worse('warning', 'restore test overdue');
+
+  return {
+    client,
+    status,
+    problems,
+    lastVerified: b ? { id: b.id, key: b.key ?? b.file, takenAt: new Date(b.taken_at).toISOString(), ageMs: ageMs!, sizeBytes: b.size_bytes === null ? null : Number(b.size_bytes) } : null,
+    sizes,
+    sparkline: sparkline(sizes),
+    medianBytes: median(sizes),
+    sizeDrop,
+    rpo: { rpo: c.rpo, ok: rpoOk },
+    restoreTest: {
+      last: last ? { id: last.id, testedAt: new Date(last.tested_at).toISOString(), quarter: last.quarter, result: last.result, qaVerified: last.verified_by_qa !== null } : null,
+      thisQuarter,
+      thisQuarterDone,
+      nextDue: due ? due.due.toISOString() : null,
+      overdue: due?.overdue ?? false,
+    },
+    pendingApprovals: shared.pending.get(client) ?? 0,
+    failures24h,
+    failuresByKind,
+    openAlerts,
+  };
+}
+
+/** Builds the digest and posts it (one message) to the default Slack channel / console; recorded as a `digest` run. */
+export async function postDigest(ctx: Context, input: { trigger?: 'schedule' | 'cli' | 'slack' | 'system'; actor?: string } = {}): Promise<{ digest: Digest; ref?: MessageRef; runId: string }> {
+  const run = await startRun(ctx.pool, { kind: 'digest', actor: input.actor ?? 'schedule', trigger: input.trigger ?? 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
+  try {
+    const digest = await buildDigest(ctx);
+    const ref = await ctx.notifier.post(clientChannel(ctx.config, ''), renderDigest(digest));
+    await finishRun(ctx.pool, run.id, { status: 'ok', at: ctx.clock.now(), details: { clients: digest.clients.map((c) => ({ client: c.client, status: c.status })) } });
+    return { digest, ref, runId: run.id };
+  } catch (err) {
+    await finishRun(ctx.pool, run.id, { status: 'failed', error: String((err as Error)?.message ?? err), at: ctx.clock.now() });
+    throw err;
+  }
+}

@@ -1,0 +1,96 @@
+import type { Context } from '../context.js';
+import { withLock } from '../store/locks.js';
+import { claimFire } from '../store/job-state.js';
+import { finishRun, startRun } from '../store/runs.js';
+import { clientChannel } from '../slack/notifier.js';
+import { errorMessage } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
+import { formatDateTime } from '../core/time.js';
+import { latestFire } from './schedule.js';
+import { mentionsFor } from './mentions.js';
+
+/**
+ * How every scheduled job executes, whichever replica or path (timer, catch-up) started it:
+ *   1. take the advisory lock `job:<job>` / client without waiting — taken means another instance is
+ *      running it: skip and say so in the log;
+ *   2. claim the schedule's latest fire in job_state — already claimed means this fire has run
+ *      (on another replica, or a catch-up did it): skip;
+ *   3. run; a throw is recorded as a failed `job` run and alerted in the client's channel, and never
+ *      propagates (a job that throws does not kill the scheduler).
+ */
+export type JobStatus = 'ok' | 'failed' | 'skipped';
+
+export interface JobOutcome {
+  job: string;
+  /** '' for jobs that are not per client (watchdog, digest). */
+  client: string;
+  status: JobStatus;
+  /** Why it was skipped: another instance holds the lock, the fire already ran, not due (month, busy…). */
+  reason?: string;
+  fire?: string;
+  runId?: string;
+  error?: string;
+}
+
+export interface JobTarget { job: string; client: string; cron: string }
+
+export type JobBody = (fire: Date) => Promise<Partial<Omit<JobOutcome, 'job' | 'client' | 'fire'>> | void>;
+
+export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise<JobOutcome> {
+  const who = t.client ? ` for ${t.client}` : '';
+  const log = ctx.logger.child({ job: t.job, client: t.client || undefined });
+  let lock;
+  try {
+    lock = await withLock(ctx.pool, `job:${t.job}`, t.client, async (): Promise<JobOutcome> => {
+      const now = ctx.clock.now();
+      const fire = latestFire(t.cron, ctx.config.timezone, now);
+      if (!(await claimFire(ctx.pool, t.job, t.client, fire, now))) {
+        log.info({ fire: fire.toISOString() }, `skipped: the ${formatDateTime(fire, ctx.config.timezone)} run of ${t.job}${who} has already run`);
+        return { job: t.job, client: t.client, status: 'skipped', reason: 'already ran', fire: fire.toISOString() };
+      }
+      log.info({ fire: fire.toISOString() }, `running ${t.job}${who}`);
+      try {
+        const r = (await body(fire)) ?? {};
+        const out: JobOutcome = { job: t.job, client: t.client, status: 'ok', ...r, fire: fire.toISOString() };
+        log.info({ status: out.status, reason: out.reason, run: out.runId, error: out.error }, `${t.job}${who}: ${out.status}${out.reason ? ` (${out.reason})` : ''}`);
+        return out;
+      } catch (err) {
+        const failed = await recordJobFailure(ctx, t, err);
+        return { ...failed, fire: fire.toISOString() };
+      }
+    }, { wait: false });
+  } catch (err) {
+    // The lock or the claim itself failed (state database unreachable): still an outcome, never a crash.
+    return recordJobFailure(ctx, t, err);
+  }
+  if (!lock.acquired) {
+    log.info(`skipped: another instance is running ${t.job}${t.client ? ` for ${t.client}` : ''}`);
+    return { job: t.job, client: t.client, status: 'skipped', reason: 'another instance is running it' };
+  }
+  return lock.value;
+}
+
+/** A job that threw: a failed `job` run (what failed, when, where) and an alert in the client's channel. */
+export async function recordJobFailure(ctx: Context, t: { job: string; client: string }, err: unknown): Promise<JobOutcome> {
+  const error = redactSecrets(errorMessage(err)).slice(0, 2000);
+  const who = t.client ? ` for ${t.client}` : '';
+  ctx.logger.error({ job: t.job, client: t.client || undefined, err: error }, `scheduled job ${t.job}${who} failed`);
+  let runId: string | undefined;
+  try {
+    const now = ctx.clock.now();
+    const run = await startRun(ctx.pool, { kind: 'job', client: t.client || null, actor: 'schedule', trigger: 'schedule', details: { job: t.job }, instance: ctx.instance, startedAt: now });
+    await finishRun(ctx.pool, run.id, { status: 'failed', error, at: now });
+    runId = run.id;
+  } catch (e) {
+    ctx.logger.error({ err: errorMessage(e) }, 'could not record the failed job run');
+  }
+  try {
+    const mention = t.client && ctx.config.clients[t.client] ? mentionsFor(ctx.config.clients[t.client]!) : '';
+    await ctx.notifier.post(clientChannel(ctx.config, t.client), {
+      text: `:x: *S2* Scheduled job *${t.job}*${t.client ? ` of *${t.client}*` : ''} failed${runId ? ` (run ${runId})` : ''}: ${error}${mention ? `\n${mention}` : ''}`,
+    });
+  } catch (e) {
+    ctx.logger.error({ err: errorMessage(e) }, 'could not post the job failure');
+  }
+  return { job: t.job, client: t.client, status: 'failed', error, runId };
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import { hasRole } from './authorize.js';
+import { audit } from '../store/audit.js';
+import { getRestoreTest, setQaVerified, type RestoreTestRow } from '../store/restore-test-register.js';
+import { getRun } from '../store/runs.js';
+import { formatDateTime } from '../core/time.js';
+import { errorMessage } from '../core/errors.js';
+import { renderRestoreTest, type RestoreTestView } from '../slack/render/restore-test.js';
+
+export interface QaVerifyInput { registerId: string; userId: string; userName: string }
+export type QaVerifyResult = { ok: true; row: RestoreTestRow } | { ok: false; reason: string };
+
+const input = z.object({
+  registerId: z.string().regex(/^\d{1,18}$/, 'must be a restore-test register row id (digits)'),
+  userId: z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID'),
+  userName: z.string().trim().min(1).max(200),
+});
+
+/**
+ * "QA verified" on a restore-test result (SOP-001 §12 "Verificado Por (QA)"). The register row id came
+ * back in a button, so nothing in it is trusted: the row is read from the register, the QA role of the
+ * row's client is re-checked from the config, and the column is filled by a conditional update (once).
+ * Every outcome is audited.
+ */
+export async function qaVerifyRestoreTest(ctx: Context, raw: QaVerifyInput): Promise<QaVerifyResult> {
+  const parsed = input.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, reason: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` };
+  }
+  const { registerId, userId, userName } = parsed.data;
+  const row = await getRestoreTest(ctx.pool, registerId);
+  if (!row) return { ok: false, reason: `restore test ${registerId} is not in the register` };
+
+  if (!(await hasRole(ctx, row.client, userId, 'qa'))) {
+    await audit(ctx.pool, { actor: userId, action: 'restore_test.qa_verify_refused', client: row.client, target: `restore_test:${row.id}`, reason: 'missing role qa', details: { userName } });
+    return { ok: false, reason: `only QA of ${row.client} can mark a restore test verified (clients.${row.client}.roles.qa); nothing was changed` };
+  }
+  const at = ctx.clock.now();
+  const updated = await setQaVerified(ctx.pool, row.id, { id: userId, name: userName, at });
+  if (!updated) {
+    const now = (await getRestoreTest(ctx.pool, row.id)) ?? row;
+    const when = now.verified_by_qa_at ? formatDateTime(new Date(now.verified_by_qa_at), ctx.config.timezone) : '?';
+    return { ok: false, reason: `already verified by ${now.verified_by_qa ?? '?'} at ${when}` };
+  }
+  await audit(ctx.pool, { actor: userId, action: 'restore_test.qa_verified', client: row.client, target: `restore_test:${row.id}`, details: { userName, result: row.result, runId: row.run_id } });
+  await refreshMessage(ctx, updated).catch((err) => ctx.logger.warn({ err: errorMessage(err), row: row.id }, 'could not update the restore-test message'));
+  return { ok: true, row: updated };
+}
+
+/** Re-renders the run's result message with "Verificado por (QA)" instead of the button. */
+async function refreshMessage(ctx: Context, row: RestoreTestRow): Promise<void> {
+  if (!row.run_id) return;
+  const run = await getRun(ctx.pool, row.run_id);
+  const view = run?.details?.view as (RestoreTestView & { backupTakenAt?: string | Date }) | undefined;
+  if (!run?.slack_channel || !run.slack_ts || !view?.result) return;
+  const v: RestoreTestView = {
+    ...view,
+    backupTakenAt: view.backupTakenAt ? new Date(view.backupTakenAt) : null,
+    result: { ...view.result, verifiedByQa: { name: row.verified_by_qa!, at: new Date(row.verified_by_qa_at!) } },
+  };
+  await ctx.notifier.update({ channel: run.slack_channel, ts: run.slack_ts }, renderRestoreTest(v));
+}

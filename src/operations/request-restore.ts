@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import { parseDbUrl } from '../core/db-url.js';
+import { UserError, errorMessage } from '../core/errors.js';
+import { requestHash } from '../core/signature.js';
+import { countRows, withDb } from '../core/restore/pg-admin.js';
+import { checkPartialRestore } from '../core/restore/partial.js';
+import { formatOf } from '../core/restore/load-backup.js';
+import { parseDuration, formatDuration } from '../config/duration.js';
+import { withTransaction } from '../store/db.js';
+import { audit } from '../store/audit.js';
+import { getBackup, type BackupRow } from '../store/backup-register.js';
+import { listRestoreTests } from '../store/restore-test-register.js';
+import { insertApproval, nextApprovalId, setApprovalMessage, type ApprovalRow, type ApprovalScope, type RestoreStrategy } from '../store/approvals.js';
+import { clientChannel, type MessageRef } from '../slack/notifier.js';
+import { renderRestoreRequest, type RequestButtons } from '../slack/render/restore.js';
+import type { RunTrigger } from '../store/runs.js';
+import type { Role } from '../config/schema.js';
+import { authorize, ROLE_LABEL } from './authorize.js';
+
+/** SOP-001 13.3 "Checklist Pre-Restore Produccion" (+ 9.2 "Plan de rollback definido"). `by` says who fulfils it. */
+export const RESTORE_CHECKLIST = [
+  { id: 'approval', text: 'Aprobacion escrita del System Owner obtenida', by: 'bot' },
+  { id: 'reason', text: 'Motivo del restore documentado', by: 'requester' },
+  { id: 'users_notified', text: 'Usuarios notificados de indisponibilidad', by: 'requester' },
+  { id: 'time_communicated', text: 'Tiempo estimado comunicado', by: 'requester' },
+  { id: 'pre_restore_backup', text: 'Backup del estado actual realizado', by: 'bot' },
+  { id: 'support_available', text: 'Personal de soporte disponible', by: 'requester' },
+  { id: 'backup_verified', text: 'Backup a restaurar identificado y verificado', by: 'requester' },
+  { id: 'post_comms', text: 'Plan de comunicacion post-restore preparado', by: 'requester' },
+  { id: 'rollback_plan', text: 'Plan de rollback definido', by: 'requester' },
+] as const;
+export const REQUESTER_CHECKLIST_IDS = RESTORE_CHECKLIST.filter((c) => c.by === 'requester').map((c) => c.id);
+
+/** Who must approve: the System Owner for a full restore, the IT Manager for a partial one (SOP-001 9.1). */
+export function approverRole(scope: ApprovalScope): Role {
+  return scope === 'full' ? 'systemOwners' : 'itManagers';
+}
+
+const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$/, 'must be a table name (optionally schema.table)');
+
+export const requestRestoreInput = z.strictObject({
+  client: z.string().min(1).max(63),
+  backupId: z.string().regex(/^\d{1,18}$/, 'must be the id of a backup in the register'),
+  scope: z.enum(['full', 'partial']),
+  tables: z.array(tableName).max(100).default([]),
+  reason: z.string().trim().min(1, 'a reason is required (SOP-001 13.3: "Motivo del restore documentado")').max(2000),
+  ticket: z.string().trim().max(200).optional().transform((v) => (v ? v : undefined)),
+  plannedStart: z.date().optional(),
+  checklist: z.array(z.string()).default([]),
+  requestedBy: z.string().min(1).max(40),
+  requestedByName: z.string().max(200).optional(),
+  trigger: z.enum(['cli', 'slack', 'schedule', 'system']).default('slack'),
+});
+export type RequestRestoreInput = z.input<typeof requestRestoreInput>;
+
+export interface RestoreImpact {
+  measuredAt: string;
+  backupTakenAt: string;
+  /** Time between the backup and the request: data entered in it will be lost. */
+  dataLossMs: number;
+  dataLossText: string;
+  /** Per verified table: rows in the backup (manifest), in production now, and the difference. */
+  rows: Array<{ table: string; backup: number; production: number | null; difference: number | null }>;
+  rowsNote?: string;
+  expectedDowntimeMinutes: number | null;
+  lastRestoreTestAt: string | null;
+  rtoMinutes: number;
+  withinRto: boolean | null;
+}
+
+export type RequestRestoreResult = { ok: true; approval: ApprovalRow; message?: MessageRef } | { ok: false; message: string };
+
+/** "how much data will be lost" and the expected downtime, measured now. */
+export async function measureImpact(ctx: Context, client: string, backup: BackupRow, now: Date): Promise<RestoreImpact> {
+  const cfg = ctx.client(client);
+  const dataLossMs = Math.max(0, now.getTime() - backup.taken_at.getTime());
+  const manifestCounts = ((backup.manifest ?? {}) as { rowCounts?: Record<string, number> }).rowCounts ?? {};
+  const rows: RestoreImpact['rows'] = [];
+  let rowsNote: string | undefined;
+  const tables = Object.keys(manifestCounts);
+  if (tables.length === 0) {
+    rowsNote = 'not measurable: the backup has no row counts (configure verify.tables)';
+  } else if (cfg.database.engine !== 'postgres') {
+    rowsNote = 'not measured for this engine';
+    for (const t of tables) rows.push({ table: t, backup: manifestCounts[t]!, production: null, difference: null });
+  } else {
+    let prod: Record<string, number> = {};
+    try {
+      const target = parseDbUrl(cfg.database.url, 'postgres');
+      prod = await withDb(target, target.database, async (c) => {
+        const out: Record<string, number> = {};
+        for (const t of tables) {
+          try { Object.assign(out, await countRows(c, [t])); } catch { /* table gone: shown as not measured */ }
+        }
+        return out;
+      });
+    } catch (err) {
+      rowsNote = `production not reachable: ${errorMessage(err).slice(0, 200)}`;
+    }
+    for (const t of tables) {
+      const p = prod[t];
+      rows.push({ table: t, backup: manifestCounts[t]!, production: p ?? null, difference: p === undefined ? null : p - manifestCounts[t]! });
+    }
+  }
+  const rtoMs = parseDuration(cfg.rto) ?? 4 * 3_600_000;
+  const last = (await listRestoreTests(ctx.pool, { client, result: 'OK', limit: 1 }))[0];
+  const minutes = last?.restore_minutes != null ? Number(last.restore_minutes) : null;
+  return {
+    measuredAt: now.toISOString(),
+    backupTakenAt: backup.taken_at.toISOString(),
+    dataLossMs,
+    dataLossText: formatDuration(dataLossMs),
+    rows,
+    ...(rowsNote ? { rowsNote } : {}),
+    expectedDowntimeMinutes: minutes,
+    lastRestoreTestAt: last ? last.tested_at.toISOString() : null,
+    rtoMinutes: Math.round(rtoMs / 60_000),
+    withinRto: minutes === null ? null : minutes * 60_000 <= rtoMs,
+  };
+}
+
+/** Configured approvers of a role for a client (user and user-group IDs), for mentions. */
+export function approversOf(ctx: Context, client: string, role: Role): string[] {
+  return ctx.client(client).roles[role];
+}
+
+/**
+ * Stores a pending production-restore request (verified backups only), measures what it will cost, audits it
+ * and posts the request message (with Approve/Reject when `buttons` are given) in the client's channel.
+ */
+export async function requestRestore(ctx: Context, raw: RequestRestoreInput, opts: { buttons?: RequestButtons } = {}): Promise<RequestRestoreResult> {
+  const parsed = requestRestoreInput.safeParse(raw);
+  const refuse = async (message: string, details: Record<string, unknown> = {}): Promise<RequestRestoreResult> => {
+    const r = raw as Partial<Record<string, unknown>>;
+    await audit(ctx.pool, { actor: String(r.requestedBy ?? 'unknown'), action: 'restore.request_refused', client: typeof r.client === 'string' ? r.client.slice(0, 63) : null, reason: message, details });
+    return { ok: false, message };
+  };
+  if (!parsed.success) {
+    return refuse(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+  }
+  const input = parsed.data;
+  if (!Object.prototype.hasOwnProperty.call(ctx.config.clients, input.client)) {
+    return refuse(`unknown client "${input.client}" (configured clients: ${Object.keys(ctx.config.clients).join(', ')})`);
+  }
+  const cfg = ctx.client(input.client);
+  const authz = await authorize(ctx, { client: input.client, userId: input.requestedBy, role: 'operators', action: 'request a production restore' });
+  if (!authz.ok) return { ok: false, message: authz.message };
+  const backup = await getBackup(ctx.pool, input.backupId);
+  if (!backup || backup.client !== input.client) return refuse(`backup ${input.backupId} is not a backup of ${input.client}`);
+  if (backup.deleted_at) return refuse(`backup ${backup.file ?? backup.id} was deleted by retention and cannot be restored`);
+  if (backup.result !== 'OK' || !backup.verified) return refuse(`backup ${backup.file ?? backup.id} is not verified; only verified backups can be restored to production (run \`verify\` first)`);
+  const missing = REQUESTER_CHECKLIST_IDS.filter((id) => !input.checklist.includes(id));
+  if (missing.length) {
+    return refuse(`the pre-restore checklist (SOP-001 13.3) is not complete; still to confirm: ${missing.map((id) => RESTORE_CHECKLIST.find((c) => c.id === id)!.text).join('; ')}`);
+  }
+  let strategy: RestoreStrategy = ctx.config.approvals.strategy;
+  let tables: string[] = [];
+  if (input.scope === 'partial') {
+    strategy = 'partial';
+    if (cfg.database.engine !== 'postgres' || formatOf(backup.format ?? backup.file) !== 'custom') {
+      return refuse(`a partial restore needs a custom-format PostgreSQL backup (${backup.file ?? backup.id} is ${backup.format ?? 'plain'}); restore the whole database instead`);
+    }
+    tables = [...new Set(input.tables)];
+    if (tables.length === 0) return refuse('a partial restore needs the tables to restore (accepted: table names, optionally schema.table)');
+    const target = parseDbUrl(cfg.database.url, 'postgres');
+    const check = await withDb(target, target.database, (c) => checkPartialRestore(c, tables)).catch((err) => ({ ok: false as const, reason: `cannot check the production database: ${errorMessage(err)}` }));
+    if (!check.ok) return refuse(check.reason, { tables });
+  } else if (input.tables.length) {
+    return refuse('tables can only be chosen for a partial restore (scope "partial")');
+  }
+  if (cfg.database.engine !== 'postgres') return refuse(`production restore is available for PostgreSQL clients only (${input.client} is ${cfg.database.engine})`);
+
+  const now = ctx.clock.now();
+  const impact = await measureImpact(ctx, input.client, backup, now);
+  const ttl = parseDuration(ctx.config.approvals.ttl) ?? 86_400_000;
+  const checklist = RESTORE_CHECKLIST.map((c) => ({ item: c.text, confirmed: c.by === 'requester' }));
+  const approval = await withTransaction(ctx.pool, async (c) => {
+    const id = await nextApprovalId(c);
+    const fields = {
+      id, client: input.client, scope: input.scope, strategy, tables, backup_id: backup.id, backup_key: backup.key ?? backup.file ?? backup.id,
+      backup_file: backup.file, backup_sha256: backup.sha256, backup_taken_at: backup.taken_at, reason: input.reason, ticket: input.ticket ?? null,
+      planned_start: input.plannedStart ?? null, checklist, impact: impact as unknown as Record<string, unknown>, requested_by: input.requestedBy,
+      requested_by_name: input.requestedByName ?? null, requested_at: now, expires_at: new Date(now.getTime() + ttl),
+    };
+    const row = await insertApproval(c, {
+      id, client: fields.client, scope: fields.scope, strategy, tables, backupId: backup.id, backupKey: fields.backup_key, backupFile: fields.backup_file,
+      backupSha256: fields.backup_sha256, backupTakenAt: backup.taken_at, reason: fields.reason, ticket: fields.ticket, plannedStart: fields.planned_start,
+      checklist, impact: fields.impact, requestedBy: fields.requested_by, requestedByName: fields.requested_by_name, requestedAt: now,
+      expiresAt: fields.expires_at, requestHash: requestHash(fields),
+    });
+    await audit(c, {
+      actor: input.requestedBy, action: 'restore.requested', client: input.client, target: `approval:${id}`, reason: input.reason,
+      details: { scope: input.scope, strategy, tables, backup: backup.file, backupId: backup.id, ticket: input.ticket ?? null, requestHash: row.request_hash, expiresAt: row.expires_at.toISOString(), dataLoss: impact.dataLossText, trigger: input.trigger },
+    });
+    return row;
+  });
+  const role = approverRole(approval.scope);
+  const channel = clientChannel(ctx.config, input.client);
+  const message = await ctx.notifier.post(channel, renderRestoreRequest(approval, {
+    approvers: approversOf(ctx, input.client, role), roleLabel: ROLE_LABEL[role], timezone: ctx.config.timezone, buttons: opts.buttons,
+  })).catch(() => undefined);
+  if (message) await setApprovalMessage(ctx.pool, approval.id, message.channel, message.ts);
+  return { ok: true, approval: { ...approval, slack_channel: message?.channel ?? null, slack_ts: message?.ts ?? null }, message };
+}

@@ -1,0 +1,240 @@
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Bree from 'bree';
+import type { Config } from './config/schema.js';
+import type { Context } from './context.js';
+import { UserError, errorMessage } from './core/errors.js';
+import { ensureJobState } from './store/job-state.js';
+import { reapInterruptedRuns } from './store/interrupted.js';
+import { breeCron, latestFire } from './operations/schedule.js';
+import { parseDuration } from './config/duration.js';
+import { recordJobFailure, type JobOutcome } from './operations/job-runner.js';
+import type { JobSpec, JobWorkerData, WorkerRequest, WorkerReply, WorkerResult } from './jobs/worker.js';
+
+/**
+ * The schedule — one list, built from the config:
+ *
+ *   job                      cron (config key)                         state key (job_state.client)
+ *   scheduled-backup:<c>     clients.<c>.schedule                      <c>
+ *   retention                schedules.retention                       every client
+ *   integrity-check          schedules.integrityCheck (1st Monday)     every client
+ *   restore-test             schedules.restoreTest (+ restoreTest.months per client)  every client
+ *   watchdog                 schedules.watchdog                        ''
+ *   digest                   schedules.digest ?? slack.digest.cron ?? 0 8 * * *       ''
+ *
+ * All in config.timezone. bree runs each job file (dist/jobs/<job>.js) in a worker thread.
+ */
+export function digestCron(config: Config): string {
+  return config.schedules.digest ?? config.slack?.digest.cron ?? '0 8 * * *';
+}
+
+export function scheduleFor(config: Config): Array<JobSpec & { keyPath: string }> {
+  const clients = Object.keys(config.clients);
+  const s = config.schedules;
+  return [
+    ...clients.map((c) => ({ name: `scheduled-backup:${c}`, job: 'scheduled-backup' as const, cron: config.clients[c]!.schedule, keys: [c], client: c, keyPath: `clients.${c}.schedule` })),
+    { name: 'retention', job: 'retention' as const, cron: s.retention, keys: clients, keyPath: 'schedules.retention' },
+    { name: 'integrity-check', job: 'integrity-check' as const, cron: s.integrityCheck, keys: clients, keyPath: 'schedules.integrityCheck' },
+    { name: 'restore-test', job: 'restore-test' as const, cron: s.restoreTest, keys: clients, keyPath: 'schedules.restoreTest' },
+    { name: 'watchdog', job: 'watchdog' as const, cron: s.watchdog, keys: [''], keyPath: 'schedules.watchdog' },
+    { name: 'digest', job: 'digest' as const, cron: digestCron(config), keys: [''], keyPath: config.schedules.digest ? 'schedules.digest' : 'slack.digest.cron' },
+  ];
+}
+
+/** dist/jobs next to this module when compiled; from the sources (tests), the build's dist/jobs. */
+export function defaultJobsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const compiled = join(here, 'jobs');
+  if (existsSync(join(compiled, 'digest.js'))) return compiled;
+  return join(here, '..', 'dist', 'jobs');
+}
+
+export interface SchedulerOptions {
+  /** Directory of the compiled job files (default: dist/jobs). */
+  jobsDir?: string;
+  /** Log level of the workers (default: the context logger's). */
+  logLevel?: string;
+}
+
+export interface Scheduler {
+  readonly specs: JobSpec[];
+  readonly bree: Bree;
+  /** Starts the timers and catches up, once, every schedule missed while no bot was running. */
+  start(): Promise<{ caughtUp: string[] }>;
+  /** Runs a job now and resolves with its outcomes (what the worker reported). */
+  run(name: string): Promise<JobOutcome[]>;
+  /** Stops taking new jobs, waits for running ones up to `timeoutMs` (schedules.shutdownTimeout), then cancels the rest. */
+  stop(opts?: { timeoutMs?: number }): Promise<{ cancelled: string[] }>;
+  /** Names of jobs running right now. */
+  running(): string[];
+  events: EventEmitter;
+}
+
+export async function createScheduler(ctx: Context, opts: SchedulerOptions = {}): Promise<Scheduler> {
+  const config = ctx.config;
+  const tz = config.timezone;
+  const log = ctx.logger.child({ component: 'scheduler' });
+  const jobsDir = opts.jobsDir ?? defaultJobsDir();
+  const specs = scheduleFor(config);
+  const events = new EventEmitter();
+  events.setMaxListeners(100);
+  const logLevel = opts.logLevel ?? (ctx.logger as { level?: string }).level ?? 'info';
+  /** Per worker run: whether it reported a result or a failure was recorded already. */
+  const reported = new Map<string, boolean>();
+  let stopping = false;
+
+  for (const spec of specs) {
+    const file = join(jobsDir, `${spec.job}.js`);
+    if (!existsSync(file)) throw new UserError(`scheduled job file ${file} is missing (build the project: npm run build)`);
+  }
+
+  const specByName = new Map(specs.map((s) => [s.name, s]));
+  const failOnce = (name: string, err: unknown): void => {
+    if (reported.get(name)) return;
+    reported.set(name, true);
+    const spec = specByName.get(name);
+    if (!spec) return;
+    void (async () => {
+      const outcomes: JobOutcome[] = [];
+      for (const key of spec.client !== undefined ? [spec.client] : ['']) outcomes.push(await recordJobFailure(ctx, { job: spec.job, client: key }, err));
+      events.emit('result', name, outcomes);
+    })().catch((e: unknown) => log.error({ err: errorMessage(e) }, 'could not record a job failure'));
+  };
+
+  const bree: Bree = new Bree({
+    root: false,
+    doRootCheck: false,
+    timezone: tz,
+    logger: {
+      info: (msg: unknown, meta?: unknown) => log.debug({ meta: meta === undefined ? undefined : String(JSON.stringify(meta)).slice(0, 500) }, String(msg)),
+      warn: (msg: unknown) => log.warn(errorMessage(msg)),
+      error: (msg: unknown) => log.error(errorMessage(msg)),
+    } as unknown as Bree.BreeLogger,
+    errorHandler: (error: unknown, meta: { name?: string }) => {
+      const name = meta?.name ?? '?';
+      const e = workerError(error);
+      log.error({ job: name, err: e.message }, `job ${name} crashed`);
+      failOnce(name, e);
+    },
+    workerMessageHandler: ({ name, message }: { name: string; message: unknown }) => {
+      const m = message as WorkerRequest | WorkerResult | string;
+      if (typeof m !== 'object' || m === null) return;
+      if (m.type === 'result') {
+        reported.set(name, true);
+        for (const o of m.outcomes) {
+          if (o.status === 'failed') log.warn({ job: name, client: o.client || undefined, run: o.runId, err: o.error }, `${o.job}${o.client ? ` for ${o.client}` : ''} failed`);
+        }
+        events.emit('result', name, m.outcomes);
+        return;
+      }
+      if (m.type === 'notify') void answerNotify(name, m);
+    },
+    jobs: specs.map((spec) => ({
+      name: spec.name,
+      path: join(jobsDir, `${spec.job}.js`),
+      cron: breeCron(spec.cron),
+      timezone: tz,
+      worker: { workerData: { spec: { name: spec.name, job: spec.job, cron: spec.cron, keys: spec.keys, client: spec.client }, config, logLevel } satisfies JobWorkerData },
+    })),
+  } as unknown as Bree.BreeOptions);
+
+  async function answerNotify(name: string, m: WorkerRequest): Promise<void> {
+    let reply: WorkerReply;
+    try {
+      if (m.op === 'post') reply = { type: 'notify-result', id: m.id, ok: true, value: await ctx.notifier.post(m.channel, m.message) };
+      else if (m.op === 'update') { await ctx.notifier.update(m.ref, m.message); reply = { type: 'notify-result', id: m.id, ok: true }; }
+      else { await ctx.notifier.uploadFile(m.channel, m.file); reply = { type: 'notify-result', id: m.id, ok: true }; }
+    } catch (err) {
+      reply = { type: 'notify-result', id: m.id, ok: false, error: errorMessage(err) };
+    }
+    bree.workers.get(name)?.postMessage(reply);
+  }
+
+  bree.on('worker created', (name: string) => { reported.set(name, false); });
+  bree.on('worker deleted', (name: string) => {
+    if (reported.get(name) === false) failOnce(name, new Error(`the worker of job ${name} ended without reporting a result`));
+    events.emit('deleted', name);
+  });
+
+  // Invalid schedules are rejected at start with the config key path.
+  try {
+    await (bree as unknown as { init(): Promise<void> }).init();
+  } catch (err) {
+    const msg = errorMessage(err);
+    const spec = specs.find((s) => msg.includes(`"${s.name}"`));
+    throw new UserError(`${spec ? `${spec.keyPath}: ${JSON.stringify(spec.cron)} cannot be scheduled: ` : 'scheduler: '}${msg}`);
+  }
+
+  const run = (name: string): Promise<JobOutcome[]> => {
+    if (!specByName.has(name)) return Promise.reject(new UserError(`unknown job "${name}" (jobs: ${specs.map((s) => s.name).join(', ')})`));
+    if (stopping) return Promise.reject(new UserError('the scheduler is stopping'));
+    return new Promise<JobOutcome[]>((resolve, reject) => {
+      const onResult = (n: string, outcomes: JobOutcome[]) => { if (n === name) { events.off('result', onResult); resolve(outcomes); } };
+      events.on('result', onResult);
+      bree.run(name).catch((err: unknown) => { events.off('result', onResult); reject(err); });
+    });
+  };
+
+  return {
+    specs,
+    bree,
+    events,
+    running: () => [...bree.workers.keys()],
+    run,
+    async start() {
+      const now = ctx.clock.now();
+      const behind: string[] = [];
+      for (const spec of specs) {
+        const fire = latestFire(spec.cron, tz, now);
+        let late = false;
+        for (const key of spec.keys) {
+          const st = await ensureJobState(ctx.pool, spec.job, key, fire, now);
+          if (new Date(st.last_fire).getTime() < fire.getTime()) late = true;
+        }
+        if (late) behind.push(spec.name);
+      }
+      await bree.start();
+      for (const name of behind) {
+        log.info({ job: name }, `catching up ${name}: its last scheduled run was missed while the bot was down`);
+        void run(name).catch((err: unknown) => log.error({ job: name, err: errorMessage(err) }, 'catch-up failed'));
+      }
+      log.info({ jobs: specs.length, caughtUp: behind }, 'scheduler started');
+      return { caughtUp: behind };
+    },
+    async stop(o = {}) {
+      stopping = true;
+      for (const spec of specs) {
+        bree.removeSafeTimer('timeouts', spec.name);
+        bree.removeSafeTimer('intervals', spec.name);
+      }
+      const timeoutMs = o.timeoutMs ?? parseDuration(config.schedules.shutdownTimeout) ?? 600_000;
+      const deadline = Date.now() + timeoutMs;
+      if (bree.workers.size > 0) log.info({ running: [...bree.workers.keys()], timeoutMs }, 'waiting for running jobs to finish');
+      while (bree.workers.size > 0 && Date.now() < deadline) await sleep(100);
+      const cancelled = [...bree.workers.keys()];
+      if (cancelled.length > 0) {
+        log.warn({ cancelled }, 'shutdown timeout: cancelling running jobs');
+        await Promise.race([bree.stop(), sleep(5000, true)]);
+        await Promise.all([...bree.workers.values()].map((w) => w.terminate().catch(() => 0)));
+        // Their runs are interrupted: mark them now (the next start would, too), once their connections have closed.
+        for (let i = 0; i < 20; i++) {
+          const reaped = await reapInterruptedRuns(ctx.pool, ctx.clock.now()).catch(() => []);
+          if (reaped.length > 0) { log.warn({ runs: reaped.map((r) => r.id) }, 'runs of cancelled jobs marked interrupted'); break; }
+          await sleep(100);
+        }
+      }
+      return { cancelled };
+    },
+  };
+}
+
+const sleep = (ms: number, unref = false) => new Promise<void>((r) => { const t = setTimeout(r, ms); if (unref) t.unref(); });
+
+/** An error from a worker thread (structured-cloned; not always an `Error` of this realm) as an Error with its message. */
+function workerError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  const m = (err as { message?: unknown })?.message;
+  return new Error(typeof m === 'string' && m ? m : String(err));
+}

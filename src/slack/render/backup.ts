@@ -1,0 +1,116 @@
+import type { Config } from '../../config/schema.js';
+import type { OutMessage } from '../notifier.js';
+import type { Run } from '../../store/runs.js';
+import type { BackupLocation } from '../../store/backup-register.js';
+import { formatBytes, formatDateTime } from '../../core/time.js';
+import { redactSecrets } from '../../core/redact.js';
+
+/** What the backup renderers need (a subset of BackupOutcome, so this module does not import operations). */
+export interface BackupResultView {
+  ok: boolean;
+  verified: boolean;
+  run: Run;
+  backup?: { file: string | null; size_bytes: string | null; tables_counted: number | null; sha256: string | null; type: string; executed_by: string; observations: string };
+  error?: string;
+  hint?: string;
+  durationMs: number;
+  locations: BackupLocation[];
+}
+
+export interface BackupProgressDetails {
+  client: string;
+  type: string;
+  actorName?: string;
+  file?: string;
+  destinations?: string[];
+  bytes?: number;
+}
+
+const PHASE_TEXT: Record<string, string> = {
+  started: 'starting',
+  dumping: 'dumping the database (streaming to every destination)',
+  uploading: 'finishing the uploads (files archives, manifest)',
+  verifying: 'reading the primary copy back to verify it',
+  done: 'done',
+  failed: 'failed',
+};
+
+const cut = (s: string, n = 2900) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: cut(redactSecrets(text)) } });
+const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(redactSecrets(text)) }] });
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/** The live message while a backup runs (one message, updated per phase). */
+export function renderBackupProgress(run: Run, phase: string, d: BackupProgressDetails): OutMessage {
+  const steps = ['started', 'dumping', 'uploading', 'verifying'];
+  const at = steps.indexOf(phase);
+  const line = steps.map((s, i) => `${i < at ? '✅' : i === at ? '⏳' : '▫️'} ${s}`).join('  ');
+  const who = d.actorName ?? run.actor;
+  const text = `:floppy_disk: Backup of ${d.client} (${d.type}) — ${PHASE_TEXT[phase] ?? phase}${d.file ? ` — ${d.file}` : ''}`;
+  return {
+    text: redactSecrets(text),
+    blocks: [
+      section(`*Backup of \`${d.client}\`* (${d.type}) — ${PHASE_TEXT[phase] ?? phase}`),
+      section(line),
+      context([`launched by ${who}`, d.file ? `file \`${d.file}\`` : '', d.destinations?.length ? `to ${d.destinations.join(', ')}` : '', `run ${run.id}`].filter(Boolean).join(' · ')),
+    ],
+  };
+}
+
+function locationsText(locations: BackupLocation[]): string {
+  return locations.map((l) => `${l.ok ? '✅' : '❌'} ${l.destination}${l.ok ? '' : l.error ? ` — ${l.error}` : ''}`).join('\n');
+}
+
+/** The final message: file, size, tables, sha256 (12), duration, destinations, verified, who; or what failed and what to check first. */
+export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'timezone'>): OutMessage {
+  const b = o.backup;
+  const client = o.run.client ?? '?';
+  const who = b?.executed_by ?? o.run.actor;
+  const when = formatDateTime(o.run.started_at, config.timezone);
+  if (o.ok && o.verified) {
+    const secondaryFailed = o.locations.some((l) => !l.ok);
+    const head = `${secondaryFailed ? ':warning:' : ':white_check_mark:'} Backup of ${client} OK and verified${secondaryFailed ? ' (a secondary destination failed)' : ''}`;
+    const fields = [
+      `*File:* \`${b?.file ?? '?'}\``,
+      `*Size:* ${formatBytes(b?.size_bytes)}`,
+      `*Tables:* ${b?.tables_counted ?? '?'}`,
+      `*sha256:* \`${(b?.sha256 ?? '').slice(0, 12)}\``,
+      `*Duration:* ${formatDuration(o.durationMs)}`,
+      `*Verified:* yes (primary copy read back)`,
+    ];
+    const text = `${head}: ${b?.file ?? ''}, ${formatBytes(b?.size_bytes)}, ${b?.tables_counted ?? '?'} tables, sha256 ${(b?.sha256 ?? '').slice(0, 12)}, ${formatDuration(o.durationMs)}, destinations: ${o.locations.map((l) => `${l.destination} ${l.ok ? 'ok' : 'FAILED'}`).join(', ')}; launched by ${who}`;
+    return {
+      text: redactSecrets(text),
+      blocks: [
+        section(`*${head}*`),
+        { type: 'section', fields: fields.map((f) => ({ type: 'mrkdwn', text: cut(redactSecrets(f), 1900) })) },
+        section(`*Destinations:*\n${locationsText(o.locations)}`),
+        context(`${b?.type ?? ''} backup launched by ${who} · ${when} · run ${o.run.id}`),
+      ],
+    };
+  }
+  const what = o.ok && !o.verified ? 'stored but NOT verified' : 'FAILED';
+  const error = o.error ?? 'unknown error';
+  const text = `:x: Backup of ${client} ${what}: ${error}${o.hint ? ` — first check: ${o.hint}` : ''} (launched by ${who}, run ${o.run.id})`;
+  const blocks: unknown[] = [
+    section(`*:x: Backup of \`${client}\` ${what}*`),
+    section(`*What failed:* ${error}`),
+  ];
+  if (o.hint) blocks.push(section(`*First thing to check:* ${o.hint}`));
+  if (o.locations.length) blocks.push(section(`*Destinations:*\n${locationsText(o.locations)}`));
+  blocks.push(context(`${b?.type ?? ''} backup launched by ${who} · ${when} · ${formatDuration(o.durationMs)} · run ${o.run.id}`));
+  return { text: cut(redactSecrets(text), 3000), blocks };
+}
+
+/** The result of `verify` (SOP 8.2 read-back of a stored backup). */
+export function renderVerifyResult(v: { ok: boolean; client: string; file: string; checks: Array<{ name: string; ok: boolean; detail: string }>; actor: string }): OutMessage {
+  const head = `${v.ok ? ':white_check_mark:' : ':x:'} Verification of ${v.client} backup ${v.file}: ${v.ok ? 'OK' : 'FAILED'}`;
+  const lines = v.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`).join('\n');
+  return { text: cut(redactSecrets(`${head}\n${lines}`), 3000), blocks: [section(`*${head}*`), section(lines), context(`launched by ${v.actor}`)] };
+}

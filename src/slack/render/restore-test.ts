@@ -1,0 +1,125 @@
+import type { OutMessage } from '../notifier.js';
+import { formatDateTime } from '../../core/time.js';
+import { formatDuration } from '../../config/duration.js';
+import { redactSecrets } from '../../core/redact.js';
+
+/**
+ * action_id of the "QA verified" button on a restore-test result. The handler (issue 4) is
+ * registered in src/approvals/index.ts under the same id; the button's value is the register row
+ * id, re-checked on the server (qaVerifyRestoreTest) — never trusted as is.
+ */
+export const QA_VERIFIED_ACTION_ID = 'qa_verified';
+
+export type RestoreTestStepName = 'provisioning' | 'downloading' | 'restoring' | 'verifying' | 'destroying' | 'done' | 'failed';
+
+const STEPS: Array<{ step: RestoreTestStepName; text: string }> = [
+  { step: 'provisioning', text: 'provisioning the staging container' },
+  { step: 'downloading', text: 'downloading the backup and checking its sha256' },
+  { step: 'restoring', text: 'restoring into staging' },
+  { step: 'verifying', text: 'verifying tables, row counts and checks' },
+  { step: 'destroying', text: 'destroying the staging container' },
+];
+
+export interface RestoreTestView {
+  client: string;
+  runId: string;
+  backupFile: string;
+  backupTakenAt?: Date | null;
+  image?: string;
+  actorName: string;
+  timezone: string;
+  /** The current step (done/failed at the end). */
+  step: RestoreTestStepName;
+  /** Steps reached so far, in order. */
+  reached: RestoreTestStepName[];
+  rtoMs: number;
+  result?: {
+    ok: boolean;
+    error?: string;
+    failedStep?: RestoreTestStepName;
+    checks: Array<{ name: string; ok: boolean; detail?: string }>;
+    /** Download + restore, the SOP's "Tiempo Restore". */
+    restoreMs?: number;
+    totalMs?: number;
+    registerId?: string;
+    verifiedByQa?: { name: string; at: Date } | null;
+    observations?: string;
+  };
+}
+
+const cut = (s: string, n = 2900) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: cut(redactSecrets(text)) } });
+const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(redactSecrets(text), 2000) }] });
+
+function stepLines(v: RestoreTestView): string[] {
+  const failedAt = v.result && !v.result.ok ? v.result.failedStep : undefined;
+  return STEPS.map(({ step, text }) => {
+    const reached = v.reached.includes(step);
+    let mark = '◻️';
+    if (failedAt === step) mark = '❌';
+    else if (reached && (v.step !== step || v.result)) mark = '✅';
+    else if (reached) mark = '⏳';
+    return `${mark} ${text}`;
+  });
+}
+
+function checkLines(checks: Array<{ name: string; ok: boolean; detail?: string }>): string[] {
+  return checks.map((c) => `${c.ok ? '✅' : '❌'} ${esc(c.name)}${c.detail ? `: ${esc(c.detail)}` : ''}`);
+}
+
+/** The one message of a restore test: live steps, then the result with the checks one per line. */
+export function renderRestoreTest(v: RestoreTestView): OutMessage {
+  const head = `Restore test of *${esc(v.client)}* — backup \`${esc(v.backupFile)}\`${v.backupTakenAt ? ` (taken ${formatDateTime(v.backupTakenAt, v.timezone)})` : ''}`;
+  const blocks: unknown[] = [];
+  const lines: string[] = [];
+  if (!v.result) {
+    blocks.push(section(`:hourglass_flowing_sand: ${head}\nStarted by ${esc(v.actorName)}${v.image ? ` in a throwaway \`${esc(v.image)}\` container` : ''} (never production).`));
+    blocks.push(section(stepLines(v).join('\n')));
+    blocks.push(context(`Run ${v.runId}`));
+    lines.push(`Restore test of ${v.client}: ${STEPS.find((s) => s.step === v.step)?.text ?? v.step}…`);
+    return { text: cut(lines.join('\n')), blocks };
+  }
+  const r = v.result;
+  const title = r.ok ? `:white_check_mark: ${head} — *passed*` : `:x: ${head} — *FAILED*${r.failedStep ? ` at step _${r.failedStep}_` : ''}`;
+  blocks.push(section(title));
+  if (!r.ok && r.error) blocks.push(section(`*Reason:* ${esc(r.error).slice(0, 1500)}`));
+  if (r.checks.length) blocks.push(section(`*Checks*\n${checkLines(r.checks.slice(0, 40)).join('\n')}${r.checks.length > 40 ? `\n… and ${r.checks.length - 40} more` : ''}`));
+  const timing: string[] = [];
+  if (r.restoreMs != null) {
+    const within = r.restoreMs <= v.rtoMs;
+    timing.push(`Restore time ${formatDuration(r.restoreMs)} ${within ? '≤' : '>'} RTO ${formatDuration(v.rtoMs)}${within ? '' : ' :warning: over the RTO'}`);
+  }
+  if (r.totalMs != null) timing.push(`whole test ${formatDuration(r.totalMs)}`);
+  if (timing.length) blocks.push(section(timing.join(' · ')));
+  blocks.push(section(stepLines(v).join('\n')));
+  if (r.registerId) {
+    if (r.verifiedByQa) {
+      blocks.push(context(`:ballot_box_with_check: Verificado por (QA): ${esc(r.verifiedByQa.name)} at ${formatDateTime(r.verifiedByQa.at, v.timezone)} · register row ${r.registerId}`));
+    } else {
+      blocks.push({
+        type: 'actions',
+        elements: [{ type: 'button', action_id: QA_VERIFIED_ACTION_ID, value: r.registerId, text: { type: 'plain_text', text: 'QA verified' }, ...(r.ok ? { style: 'primary' } : {}) }],
+      });
+      blocks.push(context(`Recorded in the restore-test register (SOP-001 §12), row ${r.registerId}; only QA can mark it verified. Run ${v.runId}.`));
+    }
+  }
+  lines.push(`Restore test of ${v.client} (backup ${v.backupFile}): ${r.ok ? 'passed' : `FAILED${r.failedStep ? ` at step ${r.failedStep}` : ''}`}`);
+  if (!r.ok && r.error) lines.push(`Reason: ${r.error}`);
+  lines.push(...checkLines(r.checks).map((l) => `  ${l}`));
+  if (timing.length) lines.push(timing.join(' · '));
+  if (r.verifiedByQa) lines.push(`Verified by QA: ${r.verifiedByQa.name}`);
+  return { text: cut(redactSecrets(lines.join('\n'))), blocks: blocks.slice(0, 50) };
+}
+
+/** The S2 alert posted when a restore test fails (runbook 4.5: escalate at once). */
+export function renderRestoreTestAlert(v: { client: string; backupFile: string; failedStep?: string; error: string; runId: string }): OutMessage {
+  const text = `:rotating_light: S2 — restore test of ${v.client} FAILED at step "${v.failedStep ?? '?'}" (backup ${v.backupFile}): ${v.error}`;
+  return {
+    text: cut(redactSecrets(text)),
+    blocks: [
+      section(`:rotating_light: *S2 — restore test of ${esc(v.client)} failed* at step *${esc(v.failedStep ?? '?')}*\nBackup \`${esc(v.backupFile)}\`\n*Reason:* ${esc(v.error).slice(0, 1500)}`),
+      context(`The staging container's last log lines are kept in run ${v.runId} (\`backup-bot\` run details). Runbook §4.5: open an S2 ticket and fix the backup process.`),
+    ],
+  };
+}

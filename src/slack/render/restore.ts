@@ -1,0 +1,203 @@
+import type { OutMessage } from '../notifier.js';
+import { fitMessage } from '../limits.js';
+import { formatBytes, formatDateTime } from '../../core/time.js';
+import type { ApprovalRow, ApprovalStepEntry } from '../../store/approvals.js';
+import type { BackupRow } from '../../store/backup-register.js';
+
+/** Block Kit for production restores: the request message, the decision, the runbook's live progress, and the modals. */
+
+export interface RequestButtons { approve: string; reject: string }
+
+interface Impact {
+  dataLossText?: string;
+  backupTakenAt?: string;
+  rows?: Array<{ table: string; backup: number; production: number | null; difference: number | null }>;
+  rowsNote?: string;
+  expectedDowntimeMinutes?: number | null;
+  rtoMinutes?: number;
+  withinRto?: boolean | null;
+}
+
+const mention = (id: string) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+function scopeText(a: ApprovalRow): string {
+  return a.scope === 'full' ? `*full* restore (strategy ${a.strategy ?? 'swap'})` : `*partial* restore of ${a.tables.map((t) => `\`${t}\``).join(', ')}`;
+}
+
+export function impactLines(a: ApprovalRow, tz: string): string[] {
+  const i = a.impact as Impact;
+  const out: string[] = [];
+  out.push(`*Data that will be lost:* everything entered after ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'} — ${i.dataLossText ?? '?'} of data.`);
+  const diffs = (i.rows ?? []).map((r) => r.difference === null
+    ? `• \`${r.table}\`: ${r.backup} rows in the backup (production not measured)`
+    : `• \`${r.table}\`: ${r.backup} in the backup, ${r.production} now → ${r.difference > 0 ? `*${r.difference} rows lost*` : r.difference === 0 ? 'no change in count' : `${-r.difference} rows come back`}`);
+  if (diffs.length) out.push(diffs.slice(0, 20).join('\n'));
+  if (i.rowsNote) out.push(`_Row counts: ${i.rowsNote}_`);
+  out.push(i.expectedDowntimeMinutes == null
+    ? `*Expected downtime:* unknown (no successful restore test yet); RTO ${i.rtoMinutes ?? '?'} min.`
+    : `*Expected downtime:* about ${Math.ceil(i.expectedDowntimeMinutes)} min (last restore test) against an RTO of ${i.rtoMinutes} min${i.withinRto === false ? ' — :warning: *over the RTO*' : ''}.`);
+  return out;
+}
+
+export function renderRestoreRequest(a: ApprovalRow, o: { approvers: string[]; roleLabel: string; timezone: string; buttons?: RequestButtons }): OutMessage {
+  const tz = o.timezone;
+  const head = `:rotating_light: Production restore requested for *${a.client}* by ${mention(a.requested_by)} — ${scopeText(a)}`;
+  const blocks: unknown[] = [
+    section(head),
+    section([
+      `*Backup:* \`${a.backup_file ?? a.backup_key}\` taken ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'}`,
+      `*Reason:* ${a.reason}`,
+      a.ticket ? `*Ticket:* ${a.ticket}` : '',
+      a.planned_start ? `*Planned start:* ${formatDateTime(a.planned_start, tz)}` : '',
+    ].filter(Boolean).join('\n')),
+    section(impactLines(a, tz).join('\n')),
+    section(`*Checklist (SOP-001 13.3):*\n${a.checklist.map((c) => `${c.confirmed ? ':white_check_mark:' : ':hourglass:'} ${c.item}`).join('\n')}`),
+    context(`Needs the written approval of the ${o.roleLabel}: ${o.approvers.map(mention).join(' ') || '_no approver configured_'} · expires ${formatDateTime(a.expires_at, tz)} · request #${a.id} · sha256 ${a.request_hash.slice(0, 16)}…`),
+  ];
+  if (o.buttons) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        { type: 'button', action_id: o.buttons.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: a.id },
+        { type: 'button', action_id: o.buttons.reject, text: { type: 'plain_text', text: 'Reject' }, style: 'danger', value: a.id },
+      ],
+    });
+  }
+  const text = `Production restore of ${a.client} requested by ${a.requested_by_name ?? a.requested_by}: backup ${a.backup_file ?? a.backup_key}; ` +
+    `data after ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'} will be lost (${(a.impact as Impact).dataLossText ?? '?'}). ` +
+    `Needs the ${o.roleLabel}'s approval (${o.approvers.map(mention).join(' ')}).`;
+  return fitMessage({ text, blocks });
+}
+
+/** The request message after its decision: buttons gone, the signed decision shown (and "Start restore" for the requester). */
+export function renderRestoreDecided(a: ApprovalRow, o: { timezone: string; startButton?: string; note?: string }): OutMessage {
+  const tz = o.timezone;
+  const decided = a.meaning === 'approved'
+    ? `:white_check_mark: *Approved* by ${a.decided_by_name} (${mention(a.decided_by ?? '')}, ${a.decided_role ?? ''}) at ${a.decided_at ? a.decided_at.toISOString() : '?'}`
+    : a.meaning === 'rejected'
+      ? `:no_entry: *Rejected* by ${a.decided_by_name} (${mention(a.decided_by ?? '')}) at ${a.decided_at ? a.decided_at.toISOString() : '?'}${a.reject_reason ? ` — reason: ${a.reject_reason}` : ''}`
+      : `:hourglass: ${a.status}`;
+  const blocks: unknown[] = [
+    section(`Production restore of *${a.client}* requested by ${mention(a.requested_by)} — ${scopeText(a)}\n*Backup:* \`${a.backup_file ?? a.backup_key}\` taken ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'}\n*Reason:* ${a.reason}`),
+    section(impactLines(a, tz).join('\n')),
+    section(decided),
+  ];
+  if (a.statement) blocks.push(section(`> ${a.statement}`));
+  if (a.signature_hash) blocks.push(context(`Signature sha256 ${a.signature_hash} over request sha256 ${a.request_hash}`));
+  if (o.note) blocks.push(context(o.note));
+  if (o.startButton && a.status === 'approved') {
+    blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: o.startButton, text: { type: 'plain_text', text: 'Start restore' }, style: 'danger', value: a.id }] });
+    blocks.push(context(`Only ${mention(a.requested_by)} (the requester) can start it.`));
+  }
+  const text = a.meaning
+    ? `Production restore of ${a.client} ${a.meaning} by ${a.decided_by_name} at ${a.decided_at?.toISOString() ?? '?'}`
+    : `Production restore of ${a.client}: ${a.status}`;
+  return fitMessage({ text, blocks });
+}
+
+/** The runbook's steps, in order, as people read them. */
+export const RUNBOOK_STEPS = [
+  ['download', 'Download the approved backup and check its sha256'],
+  ['notify_users', 'Notify users (maintenance notice)'],
+  ['stop_app', 'Stop the application'],
+  ['pre_restore_backup', 'Pre-restore backup (verified)'],
+  ['terminate_connections', 'Terminate connections'],
+  ['restore', 'Restore'],
+  ['verify', 'Verify row counts against the backup'],
+  ['switch', 'Put the restored database in place (old one kept aside)'],
+  ['start_app', 'Start the application and check its health'],
+  ['notify_back', 'Notify users service is back'],
+  ['register', 'Write the restore register (Prod)'],
+] as const;
+export type RunbookStep = (typeof RUNBOOK_STEPS)[number][0];
+
+const ICON: Record<ApprovalStepEntry['status'], string> = { started: ':hourglass_flowing_sand:', done: ':white_check_mark:', failed: ':x:', skipped: ':heavy_minus_sign:' };
+
+export function renderRunbook(a: ApprovalRow, steps: ApprovalStepEntry[], o: { timezone: string; status: string; error?: string | null; extra?: string[] }): OutMessage {
+  const last = new Map<string, ApprovalStepEntry>();
+  for (const s of steps) last.set(s.step, s);
+  const lines = RUNBOOK_STEPS.map(([id, label]) => {
+    const s = last.get(id);
+    return `${s ? ICON[s.status] : ':white_small_square:'} ${label}${s?.note ? ` — ${s.note}` : ''}`;
+  });
+  const rollback = steps.filter((s) => !RUNBOOK_STEPS.some(([id]) => id === s.step));
+  const head = `Production restore of *${a.client}* from \`${a.backup_file ?? a.backup_key}\` (request #${a.id}, approved by ${a.decided_by_name ?? '?'}) — *${o.status}*`;
+  const blocks: unknown[] = [section(head), section(lines.join('\n'))];
+  if (rollback.length) blocks.push(section(`*Recovery:*\n${rollback.map((s) => `${ICON[s.status]} ${s.step.replace(/_/g, ' ')}${s.note ? ` — ${s.note}` : ''}`).join('\n')}`));
+  if (o.error) blocks.push(section(`:warning: ${o.error}`));
+  for (const e of o.extra ?? []) blocks.push(context(e));
+  return fitMessage({ text: `Production restore of ${a.client}: ${o.status}${o.error ? ` — ${o.error}` : ''}\n${lines.join('\n')}`, blocks });
+}
+
+// ---- modals ----
+
+const plain = (text: string) => ({ type: 'plain_text', text });
+
+export function loadingModal(callbackId: string, title: string, text: string): Record<string, unknown> {
+  return { type: 'modal', callback_id: callbackId, title: plain(title), close: plain('Close'), blocks: [section(text)] };
+}
+
+export function messageModal(title: string, text: string): Record<string, unknown> {
+  return { type: 'modal', title: plain(title.slice(0, 24)), close: plain('Close'), blocks: [section(text)] };
+}
+
+export function restoreRequestModal(o: { callbackId: string; client: string; backups: BackupRow[]; checklist: Array<{ id: string; text: string }>; timezone: string }): Record<string, unknown> {
+  const options = o.backups.slice(0, 100).map((b) => ({
+    text: plain(`${formatDateTime(b.taken_at, o.timezone)} · ${b.type} · ${formatBytes(b.size_bytes)} · ${(b.file ?? '').slice(-30)}`.slice(0, 75)),
+    value: b.id,
+  }));
+  const anyCustom = o.backups.some((b) => b.format === 'custom');
+  return {
+    type: 'modal',
+    callback_id: o.callbackId,
+    private_metadata: JSON.stringify({ client: o.client }),
+    title: plain('Production restore'),
+    submit: plain('Request approval'),
+    close: plain('Cancel'),
+    blocks: [
+      section(`:warning: Restoring *${o.client}* replaces production data; everything entered after the backup is lost. The System Owner (full) or IT Manager (partial) must approve in writing.`),
+      { type: 'input', block_id: 'backup', label: plain('Backup to restore (verified only, newest first)'), element: { type: 'static_select', action_id: 'value', options } },
+      { type: 'input', block_id: 'scope', label: plain('Scope'), element: { type: 'radio_buttons', action_id: 'value', initial_option: { text: plain('Full database'), value: 'full' }, options: [{ text: plain('Full database'), value: 'full' }, { text: plain('Chosen tables (custom-format backup)'), value: 'partial' }] } },
+      { type: 'input', block_id: 'tables', optional: true, label: plain('Tables (partial only; comma-separated)'), hint: plain(anyCustom ? 'e.g. public.configuracion, alertas' : 'No custom-format backup: only a full restore is possible'), element: { type: 'plain_text_input', action_id: 'value', max_length: 2000 } },
+      { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 } },
+      { type: 'input', block_id: 'ticket', optional: true, label: plain('Ticket / incident reference'), element: { type: 'plain_text_input', action_id: 'value', max_length: 200 } },
+      { type: 'input', block_id: 'planned', optional: true, label: plain('Planned start'), element: { type: 'datetimepicker', action_id: 'value' } },
+      { type: 'input', block_id: 'checklist', label: plain('Pre-restore checklist (SOP-001 13.3)'), element: { type: 'checkboxes', action_id: 'value', options: o.checklist.map((c) => ({ text: plain(c.text), value: c.id })) } },
+    ],
+  };
+}
+
+export function approveModal(o: { callbackId: string; approvalId: string; client: string; statement: string; roleLabel: string; impact: string[] }): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: o.callbackId,
+    private_metadata: JSON.stringify({ approvalId: o.approvalId, client: o.client }),
+    title: plain('Approve restore'),
+    submit: plain('Sign and approve'),
+    close: plain('Cancel'),
+    blocks: [
+      section(`You are signing as *${o.roleLabel}* of *${o.client}*. Your Slack identity, your name, the time and this statement are recorded with a hash of the request.`),
+      section(o.impact.join('\n')),
+      section(`*Statement:*\n> ${o.statement}`),
+      { type: 'input', block_id: 'confirm_client', label: plain(`Type the client's name (${o.client}) to confirm`), element: { type: 'plain_text_input', action_id: 'value', max_length: 100 } },
+      { type: 'input', block_id: 'statement', label: plain('Signature'), element: { type: 'checkboxes', action_id: 'value', options: [{ text: plain('I have read the statement above and sign it'), value: 'signed' }] } },
+    ],
+  };
+}
+
+export function rejectModal(o: { callbackId: string; approvalId: string; client: string }): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: o.callbackId,
+    private_metadata: JSON.stringify({ approvalId: o.approvalId, client: o.client }),
+    title: plain('Reject restore'),
+    submit: plain('Reject'),
+    close: plain('Cancel'),
+    blocks: [
+      section(`Rejecting the production restore request #${o.approvalId} of *${o.client}*.`),
+      { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 1000 } },
+    ],
+  };
+}

@@ -1,0 +1,51 @@
+import { startBot, type Bot } from '../slack/harness.js';
+import { interactivityBody, buttonClickPayload, sendSigned } from '../slack/sign.js';
+import { insertRestoreTest, getRestoreTest } from '../../src/store/restore-test-register.js';
+import { listAudit } from '../../src/store/audit.js';
+
+/** The "QA verified" button (action_id qa_verified) on a restore-test result. */
+let bot: Bot;
+let rowId: string;
+beforeAll(async () => {
+  bot = await startBot();
+  rowId = (await insertRestoreTest(bot.server.ctx.pool, { client: 'demo', testedAt: new Date(), backupUsed: 'backup_x.sql.gz', executedBy: 'Olga Operator', result: 'OK' })).id;
+});
+afterAll(async () => { await bot?.close(); });
+
+async function click(value: string, userId: string): Promise<{ status: number; answer: any }> {
+  const responseUrl = bot.emu.responseUrl();
+  const res = await sendSigned(bot.eventsUrl, interactivityBody(buttonClickPayload({ actionId: 'qa_verified', value, userId, responseUrl })));
+  const id = responseUrl.split('/').pop()!;
+  await bot.emu.waitFor(() => bot.emu.responses.get(id)!.bodies.length > 0, 'the answer on response_url', 10_000);
+  return { status: res.status, answer: bot.emu.responses.get(id)!.bodies[0] };
+}
+
+test('a button value that is not a register id, or an unknown id: nothing signed', async () => {
+  expect((await click('1; DROP TABLE runs', 'U0QA')).answer.text).toContain('does not refer to a restore test');
+  expect((await click('999999', 'U0QA')).answer.text).toContain('Restore test 999999 is not in the register');
+  expect((await getRestoreTest(bot.server.ctx.pool, rowId))!.verified_by_qa).toBeNull();
+});
+
+test('refusal: an operator (not QA) clicking is refused politely, naming the QA role; audited; nothing signed', async () => {
+  const r = await click(rowId, 'U0OPER');
+  expect(r.status).toBe(200);
+  expect(r.answer).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+  expect(r.answer.text).toContain('you need the *QA* role on *demo*');
+  expect((await getRestoreTest(bot.server.ctx.pool, rowId))!.verified_by_qa).toBeNull();
+  expect((await listAudit(bot.server.ctx.pool, { action: 'authz.refused' })).some((a) => a.actor === 'U0OPER' && a.target === 'verify the restore test of demo as QA')).toBe(true);
+});
+
+test('QA signs once: the register row gets the name from users.info; a second click changes nothing', async () => {
+  const r = await click(rowId, 'U0QA');
+  expect(r.answer.text).toContain('You verified the restore test of *demo*');
+  const row = await getRestoreTest(bot.server.ctx.pool, rowId);
+  expect(row).toMatchObject({ verified_by_qa: 'Quique QA', verified_by_qa_id: 'U0QA' });
+  const again = await click(rowId, 'U0QA');
+  expect(again.answer.text).toContain('Not signed: already verified by Quique QA');
+  expect((await getRestoreTest(bot.server.ctx.pool, rowId))!.verified_by_qa_at).toEqual(row!.verified_by_qa_at);
+});
+
+test('a forged click is refused with 401 before anything is read', async () => {
+  const res = await sendSigned(bot.eventsUrl, interactivityBody(buttonClickPayload({ actionId: 'qa_verified', value: rowId, userId: 'U0QA' })), { secret: 'forged' });
+  expect(res.status).toBe(401);
+});

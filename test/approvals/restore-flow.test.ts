@@ -1,0 +1,138 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBot, DEMO_CHANNEL, type Bot } from '../slack/harness.js';
+import { buttonClickPayload, interactivityBody, sendSigned } from '../slack/sign.js';
+import { SAMPLE_TABLES } from '../../src/operations/demo-database.js';
+import { REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
+import { getApproval, listApprovals } from '../../src/store/approvals.js';
+import { getBackup, listBackups } from '../../src/store/backup-register.js';
+import { listAudit } from '../../src/store/audit.js';
+import { verifySignature } from '../../src/core/signature.js';
+import { tableChecksums, writeAfterBackup } from '../operations/restore-fixtures.js';
+
+/** Done-when: request → refused approval by a non-owner → approval by the System Owner with typed confirmation → runbook → production equals the backup. */
+let bot: Bot;
+const pool = () => bot.server.ctx.pool;
+const idle = () => bot.server.slack!.background.idle(180_000);
+
+function viewSubmission(o: { userId: string; view: { id: string; callback_id: string; private_metadata?: string }; values: Record<string, Record<string, unknown>> }) {
+  return interactivityBody({
+    type: 'view_submission', team: { id: 'T0TEAM', domain: 'acme' }, user: { id: o.userId, username: o.userId.toLowerCase(), name: o.userId.toLowerCase(), team_id: 'T0TEAM' },
+    api_app_id: 'A0BACKUP', token: 'deprecated', trigger_id: `${Date.now()}.1.abc`,
+    view: { id: o.view.id, type: 'modal', callback_id: o.view.callback_id, private_metadata: o.view.private_metadata ?? '', hash: 'h', blocks: [], state: { values: o.values } },
+  });
+}
+
+const click = (actionId: string, value: string, userId: string, messageTs: string) =>
+  sendSigned(bot.eventsUrl, interactivityBody(buttonClickPayload({ actionId, value, userId, channel: DEMO_CHANNEL, messageTs, responseUrl: bot.emu.responseUrl() })));
+
+/** The latest state of the newest view the bot opened. */
+function lastView(): { id: string; view: any } {
+  const views = [...bot.emu.views.values()];
+  return views[views.length - 1]!;
+}
+
+async function until<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  bot = await startBot({ client: { notifyChannel: 'C0USERS', verify: { minTables: 1, tables: SAMPLE_TABLES }, roles: { systemOwners: ['U0OWNER'], itManagers: ['U0ITMGR'], qa: ['U0QA'], operators: ['U0OPER'] } } });
+});
+afterAll(async () => { await bot?.close(); });
+
+test('request → refused non-owner → signed System Owner approval → runbook → production equals the backup', async () => {
+  // A verified backup taken through Slack, then production moves on.
+  expect((await bot.slash('now demo')).status).toBe(200);
+  await idle();
+  const [backup] = await listBackups(pool(), { client: 'demo', verifiedOnly: true });
+  expect(backup).toBeDefined();
+  const atBackup = await tableChecksums(bot.demo.url);
+  await writeAfterBackup(bot.demo.url);
+
+  // 1. /restore demo → modal opened at once, then updated with the verified backups
+  const res = await bot.slash('demo', { command: '/restore', user: 'U0OPER' });
+  expect(res.status).toBe(200);
+  expect(res.ms).toBeLessThan(3000);
+  const opened = await until(() => { const v = lastView(); return v?.view?.callback_id === 'restore_request_modal' && JSON.stringify(v.view).includes(backup!.id) ? v : undefined; });
+  expect(bot.emu.callsTo('views.open').length).toBeGreaterThan(0);
+  expect(bot.emu.callsTo('views.update').some((c) => c.params.hash)).toBe(true);
+
+  // 2. submit the request
+  const sub = await sendSigned(bot.eventsUrl, viewSubmission({
+    userId: 'U0OPER', view: { id: opened.id, callback_id: 'restore_request_modal', private_metadata: opened.view.private_metadata },
+    values: {
+      backup: { value: { type: 'static_select', selected_option: { value: backup!.id } } },
+      scope: { value: { type: 'radio_buttons', selected_option: { value: 'full' } } },
+      tables: { value: { type: 'plain_text_input', value: null } },
+      reason: { value: { type: 'plain_text_input', value: 'lots corrupted by a faulty import (INC-42)' } },
+      ticket: { value: { type: 'plain_text_input', value: 'INC-42' } },
+      checklist: { value: { type: 'checkboxes', selected_options: REQUESTER_CHECKLIST_IDS.map((value) => ({ value })) } },
+    },
+  }));
+  expect(sub.status).toBe(200);
+  await idle();
+  const [req] = await listApprovals(pool(), { client: 'demo' });
+  expect(req).toMatchObject({ status: 'pending', requested_by: 'U0OPER', requested_by_name: 'Olga Operator', ticket: 'INC-42', slack_channel: DEMO_CHANNEL });
+  const msg = bot.emu.messages.get(`${DEMO_CHANNEL}:${req!.slack_ts}`)!;
+  expect(msg.text).toContain('<@U0OWNER>');
+  expect(JSON.stringify(msg.blocks)).toContain('"action_id":"approve_restore"');
+  expect(JSON.stringify(msg.blocks)).toMatch(/movimientos.*1000 in the backup, 1025 now.*25 rows lost/);
+
+  // 3. a non-owner (the IT Manager) clicks Approve → told why, audited; a forged submission is refused too
+  expect((await click('approve_restore', req!.id, 'U0ITMGR', req!.slack_ts!)).status).toBe(200);
+  await until(() => JSON.stringify(lastView().view).includes('System Owner') && JSON.stringify(lastView().view).includes('Nothing was done') ? true : undefined);
+  const forged = await sendSigned(bot.eventsUrl, viewSubmission({
+    userId: 'U0ITMGR', view: { id: 'V0FAKE', callback_id: 'approve_restore_modal', private_metadata: JSON.stringify({ approvalId: req!.id, client: 'demo' }) },
+    values: { confirm_client: { value: { value: 'demo' } }, statement: { value: { selected_options: [{ value: 'signed' }] } } },
+  }));
+  expect(forged.json).toMatchObject({ response_action: 'errors' });
+  expect(JSON.stringify(forged.json)).toMatch(/only the System Owner of demo can approve/);
+  expect((await getApproval(pool(), req!.id))!.status).toBe('pending');
+  expect((await listAudit(pool(), { action: 'authz.refused' })).some((a) => a.actor === 'U0ITMGR')).toBe(true);
+
+  // 4. the System Owner: modal with the whole statement; a wrong typed name is refused; then signed
+  expect((await click('approve_restore', req!.id, 'U0OWNER', req!.slack_ts!)).status).toBe(200);
+  const modal = await until(() => { const v = lastView(); return v.view.callback_id === 'approve_restore_modal' && v.view.submit ? v : undefined; });
+  expect(JSON.stringify(modal.view)).toContain(`I, Sofía Owner, System Owner of demo, approve restoring the production database of demo from backup ${backup!.file} taken`);
+  expect(JSON.stringify(modal.view)).toContain('will be lost');
+  const wrong = await sendSigned(bot.eventsUrl, viewSubmission({ userId: 'U0OWNER', view: { id: modal.id, callback_id: 'approve_restore_modal', private_metadata: modal.view.private_metadata }, values: { confirm_client: { value: { value: 'dmo' } }, statement: { value: { selected_options: [{ value: 'signed' }] } } } }));
+  expect(wrong.json).toMatchObject({ response_action: 'errors', errors: { confirm_client: expect.stringMatching(/type the client's name exactly/) } });
+  const ok = await sendSigned(bot.eventsUrl, viewSubmission({ userId: 'U0OWNER', view: { id: modal.id, callback_id: 'approve_restore_modal', private_metadata: modal.view.private_metadata }, values: { confirm_client: { value: { value: 'demo' } }, statement: { value: { selected_options: [{ value: 'signed' }] } } } }));
+  expect(ok.status).toBe(200);
+  expect(ok.json).toMatchObject({ response_action: 'clear' });
+  const approved = (await getApproval(pool(), req!.id))!;
+  expect(approved).toMatchObject({ status: 'approved', decided_by: 'U0OWNER', decided_by_name: 'Sofía Owner', meaning: 'approved' });
+  expect(verifySignature(approved).ok).toBe(true);
+  const decided = bot.emu.messages.get(`${DEMO_CHANNEL}:${req!.slack_ts}`)!;
+  expect(JSON.stringify(decided.blocks)).not.toContain('approve_restore');
+  expect(JSON.stringify(decided.blocks)).toContain('start_restore');
+  expect(JSON.stringify(decided.blocks)).toContain(approved.signature_hash!);
+
+  // 5. the requester starts the runbook
+  expect((await click('start_restore', req!.id, 'U0OPER', req!.slack_ts!)).status).toBe(200);
+  await idle();
+  const done = (await getApproval(pool(), req!.id))!;
+  expect(done).toMatchObject({ status: 'completed', last_step: 'register' });
+  expect(await tableChecksums(bot.demo.url)).toEqual(atBackup);
+  const pre = (await getBackup(pool(), done.pre_restore_backup_id!))!;
+  expect(pre).toMatchObject({ type: 'pre-restore', verified: true });
+  expect((await stat(join(bot.storageDir, pre.key!))).isFile()).toBe(true);
+  const audits = (await listAudit(pool(), { client: 'demo' })).filter((a) => a.target === `approval:${req!.id}`);
+  expect(audits.map((a) => a.action)).toEqual(expect.arrayContaining(['restore.requested', 'restore.decision_refused', 'restore.approved', 'restore.started', 'restore.completed']));
+  expect(audits.filter((a) => a.action === 'restore.step' && a.details.status === 'done').map((a) => a.details.step))
+    .toEqual(['download', 'notify_users', 'stop_app', 'pre_restore_backup', 'terminate_connections', 'restore', 'verify', 'switch', 'start_app', 'notify_back', 'register']);
+  const runbook = bot.emu.messages.get(`${DEMO_CHANNEL}:${done.runbook_message_ts}`)!;
+  expect(runbook.text).toMatch(/^Production restore of demo: completed/);
+  expect(runbook.history.length).toBeGreaterThan(10);
+  // the old database is kept aside; the harness drops databases named after the demo one
+  await bot.server.ctx.pool.query('SELECT 1');
+  const { withPg, PG_ADMIN_URL } = await import('../helpers/db.js');
+  await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${done.old_database}" WITH (FORCE)`));
+});

@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { testConfig } from '../helpers/config.js';
+import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { startServer, type Server } from '../../src/server.js';
+import { createLogger } from '../../src/logger.js';
+import { SlackEmulator } from './emulator.js';
+import { SlackNotifier } from '../../src/slack/slack-notifier.js';
+import type { RetryOptions } from '@slack/web-api';
+import { TEST_SIGNING_SECRET, sendSigned, slashCommandBody, type SendOptions, type SendResult } from './sign.js';
+
+export interface LogLine { level: number; msg: string; [k: string]: unknown }
+
+/** The running bot (startServer with a real state database, local storage and the demo database) against the emulator. */
+export interface Bot {
+  emu: SlackEmulator;
+  server: Server;
+  /** http://127.0.0.1:PORT */
+  base: string;
+  eventsUrl: string;
+  logs: LogLine[];
+  state: TestDatabase;
+  demo: TestDatabase;
+  storageDir: string;
+  /** Sends `/backup <text>` (or another command) signed as Slack does. */
+  slash(text: string, o?: { command?: string; user?: string; channel?: string; responseUrl?: string; triggerId?: string } & SendOptions): Promise<SendResult>;
+  stopServer(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEMO_CHANNEL = 'C0DEMO';
+export const OPS_CHANNEL = 'C0OPS';
+
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions } = {}): Promise<Bot> {
+  const emu = new SlackEmulator();
+  await emu.start();
+  const state = o.shared?.state ?? await createTestDatabase('bbt_slack');
+  const demo = o.shared?.demo ?? await createTestDatabase('bbt_slackdemo');
+  if (!o.shared) await fillSampleDatabase(demo.url);
+  const storageDir = await mkdtemp(join(tmpdir(), 'bb-slack-'));
+  const config = testConfig({
+    stateUrl: state.url, demoUrl: demo.url, storageDir,
+    client: { channel: DEMO_CHANNEL, ...(o.client ?? {}) },
+    raw: {
+      slack: {
+        botToken: emu.botToken, signingSecret: TEST_SIGNING_SECRET, apiUrl: emu.apiUrl, channel: OPS_CHANNEL,
+        ...(o.socketMode ? { appToken: emu.appToken } : {}),
+      },
+    },
+  });
+  const logs: LogLine[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) { try { logs.push(JSON.parse(line) as LogLine); } catch { /* ignore */ } }
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'info', destination });
+  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { notifier: new SlackNotifier({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const base = `http://127.0.0.1:${server.slack!.port}`;
+  const eventsUrl = `${base}/slack/events`;
+  let stopped = false;
+  const stopServer = async () => { if (!stopped) { stopped = true; await server.stop('test done'); } };
+  return {
+    emu, server, base, eventsUrl, logs, state, demo, storageDir,
+    slash(text, so = {}) {
+      const body = slashCommandBody({ command: so.command ?? '/backup', text, user_id: so.user ?? 'U0OPER', channel_id: so.channel ?? OPS_CHANNEL, response_url: so.responseUrl ?? emu.responseUrl(), ...(so.triggerId ? { trigger_id: so.triggerId } : {}) });
+      return sendSigned(eventsUrl, body, so);
+    },
+    stopServer,
+    async close() {
+      await stopServer();
+      await emu.stop();
+      if (!o.shared) { await state.drop(); await demo.drop(); }
+      await rm(storageDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { startBot, DEMO_CHANNEL, type Bot } from './harness.js';
+import { listBackups } from '../../src/store/backup-register.js';
+import { listRuns } from '../../src/store/runs.js';
+
+/** Socket Mode: apps.connections.open → local WebSocket → envelopes acked over the socket. */
+let bot: Bot;
+beforeAll(async () => { bot = await startBot({ socketMode: true }); });
+afterAll(async () => { await bot?.close(); });
+
+const slashPayload = (text: string, user = 'U0OPER') => ({
+  token: 'x', team_id: 'T0TEAM', team_domain: 'acme', channel_id: 'C0OPS', channel_name: 'ops', user_id: user, user_name: user.toLowerCase(),
+  command: '/backup', text, api_app_id: 'A0BACKUP', is_enterprise_install: 'false', response_url: bot.emu.responseUrl(), trigger_id: `${Date.now()}.${Math.random()}`,
+});
+
+test('connects with the app-level token through apps.connections.open and the returned ws:// URL', async () => {
+  const opens = bot.emu.callsTo('apps.connections.open');
+  expect(opens.length).toBeGreaterThanOrEqual(1);
+  expect(opens[0]!.token).toBe(bot.emu.appToken);
+  expect(bot.emu.socketConnections).toBe(1);
+  const health = await fetch(`${bot.base}/healthz`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ ok: true, mode: 'socket', db: true, socketConnected: true });
+  // no Slack request endpoint in Socket Mode
+  expect((await fetch(bot.eventsUrl, { method: 'POST', body: 'x' })).status).toBe(404);
+});
+
+test('a /backup help envelope is acked over the socket with the usage as payload, within 3 s', async () => {
+  const ack = await bot.emu.sendEnvelope('slash_commands', slashPayload('help'));
+  expect(ack.receivedAt - ack.sentAt).toBeLessThan(3000);
+  expect(ack.payload).toMatchObject({ response_type: 'ephemeral' });
+  expect((ack.payload as { text: string }).text).toContain('/backup now <client>');
+});
+
+test('a /backup now demo envelope: ack "started", then the backup runs and its message progresses to verified', async () => {
+  const ack = await bot.emu.sendEnvelope('slash_commands', slashPayload('now demo'));
+  expect(ack.receivedAt - ack.sentAt).toBeLessThan(3000);
+  expect((ack.payload as { text: string }).text).toContain('Backup of *demo* started');
+  await bot.server.slack!.background.idle(120_000);
+  const [row] = await listBackups(bot.server.ctx.pool, { client: 'demo' });
+  expect(row).toMatchObject({ result: 'OK', verified: true });
+  const msg = [...bot.emu.messages.values()].find((m) => m.channel === DEMO_CHANNEL)!;
+  expect(msg.text).toContain('OK and verified');
+  expect(msg.history.length).toBeGreaterThanOrEqual(3);
+});
+
+test('an unauthorized user over Socket Mode gets the refusal in the ack; nothing runs', async () => {
+  const before = (await listRuns(bot.server.ctx.pool, { kind: 'backup' })).length;
+  const ack = await bot.emu.sendEnvelope('slash_commands', slashPayload('now demo', 'U0STRANGER'));
+  expect((ack.payload as { text: string }).text).toContain('*operator* role');
+  expect(await listRuns(bot.server.ctx.pool, { kind: 'backup' })).toHaveLength(before);
+});
