@@ -21,6 +21,11 @@ export interface TestS3 {
    * e.g. a failing UploadPart); `undefined` removes it.
    */
   setFault(fault: S3Fault | undefined): void;
+  /**
+   * The object keys s3rver holds in `bucket` (under `prefix`), read from its directory rather than over HTTP:
+   * what the storage service really stores, independent of the client under test.
+   */
+  storedKeys(bucket: string, prefix?: string): Promise<string[]>;
 }
 
 /** Returns the error to answer with, or undefined to let the request through. */
@@ -118,6 +123,9 @@ function listV2Pagination() {
   };
 }
 
+/** s3rver stores an object `a/b` as `<bucket>/a/b._S3rver_object` (beside its metadata files). */
+const OBJECT_SUFFIX = '._S3rver_object';
+
 /** s3rver on 127.0.0.1 (a random port), with its own directory. */
 export async function startS3(buckets: string[] = []): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
@@ -135,6 +143,19 @@ export async function startS3(buckets: string[] = []): Promise<TestS3> {
     secretAccessKey: 'S3RVER',
     directory,
     setFault(f) { fault = f; },
+    async storedKeys(bucket: string, prefix = '') {
+      const root = join(directory, bucket);
+      const keys: string[] = [];
+      const walk = async (dir: string, rel: string): Promise<void> => {
+        for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+          if (e.name.startsWith('._S3rver')) continue; // open multipart uploads, not objects
+          if (e.isDirectory()) await walk(join(dir, e.name), `${rel}${e.name}/`);
+          else if (e.name.endsWith(OBJECT_SUFFIX)) keys.push(`${rel}${e.name.slice(0, -OBJECT_SUFFIX.length)}`);
+        }
+      };
+      await walk(root, '');
+      return keys.filter((k) => k.startsWith(prefix)).sort();
+    },
     async createBucket(name: string) {
       const res = await fetch(`${endpoint}/${name}`, { method: 'PUT' });
       if (!res.ok && res.status !== 409) throw new Error(`create bucket ${name}: ${res.status}`);

@@ -63,6 +63,7 @@ describe('streamToDestinations', () => {
     const chunks: Buffer[] = [];
     for await (const c of await b.get('demo/x.sql.gz')) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).equals(fileA)).toBe(true);
+    expect(await s3.storedKeys('bk', 'p/demo/x')).toEqual(['p/demo/x.sql.gz']);
     expect(gunzipSync(fileA).toString()).toContain('-- PostgreSQL database dump complete');
     expect(r.destinations.map((d) => [d.destination, d.ok])).toEqual([['a', true], ['s3', true]]);
   });
@@ -79,7 +80,7 @@ describe('streamToDestinations', () => {
     expect(r.failedPart).toBe('content');
     expect(r.error).toBe('the dump is truncated: it does not end with "-- PostgreSQL database dump complete"');
     expect(walk(a.root)).toEqual([]);
-    expect(await b.stat('demo/cut.sql.gz')).toBeUndefined();
+    expect(await s3.storedKeys('bk', 'p/demo/cut')).toEqual([]);
   });
 
   test('a failing dump program (non-zero exit) fails with its stderr; nothing under the final name', async () => {
