@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench:backup [-- --size-mb N] [--runs N] [--keep-db]`
+// `npm run bench:backup [-- --size-mb N] [--runs N] [--keep-db] [--db NAME]` (--db: reuse a database kept by --keep-db)
 //
 // Builds a PostgreSQL database of about N MB (default 1024: pgbench tables plus text/jsonb rows), then in one
 // run times `backup-bot backup` (local destination, and s3rver) against SOP-001's own pipeline
@@ -23,16 +23,23 @@ const opt = (name, dflt) => {
 const positional = args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--'));
 const sizeMb = Number(opt('size-mb', positional ?? '1024'));
 const runs = Number(opt('runs', '2'));
-const keepDb = args.includes('--keep-db');
+const reuseDb = opt('db', undefined);
+const keepDb = args.includes('--keep-db') || reuseDb !== undefined;
+if (reuseDb !== undefined && !/^[a-z_][a-z0-9_]*$/.test(reuseDb)) {
+  console.error('--db takes the name of a database left by an earlier --keep-db run (lower case, digits, _)');
+  process.exit(2);
+}
 if (!Number.isFinite(sizeMb) || sizeMb < 10) {
-  console.error('usage: node bench/backup.mjs [--size-mb N (>= 10, default 1024)] [--runs N] [--keep-db]');
+  console.error('usage: node bench/backup.mjs [--size-mb N (>= 10, default 1024)] [--runs N] [--keep-db] [--db NAME]');
   process.exit(2);
 }
 
 const ADMIN = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+// The bot runs as its `bin` runs it: with the node flags of dist/cli.js's shebang (`#!/usr/bin/env -S node …`).
+const NODE_FLAGS = (/^#!\S*env -S node(.*)$/m.exec(readFileSync(CLI, 'utf8').split('\n')[0]) ?? [])[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 const suffix = `${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
-const benchDb = `bench_backup_${suffix}`;
+const benchDb = reuseDb ?? `bench_backup_${suffix}`;
 const stateDb = `bench_state_${suffix}`;
 const urlFor = (name) => { const u = new URL(ADMIN); u.pathname = `/${name}`; return u.toString(); };
 const dir = mkdtempSync(join(tmpdir(), 'bench-backup-'));
@@ -75,6 +82,11 @@ function timed(cmd, argv, env = {}) {
 }
 
 async function build() {
+  if (reuseDb) {
+    const s = Number((await onDb(benchDb, (c) => c.query('SELECT pg_database_size(current_database()) AS s'))).rows[0].s);
+    console.log(`reusing ${benchDb}: ${(s / 1048576).toFixed(0)} MB`);
+    return s;
+  }
   console.log(`building ${benchDb} (~${sizeMb} MB) ...`);
   await admin(`CREATE DATABASE ${benchDb}`);
   // About half pgbench (scale 1 ≈ 15 MB), half text/jsonb rows.
@@ -142,7 +154,11 @@ async function sopPipeline(i) {
 }
 
 async function bot(client, config) {
-  const r = await timed(process.execPath, [CLI, 'backup', client, '--config', config, '--json', '--type', 'manual'], { LOG_LEVEL: 'warn' });
+  const cpu0 = process.cpuUsage();
+  const r = await timed(process.execPath, [...NODE_FLAGS, CLI, 'backup', client, '--config', config, '--json', '--type', 'manual'], { LOG_LEVEL: 'warn' });
+  // CPU this process (s3rver, and the 25 ms RSS sampling) spent meanwhile, taken from the same two cores.
+  const harness = process.cpuUsage(cpu0);
+  r.serverCpuMs = (harness.user + harness.system) / 1000;
   let out;
   try { out = JSON.parse(r.stdout); } catch { throw new Error(`backup-bot backup ${client}: exit ${r.code}\n${r.stdout}\n${r.stderr}`); }
   if (r.code !== 0 || !out.ok || !out.verified) throw new Error(`backup-bot backup ${client} failed (exit ${r.code}): ${out.error ?? r.stderr}`);
@@ -182,22 +198,23 @@ try {
   const best = (xs, k = 'ms') => xs.reduce((a, b) => (b[k] < a[k] ? b : a));
   const sop = best(results.sop);
   console.log(`\nresults (${runs} run(s) each, best wall time shown; database ${mb(dbBytes)} MB, machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
-  console.log('| pipeline | wall s | ratio to SOP | DB MB/s | dump MB | peak RSS MB | without read-back s (ratio) | read-back s | in-run dump+store s (ratio) |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
-  console.log(`| SOP \`pg_dump \\| gzip -6 > file\` | ${sec(sop.ms)} | 1.00 | ${(dbBytes / 1048576 / (sop.ms / 1000)).toFixed(1)} | ${mb(sop.bytes)} | - | - | - | - |`);
+  console.log('| pipeline | wall s | ratio to SOP | DB MB/s | dump MB | peak RSS MB | without read-back s (ratio) | read-back s | in-run dump+store s (ratio) | harness CPU s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log(`| SOP \`pg_dump \\| gzip -6 > file\` | ${sec(sop.ms)} | 1.00 | ${(dbBytes / 1048576 / (sop.ms / 1000)).toFixed(1)} | ${mb(sop.bytes)} | - | - | - | - | - |`);
   for (const [name, xs] of [['backup-bot → local', results.local], ['backup-bot → s3rver', results.s3]]) {
     const b = best(xs);
     const peak = Math.max(...xs.map((x) => x.peakRss));
     const nrb = best(xs.filter((x) => x.noReadBackMs !== undefined), 'noReadBackMs');
-    console.log(`| ${name} | ${sec(b.ms)} | ${(b.ms / sop.ms).toFixed(2)} | ${(dbBytes / 1048576 / (b.ms / 1000)).toFixed(1)} | ${mb(b.bytes)} | ${mb(peak)} | ${nrb ? `${sec(nrb.noReadBackMs)} (${(nrb.noReadBackMs / sop.ms).toFixed(2)})` : '?'} | ${b.readBackMs !== undefined ? sec(b.readBackMs) : '?'} | ${b.inRunMs !== undefined ? `${sec(b.inRunMs)} (${(b.inRunMs / sop.ms).toFixed(2)})` : '?'} |`);
+    console.log(`| ${name} | ${sec(b.ms)} | ${(b.ms / sop.ms).toFixed(2)} | ${(dbBytes / 1048576 / (b.ms / 1000)).toFixed(1)} | ${mb(b.bytes)} | ${mb(peak)} | ${nrb ? `${sec(nrb.noReadBackMs)} (${(nrb.noReadBackMs / sop.ms).toFixed(2)})` : '?'} | ${b.readBackMs !== undefined ? sec(b.readBackMs) : '?'} | ${b.inRunMs !== undefined ? `${sec(b.inRunMs)} (${(b.inRunMs / sop.ms).toFixed(2)})` : '?'} | ${sec(b.serverCpuMs)} |`);
   }
   console.log('\nall runs (wall s): ' + Object.entries(results).map(([k, xs]) => `${k}: ${xs.map((x) => sec(x.ms)).join(', ')}`).join('; '));
   console.log('targets: ratio <= 0.95 without read-back, peak RSS <= 150 MB');
+console.log("harness CPU: this process's CPU during the bot's run (s3rver serving the upload and the read-back), taken from the same cores");
 } finally {
   if (s3server) await s3server.close().catch(() => {});
-  if (!keepDb) {
-    await admin(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`).catch((e) => console.error(`drop ${benchDb}: ${e.message}`));
-    await admin(`DROP DATABASE IF EXISTS ${stateDb} WITH (FORCE)`).catch((e) => console.error(`drop ${stateDb}: ${e.message}`));
-  } else console.log(`kept databases ${benchDb}, ${stateDb}`);
+  const drop = (name) => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((e) => console.error(`drop ${name}: ${e.message}`));
+  if (!args.includes('--keep-db')) await drop(stateDb);
+  if (!keepDb) await drop(benchDb);
+  else console.log(`kept database ${benchDb} (reuse it with --db ${benchDb})`);
   rmSync(dir, { recursive: true, force: true });
 }
