@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 /** A mistake in what the user asked for (config, arguments, Slack text): exit code 2, no stack trace. */
 export class UserError extends Error {
   readonly exitCode = 2;
@@ -18,7 +19,8 @@ export class OperationError extends Error {
 
 /** Anything thrown, as an Error (graphile-worker's coerceError). */
 export function coerceError(err: unknown): Error {
-  if (err instanceof Error) return err;
+  // isNativeError also recognises errors of another realm (Node's core streams under a vm context).
+  if (err instanceof Error || types.isNativeError(err)) return err as Error;
   if (typeof err === 'string') return new Error(err);
   try {
     return new Error(JSON.stringify(err));

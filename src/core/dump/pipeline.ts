@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js';
 import { redactSecrets } from '../redact.js';
 import { describeExit, exitOk, type DumpExit, type DumpProcess } from './process.js';
 import { scanningTransform, TRAILERS, type DumpScanner } from './scan.js';
+import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
 
 export interface Destination { name: string; storage: Storage; primary: boolean }
 
@@ -134,7 +135,7 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
 
   const streams: NodeJS.ReadableStream[] = [o.source.stdout];
   if (o.scanner) streams.push(scanningTransform(o.scanner));
-  if (o.gzipLevel !== null) streams.push(createGzip({ level: o.gzipLevel }));
+  if (o.gzipLevel !== null) streams.push(createGzip({ level: o.gzipLevel, chunkSize: ZLIB_CHUNK_BYTES }));
   let pipeError: Error | undefined;
   const out: Readable = streams.length === 1
     ? o.source.stdout

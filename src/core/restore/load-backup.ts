@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
 import { pgConnArgs, pgEnv, type DbTarget } from '../db-url.js';
 import { OperationError, errorMessage } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -65,12 +66,19 @@ export function runPgProgram(program: string, args: string[], t: DbTarget, input
     let inputError: unknown;
     if (input && child.stdin) {
       child.stdin.on('error', () => {});
-      pipeline(input, child.stdin).catch((err) => { inputError = err; });
+      // A broken input must never reach psql as a clean end of input: with --single-transaction it would
+      // COMMIT what it has read. So no pipeline() here (it ends stdin on error): kill psql, then let go.
+      input.on('error', (err) => {
+        inputError ??= err;
+        child.kill('SIGKILL');
+        input.unpipe(child.stdin!);
+      });
+      input.pipe(child.stdin);
     }
     child.on('error', (err) => reject(new OperationError(`cannot run ${program}: ${err.message}`)));
     child.on('close', (code, signal) => {
       if (code === 0 && !inputError) return resolve();
-      const why = code !== 0 ? (signal ? `killed by ${signal}` : `exit code ${code}`) : `reading the backup failed: ${errorMessage(inputError)}`;
+      const why = inputError !== undefined ? `reading the backup failed: ${errorMessage(inputError)}` : signal ? `killed by ${signal}` : `exit code ${code}`;
       reject(new OperationError(`${program} failed (${why})${stderr.trim() ? `: ${lastLines(stderr)}` : ''}`));
     });
   });
@@ -85,6 +93,9 @@ export async function loadBackupInto(file: string, format: BackupFormat, t: DbTa
     await runPgProgram('pg_restore', [...pgConnArgs(t), '--exit-on-error', '--single-transaction', '--no-password', file], t);
     return;
   }
-  const gunzip = createReadStream(file).pipe(createGunzip());
+  const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
+  const file$ = createReadStream(file);
+  file$.on('error', (e) => gunzip.destroy(e));
+  file$.pipe(gunzip);
   await runPgProgram('psql', [...pgConnArgs(t), '-X', '--quiet', '--no-password', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], t, gunzip);
 }

@@ -69,6 +69,14 @@ function collector(max: number, keep: 'head' | 'tail', onChunk?: (c: Buffer) => 
  */
 export async function execIn(container: Docker.Container, cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const max = opts.maxOutput ?? 64 * 1024;
+  // Listen to the input from the start: it can fail (a gzip error on the first block) while the exec
+  // is being created, and an error emitted before anyone listens would leave the program waiting forever.
+  let inputError: unknown = opts.stdin?.errored ?? undefined;
+  let cutOff = () => {};
+  opts.stdin?.on('error', (e) => {
+    inputError ??= e;
+    cutOff();
+  });
   const exec = await container.exec({
     Cmd: cmd,
     AttachStdout: true,
@@ -84,7 +92,6 @@ export async function execIn(container: Docker.Container, cmd: string[], opts: E
   const err = collector(max, 'tail', opts.onStderr);
   container.modem.demuxStream(stream, out.stream, err.stream);
 
-  let inputError: unknown;
   let aborted = false;
   let stdinBytes = 0;
   const onAbort = () => {
@@ -108,12 +115,14 @@ export async function execIn(container: Docker.Container, cmd: string[], opts: E
     const src = opts.stdin;
     const counter = new PassThrough();
     counter.on('data', (c: Buffer) => { stdinBytes += c.length; });
-    src.on('error', (e) => {
-      inputError ??= e;
-      // Cut the program off: it must not see a clean end of input after a broken source.
-      stream.destroy();
-    });
-    src.pipe(counter).pipe(stream as unknown as NodeJS.WritableStream);
+    // Cut the program off: it must not see a clean end of input after a broken source.
+    cutOff = () => stream.destroy();
+    if (inputError !== undefined || (src.destroyed && !src.readableEnded)) {
+      inputError ??= new Error('the input stream was closed before it ended');
+      cutOff();
+    } else {
+      src.pipe(counter).pipe(stream as unknown as NodeJS.WritableStream);
+    }
     void ended.then(() => { src.unpipe(counter); counter.unpipe(); if (!src.destroyed && !src.readableEnded) src.destroy(); });
   }
 

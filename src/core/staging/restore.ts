@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
 import { OperationError, errorMessage } from '../errors.js';
 import { ExecInputError, execIn, messageOf, type ExecResult } from './exec.js';
 import { describeContainerState, type Staging } from './container.js';
@@ -118,7 +119,7 @@ export async function restoreIntoStaging(s: Staging, src: RestoreSource, opts: {
   raw.on('error', (e) => hash.destroy(e));
   let stream: Readable = raw.pipe(hash);
   if (src.gzip) {
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
     hash.on('error', (e) => gunzip.destroy(e));
     stream = stream.pipe(gunzip);
   }

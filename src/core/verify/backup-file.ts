@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createGunzip } from 'node:zlib';
+import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
 import type { Writable } from 'node:stream';
 import type { Storage } from '../storage/storage.js';
 import { DumpScanner, TRAILERS, type DumpEngine } from '../dump/scan.js';
@@ -80,7 +81,7 @@ export async function verifyBackupFile(storage: Storage, key: string, o: VerifyF
   let finished: Promise<void>;
 
   if (o.format === 'plain') {
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
     gunzip.on('data', (c: Buffer) => scanner.push(c));
     finished = new Promise((resolve) => {
       gunzip.on('end', () => resolve());
@@ -131,7 +132,7 @@ export async function verifyArchiveFile(storage: Storage, key: string, expectedS
   } catch (err) {
     return { ok: false, sizeBytes: 0, checks: [{ name: 'read', ok: false, detail: redactSecrets(`cannot read ${key} from destination "${storage.name}": ${errorMessage(err)}`) }] };
   }
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
   let decodeError: string | undefined;
   gunzip.resume();
   const finished = new Promise<void>((resolve) => {
