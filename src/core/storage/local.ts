@@ -1,4 +1,4 @@
-import { close as closeFd, createReadStream, createWriteStream, fsync, open as openFd } from 'node:fs';
+import { close as closeFd, createReadStream, createWriteStream, fsync, open as openFd, type WriteStream } from 'node:fs';
 import { promisify } from 'node:util';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -55,8 +55,9 @@ export class LocalStorage implements Storage {
       body.destroy();
       throw this.wrap(err, `writing ${key}`);
     }
+    let out: WriteStream | undefined;
     try {
-      const out = createWriteStream(tmp, { fd, autoClose: false, emitClose: false });
+      out = createWriteStream(tmp, { fd, autoClose: false });
       out.once('error', () => { first ??= 'write'; });
       await pipeline(body, counter, out, { signal: opts.signal });
       await fsyncP(fd); // on disk before it gets its final name
@@ -66,7 +67,8 @@ export class LocalStorage implements Storage {
       await rename(tmp, final);
       return { size };
     } catch (err) {
-      if (fd !== undefined) await closeP(fd).catch(() => {});
+      await releaseDescriptor(fd, out);
+      fd = undefined;
       await rm(tmp, { force: true });
       if (first === 'source' || (err as Error).name === 'AbortError') throw err;
       throw this.wrap(err, `writing ${key}`);
@@ -177,4 +179,23 @@ export class LocalStorage implements Storage {
     }
     return make('other', `${what} failed: ${errorMessage(err)}`);
   }
+}
+
+/**
+ * Closes a descriptor exactly once after a failed write. An fs.WriteStream that was given the descriptor
+ * closes it itself when destroyed, even with `autoClose: false` (pipeline() destroys it on any error);
+ * closing it again would close whatever the number was handed to meanwhile (a socket: seen as a storage
+ * connection that never got its answer).
+ */
+export async function releaseDescriptor(fd: number | undefined, out: WriteStream | undefined): Promise<void> {
+  if (fd === undefined) return; // closed (or being closed) by the success path
+  if (!out) {
+    await closeP(fd).catch(() => {});
+    return;
+  }
+  if ((out as WriteStream & { fd: number | null }).fd === null) return; // the stream closed it, or is closing it
+  await new Promise<void>((resolve) => {
+    out.once('close', () => resolve());
+    out.destroy();
+  });
 }

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { LocalStorage } from '../../../src/core/storage/local.js';
+import { LocalStorage, releaseDescriptor } from '../../../src/core/storage/local.js';
 import { StorageError } from '../../../src/core/storage/storage.js';
 
 const MiB = 1024 * 1024;
@@ -128,5 +128,36 @@ describe('LocalStorage', () => {
     await expect(s.put('../../etc/cron.d/x', Readable.from(['x']))).rejects.toThrow(/escapes the storage directory/);
     await expect(s.delete('../x')).rejects.toThrow(/escapes the storage directory/);
     await expect(s.get('demo/none.sql.gz')).rejects.toThrow(`storage "local" (${join(dir, 'p')}): reading demo/none.sql.gz: no such file`);
+  });
+});
+
+describe('a failed write closes its file descriptor exactly once', () => {
+  test('after pipeline() destroyed the stream (which closes the descriptor), a descriptor reusing the number stays open', async () => {
+    const { openSync, closeSync, fstatSync, createWriteStream } = await import('node:fs');
+    const { pipeline } = await import('node:stream/promises');
+    const dir = mkdtempSync(join(tmpdir(), 'fd-'));
+    const fd = openSync(join(dir, 'a.partial'), 'wx');
+    const out = createWriteStream(join(dir, 'a.partial'), { fd, autoClose: false });
+    const failing = new Readable({ read() { this.destroy(new Error('pg_dump died')); } });
+    await expect(pipeline(failing, out)).rejects.toThrow('pg_dump died');
+    await new Promise((r) => setTimeout(r, 50)); // the stream's own close has completed
+    // The lowest free number is handed out next: the same number, now another file (in production: a socket).
+    let other = openSync(join(dir, 'other'), 'w');
+    const extra: number[] = [];
+    while (other !== fd && extra.length < 50) { extra.push(other); other = openSync(join(dir, 'other'), 'w'); }
+    expect(other).toBe(fd);
+    await releaseDescriptor(fd, out);
+    expect(() => fstatSync(other)).not.toThrow();
+    closeSync(other);
+    for (const e of extra) closeSync(e);
+  });
+
+  test('a stream that was not destroyed is destroyed, which closes the descriptor once', async () => {
+    const { openSync, fstatSync, createWriteStream } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'fd-'));
+    const fd = openSync(join(dir, 'b.partial'), 'wx');
+    const out = createWriteStream(join(dir, 'b.partial'), { fd, autoClose: false });
+    await releaseDescriptor(fd, out);
+    expect(() => fstatSync(fd)).toThrow(/EBADF/);
   });
 });
