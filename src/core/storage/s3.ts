@@ -22,6 +22,9 @@ import { UserError, coerceError, errorMessage } from '../errors.js';
 import { redactSecrets, redactUrl, registerSecret } from '../redact.js';
 import { ObjectLockedError, StorageError, storageLabel, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
 
+/** Size of the blocks `put` hands to lib-storage. */
+const COALESCE_BYTES = 1024 * 1024;
+
 export { ObjectLockedError, StorageError } from './storage.js';
 
 /** Tuning of the client; the defaults make a stopped storage fail in about a second, a silent one in ~15 s. */
@@ -104,10 +107,30 @@ export class S3Storage implements Storage {
     let sourceError: Error | undefined;
     let failure: Error | undefined;
     const ac = new AbortController();
+    // Counts the bytes and hands lib-storage blocks of COALESCE_BYTES instead of the source's small chunks:
+    // lib-storage holds a part's chunks until the part is full, and a few large Buffers are much cheaper for
+    // the young-generation GC than hundreds of small ones (bench:backup, 1 GB to S3: about 1 s less CPU).
+    let block = Buffer.allocUnsafe(COALESCE_BYTES);
+    let filled = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         size += chunk.length;
-        cb(null, chunk);
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(chunk.length - off, COALESCE_BYTES - filled);
+          chunk.copy(block, filled, off, off + n);
+          filled += n;
+          off += n;
+          if (filled === COALESCE_BYTES) {
+            this.push(block);
+            block = Buffer.allocUnsafe(COALESCE_BYTES);
+            filled = 0;
+          }
+        }
+        cb();
+      },
+      flush(cb) {
+        cb(null, filled > 0 ? block.subarray(0, filled) : undefined);
       },
     });
     /** First failure wins: cancel requests in flight and stop reading the source. */
