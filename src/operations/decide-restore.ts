@@ -1,3 +1,4 @@
+import { describeInputIssues } from './input-issues.js';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { formatDateTime } from '../core/time.js';
@@ -54,7 +55,7 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput, opts:
     return { ok: false, message, ...(a ? { approval: a } : {}) };
   };
   const parsed = decideRestoreInput.safeParse(raw);
-  if (!parsed.success) return refuse(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+  if (!parsed.success) return refuse(describeInputIssues(parsed.error));
   const input = parsed.data;
   const a = await getApproval(ctx.pool, input.approvalId);
   if (!a) return refuse(`there is no restore request #${input.approvalId}. Nothing was done.`);

@@ -1,3 +1,4 @@
+import { describeInputIssues } from './input-issues.js';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { parseDbUrl } from '../core/db-url.js';
@@ -137,7 +138,7 @@ export async function requestRestore(ctx: Context, raw: RequestRestoreInput, opt
     return { ok: false, message };
   };
   if (!parsed.success) {
-    return refuse(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+    return refuse(describeInputIssues(parsed.error));
   }
   const input = parsed.data;
   if (!Object.prototype.hasOwnProperty.call(ctx.config.clients, input.client)) {

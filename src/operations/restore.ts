@@ -1,3 +1,4 @@
+import { describeInputIssues } from './input-issues.js';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { parseDuration } from '../config/duration.js';
@@ -70,7 +71,7 @@ export async function runRestore(ctx: Context, raw: RunRestoreInput, hooks: RunR
     return { ok: false, message, ...(a ? { approval: a } : {}) };
   };
   const parsed = runRestoreInput.safeParse(raw);
-  if (!parsed.success) return refuse(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+  if (!parsed.success) return refuse(describeInputIssues(parsed.error));
   const input = parsed.data;
   const a = await getApproval(ctx.pool, input.approvalId);
   if (!a) return refuse(`there is no restore request #${input.approvalId}. Nothing was done.`);

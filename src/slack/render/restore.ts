@@ -169,35 +169,32 @@ export function restoreRequestModal(o: { callbackId: string; client: string; bac
   };
 }
 
-export function approveModal(o: { callbackId: string; approvalId: string; client: string; statement: string; roleLabel: string; impact: string[] }): Record<string, unknown> {
+/** A modal about one restore request: the request and client travel in private_metadata (re-checked on submit). */
+function decisionModal(o: { callbackId: string; approvalId: string; client: string }, title: string, submit: string, blocks: unknown[]): Record<string, unknown> {
   return {
     type: 'modal',
     callback_id: o.callbackId,
     private_metadata: JSON.stringify({ approvalId: o.approvalId, client: o.client }),
-    title: plain('Approve restore'),
-    submit: plain('Sign and approve'),
+    title: plain(title),
+    submit: plain(submit),
     close: plain('Cancel'),
-    blocks: [
-      section(`You are signing as *${o.roleLabel}* of *${o.client}*. Your Slack identity, your name, the time and this statement are recorded with a hash of the request.`),
-      section(o.impact.join('\n')),
-      section(`*Statement:*\n> ${o.statement}`),
-      { type: 'input', block_id: 'confirm_client', label: plain(`Type the client's name (${o.client}) to confirm`), element: { type: 'plain_text_input', action_id: 'value', max_length: 100 } },
-      { type: 'input', block_id: 'statement', label: plain('Signature'), element: { type: 'checkboxes', action_id: 'value', options: [{ text: plain('I have read the statement above and sign it'), value: 'signed' }] } },
-    ],
+    blocks,
   };
 }
 
+export function approveModal(o: { callbackId: string; approvalId: string; client: string; statement: string; roleLabel: string; impact: string[] }): Record<string, unknown> {
+  return decisionModal(o, 'Approve restore', 'Sign and approve', [
+    section(`You are signing as *${o.roleLabel}* of *${o.client}*. Your Slack identity, your name, the time and this statement are recorded with a hash of the request.`),
+    section(o.impact.join('\n')),
+    section(`*Statement:*\n> ${o.statement}`),
+    { type: 'input', block_id: 'confirm_client', label: plain(`Type the client's name (${o.client}) to confirm`), element: { type: 'plain_text_input', action_id: 'value', max_length: 100 } },
+    { type: 'input', block_id: 'statement', label: plain('Signature'), element: { type: 'checkboxes', action_id: 'value', options: [{ text: plain('I have read the statement above and sign it'), value: 'signed' }] } },
+  ]);
+}
+
 export function rejectModal(o: { callbackId: string; approvalId: string; client: string }): Record<string, unknown> {
-  return {
-    type: 'modal',
-    callback_id: o.callbackId,
-    private_metadata: JSON.stringify({ approvalId: o.approvalId, client: o.client }),
-    title: plain('Reject restore'),
-    submit: plain('Reject'),
-    close: plain('Cancel'),
-    blocks: [
-      section(`Rejecting the production restore request #${o.approvalId} of *${o.client}*.`),
-      { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 1000 } },
-    ],
-  };
+  return decisionModal(o, 'Reject restore', 'Reject', [
+    section(`Rejecting the production restore request #${o.approvalId} of *${o.client}*.`),
+    { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 1000 } },
+  ]);
 }
