@@ -46,8 +46,8 @@ const s3Destination = z.strictObject({
   requestChecksumCalculation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).default('WHEN_SUPPORTED'),
   responseChecksumValidation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).default('WHEN_SUPPORTED'),
   /** Multipart part size in MiB (S3 minimum 5). */
-  partSizeMb: z.number().int().min(5).max(5120).default(8),
-  /** Parts uploaded at once; the upload holds about partSizeMb × (queueSize + 1) in memory. */
+  partSizeMb: z.number().int().min(5, 'must be at least 5 (S3\'s smallest part)').max(1024, 'must be at most 1024: the upload holds partSizeMb × (queueSize + 1) in memory').default(8),
+  /** Parts uploaded at once; the upload holds partSizeMb × (queueSize + 1) in memory (a fixed pool of part buffers). */
   queueSize: z.number().int().min(1).max(16).default(2),
 });
 

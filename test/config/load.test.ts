@@ -65,6 +65,13 @@ describe('configuration', () => {
     expect(e.message).toContain('clients.conitrack.roles.qa.0: must be a Slack user ID');
   });
 
+  test('an S3 part size outside 5..1024 MiB is refused with the accepted range', () => {
+    const big = errorOf(() => parseConfigText(EXAMPLE.replace('partSizeMb: 8 ', 'partSizeMb: 5120 '), 'example', ENV));
+    expect(big.message).toContain('storage.r2.partSizeMb: must be at most 1024: the upload holds partSizeMb × (queueSize + 1) in memory');
+    const small = errorOf(() => parseConfigText(EXAMPLE.replace('partSizeMb: 8 ', 'partSizeMb: 4 '), 'example', ENV));
+    expect(small.message).toContain("storage.r2.partSizeMb: must be at least 5 (S3's smallest part)");
+  });
+
   test('client names with shell or path metacharacters are refused', () => {
     const e = errorOf(() => parseConfigText(EXAMPLE.replace('  conitrack:\n', '  "coni;rm -rf /":\n'), 'example', ENV));
     expect(e.message).toMatch(/clients\.coni;rm -rf \/: .*client name must be lowercase/);

@@ -1,5 +1,4 @@
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
@@ -11,19 +10,14 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
-  UploadPartCommand,
   type MultipartUpload,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { S3StorageConfig } from '../../config/schema.js';
 import { UserError, coerceError, errorMessage } from '../errors.js';
 import { redactSecrets, redactUrl, registerSecret } from '../redact.js';
+import { MAX_PARTS, uploadStream } from './s3-upload.js';
 import { ObjectLockedError, StorageError, storageLabel, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
-
-/** Size of the blocks `put` hands to lib-storage. */
-const COALESCE_BYTES = 1024 * 1024;
 
 export { ObjectLockedError, StorageError } from './storage.js';
 
@@ -37,15 +31,17 @@ export interface S3StorageOptions {
   socketTimeoutMs?: number;
   /** Keys per list request (default: the server's, 1000 on S3). */
   listPageSize?: number;
+  /** Parts per multipart upload (default S3's 10000; tests lower it). */
+  maxParts?: number;
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'TimeoutError', 'RequestTimeout']);
 
 /**
  * An S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, MinIO). Objects live at `<prefix>/<key>`.
- * `put` streams through `@aws-sdk/lib-storage` multipart uploads (parts of `partSizeMb`, `queueSize` at once,
- * so memory is bounded by partSize × (queueSize + 1) whatever the object size) and, on any failure,
- * aborts the multipart upload and then checks ListMultipartUploads for leftovers (aws-sdk-js-v3 #8299).
+ * `put` streams as a multipart upload (parts of `partSizeMb`, `queueSize` at once, assembled in a fixed pool
+ * of queueSize + 1 part buffers: see `uploadStream`) and, on any failure, aborts the multipart upload and
+ * then checks ListMultipartUploads for leftovers (aws-sdk-js-v3 #8299).
  */
 export class S3Storage implements Storage {
   readonly client: S3Client;
@@ -57,6 +53,7 @@ export class S3Storage implements Storage {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly listPageSize: number | undefined;
+  private readonly maxParts: number;
 
   constructor(readonly name: string, cfg: S3StorageConfig, opts: S3StorageOptions = {}) {
     this.bucket = cfg.bucket;
@@ -66,6 +63,7 @@ export class S3Storage implements Storage {
     this.partSize = cfg.partSizeMb * 1024 * 1024;
     this.queueSize = cfg.queueSize;
     this.listPageSize = opts.listPageSize;
+    this.maxParts = opts.maxParts ?? MAX_PARTS;
     const accessKeyId = cfg.accessKeyId?.trim() || undefined;
     const secretAccessKey = cfg.secretAccessKey || undefined;
     if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
@@ -103,77 +101,30 @@ export class S3Storage implements Storage {
 
   async put(key: string, body: Readable, opts: { signal?: AbortSignal; contentType?: string } = {}): Promise<{ size: number }> {
     const Key = this.objectKey(key);
-    let size = 0;
     let sourceError: Error | undefined;
     let failure: Error | undefined;
     const ac = new AbortController();
-    // Counts the bytes and hands lib-storage blocks of COALESCE_BYTES instead of the source's small chunks:
-    // lib-storage holds a part's chunks until the part is full, and a few large Buffers are much cheaper for
-    // the young-generation GC than hundreds of small ones (bench:backup, 1 GB to S3: about 1 s less CPU).
-    let block = Buffer.allocUnsafe(COALESCE_BYTES);
-    let filled = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        let off = 0;
-        while (off < chunk.length) {
-          const n = Math.min(chunk.length - off, COALESCE_BYTES - filled);
-          chunk.copy(block, filled, off, off + n);
-          filled += n;
-          off += n;
-          if (filled === COALESCE_BYTES) {
-            this.push(block);
-            block = Buffer.allocUnsafe(COALESCE_BYTES);
-            filled = 0;
-          }
-        }
-        cb();
-      },
-      flush(cb) {
-        cb(null, filled > 0 ? block.subarray(0, filled) : undefined);
-      },
-    });
-    /** First failure wins: cancel requests in flight and stop reading the source. */
-    const fail = (e: unknown) => {
+    /** First failure wins: cancel the requests in flight and stop reading the source. */
+    const fail = (e: unknown, fromSource = false) => {
       if (failure) return;
       failure = coerceError(e);
+      if (fromSource) sourceError = failure;
       ac.abort(failure);
-      counter.destroy(failure);
+      body.destroy(failure);
     };
-    body.once('error', (e: Error) => {
-      if (failure) return; // our own destroy (after a storage failure) coming back through the pipeline
-      sourceError = e;
-      fail(e);
-    });
-    pipeline(body, counter).catch(() => { /* reported through `fail` / the upload */ });
     const onAbort = () => fail(opts.signal?.reason ?? Object.assign(new Error('upload aborted'), { name: 'AbortError' }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) onAbort();
 
-    // Requests that carry data get our abort signal; a failed one stops the whole upload at once
-    // (lib-storage would otherwise keep reading the source into its other part uploaders).
-    const client = this.client;
-    const wrapped = new Proxy(client, {
-      get(target, prop) {
-        if (prop !== 'send') return Reflect.get(target, prop, target);
-        return (command: unknown, options?: Record<string, unknown>) => {
-          const data = command instanceof UploadPartCommand || command instanceof PutObjectCommand || command instanceof CreateMultipartUploadCommand;
-          const p = (target.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, data ? { ...options, abortSignal: ac.signal } : options);
-          return data ? p.catch((e: unknown) => { fail(e); throw e; }) : p;
-        };
-      },
-    });
-
-    const upload = new Upload({
-      client: wrapped,
-      params: { Bucket: this.bucket, Key, Body: counter, ...(opts.contentType ? { ContentType: opts.contentType } : {}) },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
+    let size: number;
     try {
-      await upload.done();
+      size = await uploadStream(body, {
+        client: this.client, Bucket: this.bucket, Key, ContentType: opts.contentType,
+        partSize: this.partSize, queueSize: this.queueSize, maxParts: this.maxParts,
+        signal: ac.signal, onFailure: fail,
+      });
     } catch (err) {
+      fail(err);
       const cleanup = await this.abortLeftovers(Key);
       throw this.putError(key, sourceError, failure ?? coerceError(err), opts.signal, cleanup);
     } finally {
@@ -208,15 +159,21 @@ export class S3Storage implements Storage {
    */
   private async abortLeftovers(Key: string): Promise<{ aborted: number; error?: string }> {
     let aborted = 0;
+    let refused: unknown;
     try {
       for (let round = 0; round < 4; round++) {
         const open = (await this.listUploads(Key)).filter((u) => u.Key === Key);
         if (open.length === 0) return { aborted };
-        for (const u of open) aborted += await this.abortUpload(u);
+        for (const u of open) {
+          // A refused abort is tried again next round (the list tells whether it is still open).
+          try { aborted += await this.abortUpload(u); } catch (err) { refused = err; }
+        }
         await sleep(150 * (round + 1));
       }
       const still = (await this.listUploads(Key)).filter((u) => u.Key === Key);
-      return still.length ? { aborted, error: `${still.length} upload(s) still open after 4 attempts` } : { aborted };
+      if (!still.length) return { aborted };
+      const why = refused ? `: ${this.wrap(refused, 'aborting it').message.slice(storageLabel(this).length + 2)}` : '';
+      return { aborted, error: `${still.length} upload(s) still open after 4 attempts${why}` };
     } catch (err) {
       const w = this.wrap(err, 'listing multipart uploads');
       return { aborted, error: w.kind === 'unreachable' ? 'the endpoint is unreachable' : w.message.slice(storageLabel(this).length + 2) };

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
@@ -72,16 +73,22 @@ function source(total: number, opts: { failAfter?: number; seed?: Buffer } = {})
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** The names of the commands the storage's client sends, in order. */
+function recordCommands(storage: S3Storage): string[] {
+  const requests: string[] = [];
+  storage.client.middlewareStack.add((next, context) => async (args) => {
+    requests.push(context.commandName ?? '?');
+    return next(args);
+  }, { step: 'initialize', name: 'recordCommands' });
+  return requests;
+}
+
 describe('S3Storage against s3rver', () => {
   it('puts an 11 MiB stream as a multipart upload under the prefix, gets, stats, lists and deletes it', async () => {
     expect(createStorage('r2', cfg()).description).toBe('s3://backups/prod');
     const storage = new S3Storage('r2', cfg());
     const src = source(11 * MiB);
-    const requests: string[] = [];
-    storage.client.middlewareStack.add((next, context) => async (args) => {
-      requests.push(context.commandName ?? '?');
-      return next(args);
-    }, { step: 'initialize', name: 'recordCommands' });
+    const requests = recordCommands(storage);
 
     const { size } = await storage.put('demo/backup_2026-01-04_03-00-00.sql.gz', src.stream);
     expect(size).toBe(11 * MiB);
@@ -104,7 +111,7 @@ describe('S3Storage against s3rver', () => {
     expect(await openUploads()).toEqual([]);
   });
 
-  it('odd-sized chunks (blocks regrouped for lib-storage) arrive byte for byte, empty chunks included', async () => {
+  it('odd-sized chunks (regrouped into parts) arrive byte for byte, empty chunks included', async () => {
     const storage = createStorage('r2', cfg());
     const chunks = [randomBytes(1), Buffer.alloc(0), ...Array.from({ length: 70 }, (_, i) => randomBytes(100_003 + i * 7)), randomBytes(MiB), randomBytes(MiB - 1), randomBytes(3)];
     const all = Buffer.concat(chunks);
@@ -116,12 +123,61 @@ describe('S3Storage against s3rver', () => {
     await storage.delete('demo/odd.sql.gz');
   });
 
-  it('a small object goes up in one PutObject', async () => {
-    const storage = createStorage('r2', cfg());
+  it('a small object, an empty one and one of exactly one part each go up in one PutObject', async () => {
+    const storage = new S3Storage('r2', cfg());
+    const requests = recordCommands(storage);
     const body = Buffer.from('{"client":"demo"}');
     await storage.put('demo/small.manifest.json', Readable.from([body]), { contentType: 'application/json' });
     expect(await buffer(await storage.get('demo/small.manifest.json'))).toEqual(body);
-    await storage.delete('demo/small.manifest.json');
+    expect((await storage.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'prod/demo/small.manifest.json' }))).ContentType).toBe('application/json');
+    expect((await storage.put('demo/empty', Readable.from([]))).size).toBe(0);
+    expect(await storage.stat('demo/empty')).toMatchObject({ size: 0 });
+    const exact = randomBytes(5 * MiB);
+    expect((await storage.put('demo/exact.sql.gz', Readable.from([exact.subarray(0, MiB), exact.subarray(MiB)]))).size).toBe(5 * MiB);
+    expect(sha(await buffer(await storage.get('demo/exact.sql.gz')))).toBe(sha(exact));
+    expect(requests.filter((r) => r.startsWith('PutObject'))).toHaveLength(3);
+    expect(requests.filter((r) => /Multipart|UploadPart/.test(r))).toEqual([]);
+    for (const k of ['demo/small.manifest.json', 'demo/empty', 'demo/exact.sql.gz']) await storage.delete(k);
+  });
+
+  it('parts are assembled in queueSize + 1 reused buffers: never more than queueSize in flight, every byte in place', async () => {
+    const storage = new S3Storage('r2', cfg({ queueSize: 1 }));
+    let inFlight = 0;
+    let most = 0;
+    storage.client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName !== 'UploadPartCommand') return next(args);
+      most = Math.max(most, ++inFlight);
+      try { return await next(args); } finally { inFlight--; }
+    }, { step: 'initialize', name: 'countParts' });
+    // 7 parts through 2 buffers: each buffer is refilled three times while the other one is uploading.
+    const src = source(33 * MiB);
+    expect((await storage.put('demo/reused.sql.gz', src.stream)).size).toBe(33 * MiB);
+    expect(most).toBe(1);
+    expect(sha(await buffer(await storage.get('demo/reused.sql.gz')))).toBe(src.sha256());
+    await storage.delete('demo/reused.sql.gz');
+
+    const two = new S3Storage('r2', cfg({ queueSize: 2 }));
+    most = 0;
+    two.client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName !== 'UploadPartCommand') return next(args);
+      most = Math.max(most, ++inFlight);
+      try { return await next(args); } finally { inFlight--; }
+    }, { step: 'initialize', name: 'countParts' });
+    const src2 = source(33 * MiB);
+    await two.put('demo/reused2.sql.gz', src2.stream);
+    expect(most).toBeLessThanOrEqual(2);
+    expect(sha(await buffer(await two.get('demo/reused2.sql.gz')))).toBe(src2.sha256());
+    await two.delete('demo/reused2.sql.gz');
+  });
+
+  it('an object that needs more parts than S3 allows: refused with what to change, the upload aborted, nothing under the key', async () => {
+    const storage = new S3Storage('r2', cfg(), { maxParts: 2 });
+    const src = source(16 * MiB);
+    const err = await storage.put('demo/huge.sql.gz', src.stream).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as Error).message).toBe('storage "r2" (s3://backups/prod): upload of demo/huge.sql.gz failed: the object is larger than 2 parts of 5 MiB (S3\'s limit on a multipart upload); raise partSizeMb for this destination');
+    expect(await s3.storedKeys(BUCKET, 'prod/demo/huge')).toEqual([]);
+    expect(await openUploads()).toEqual([]);
   });
 
   it('list follows continuation tokens', async () => {
@@ -179,10 +235,10 @@ describe('S3Storage against s3rver', () => {
     expect(await openUploads()).toEqual([]);
   });
 
-  it('when the abort inside lib-storage does not happen (aws-sdk-js-v3 #8299), the leftover upload is found and aborted', async () => {
+  it('when the first abort does not happen (aws-sdk-js-v3 #8299), the leftover upload is found and aborted', async () => {
     const storage = createStorage('r2', cfg());
     let aborts = 0;
-    // The first AbortMultipartUpload "fails", as if lib-storage had thrown without aborting.
+    // The first AbortMultipartUpload "fails", as if the upload had thrown without aborting.
     s3.setFault(({ method, query }) => {
       if (method === 'DELETE' && query.has('uploadId') && aborts++ === 0) return { status: 400, code: 'InvalidRequest', message: 'simulated abort failure' };
       if (method === 'PUT' && query.get('partNumber') === '2') return { status: 400, code: 'InvalidPart', message: 'bad part' };
