@@ -28,8 +28,12 @@ export interface TestS3 {
   storedKeys(bucket: string, prefix?: string): Promise<string[]>;
 }
 
-/** Returns the error to answer with, or undefined to let the request through. */
-export type S3Fault = (req: { method: string; path: string; query: URLSearchParams }) => { status: number; code: string; message?: string } | undefined;
+/**
+ * Returns the error to answer with, `{ delayMs }` to handle the request normally but hold its answer
+ * that long (the server has done the work, the client is still waiting), or undefined to let it through.
+ */
+export type S3Fault = (req: { method: string; path: string; query: URLSearchParams }) =>
+  { status: number; code: string; message?: string } | { delayMs: number } | undefined;
 
 interface KoaCtx { method: string; url: string; headers: Record<string, string | undefined>; status: number; type: string; body: unknown }
 interface S3rverInstance {
@@ -58,6 +62,11 @@ function multipartExtensions(server: S3rverInstance, directory: string, fault: (
   return async (ctx: KoaCtx, next: () => Promise<void>): Promise<void> => {
     const url = new URL(ctx.url, 'http://s3rver.local');
     const injected = fault()?.({ method: ctx.method, path: decodeURIComponent(url.pathname), query: url.searchParams });
+    if (injected && 'delayMs' in injected) {
+      await next();
+      await new Promise((r) => setTimeout(r, injected.delayMs));
+      return;
+    }
     if (injected) return xmlError(ctx, injected.status, injected.code, injected.message ?? injected.code);
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const isList = ctx.method === 'GET' && parts.length === 1 && url.searchParams.has('uploads');

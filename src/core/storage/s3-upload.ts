@@ -23,8 +23,15 @@ export interface UploadStreamOptions {
   queueSize: number;
   /** Default MAX_PARTS (tests lower it). */
   maxParts?: number;
-  /** Cancels every request in flight; the caller aborts it from `onFailure`. */
+  /**
+   * Cancels the parts in flight; the caller aborts it from `onFailure`. CreateMultipartUpload, a single
+   * PutObject and CompleteMultipartUpload are not cancelled: cancelled on our side, they may still take
+   * effect on the server (an upload we never learn the id of, an object under its final name), so they
+   * are let finish (bounded by the client's timeouts) and `put` undoes what they did.
+   */
   signal: AbortSignal;
+  /** Called with the multipart upload's id once it exists, so a failed upload is aborted by id. */
+  onUploadId?: (uploadId: string) => void;
   /**
    * Called once, with the first failure, at the moment it happens: a request that failed, or the source
    * (`fromSource`). The caller aborts `signal` and stops the source so nothing more is read or sent.
@@ -60,13 +67,14 @@ export async function uploadStream(body: Readable, o: UploadStreamOptions): Prom
     return failed;
   };
   /** A request whose failure is the upload's failure. */
-  const request = async <T>(call: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> => {
+  const request = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
-      return await call({ abortSignal: o.signal });
+      return await call();
     } catch (e) {
       throw fail(e);
     }
   };
+  if (o.queueSize < 1 || o.partSize < 1) throw fail(new Error(`queueSize and partSize must be at least 1 (got ${o.queueSize}, ${o.partSize})`));
 
   // The whole pool is allocated here, before the source starts streaming, and never again: a part-sized
   // allocation in the middle of a dump is what tips V8 into back-to-back full collections (bench:backup).
@@ -92,11 +100,13 @@ export async function uploadStream(body: Readable, o: UploadStreamOptions): Prom
     }
     if (!uploadId) {
       const checksums = (await o.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
-      const created = await request((opt) => o.client.send(new CreateMultipartUploadCommand({
+      const created = await request(() => o.client.send(new CreateMultipartUploadCommand({
         Bucket, Key, ContentType, ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
-      }), opt));
+      })));
       if (!created.UploadId) throw fail(new Error('CreateMultipartUpload answered without an UploadId'));
       uploadId = created.UploadId;
+      o.onUploadId?.(uploadId);
+      if (failed) throw failed;
     }
     // At most queueSize parts in flight: with the buffer being filled that is queueSize + 1 buffers.
     while (inflight.size >= o.queueSize) {
@@ -154,14 +164,14 @@ export async function uploadStream(body: Readable, o: UploadStreamOptions): Prom
     }
 
     if (!uploadId) {
-      await request((opt) => o.client.send(new PutObjectCommand({ Bucket, Key, ContentType, Body: buf.subarray(0, filled), ContentLength: filled }), opt));
+      await request(() => o.client.send(new PutObjectCommand({ Bucket, Key, ContentType, Body: buf.subarray(0, filled), ContentLength: filled })));
       return size;
     }
     await sendPart(buf, filled);
     while (inflight.size) await Promise.race(inflight);
     if (failed) throw failed;
     parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    await request((opt) => o.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), opt));
+    await request(() => o.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
     return size;
   } finally {
     // Parts still in flight settle (answered or cancelled through `signal`) before the caller aborts the upload.

@@ -117,29 +117,34 @@ export class S3Storage implements Storage {
     if (opts.signal?.aborted) onAbort();
 
     let size: number;
+    let uploadId: string | undefined;
     try {
       size = await uploadStream(body, {
         client: this.client, Bucket: this.bucket, Key, ContentType: opts.contentType,
         partSize: this.partSize, queueSize: this.queueSize, maxParts: this.maxParts,
-        signal: ac.signal, onFailure: fail,
+        signal: ac.signal, onFailure: fail, onUploadId: (id) => { uploadId = id; },
       });
     } catch (err) {
       fail(err);
-      const cleanup = await this.abortLeftovers(Key);
-      throw this.putError(key, sourceError, failure ?? coerceError(err), opts.signal, cleanup);
+      const cleanup = await this.abortLeftovers(Key, uploadId);
+      const leftover = cleanup.error ? `; the interrupted multipart upload could not be aborted (${cleanup.error}) — \`backup-bot prune\` removes it later` : '';
+      throw this.putError(key, sourceError, failure ?? coerceError(err), opts.signal, leftover);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
     if (failure) {
-      // Aborted while the upload was completing: the object must not stay under its final name.
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })).catch(() => {});
-      throw this.putError(key, sourceError, failure, opts.signal, { error: undefined });
+      // Failed (or aborted) while the object was being completed: it must not stay under its final name.
+      const kept = await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })).then(
+        () => '',
+        (e: unknown) => `; it had been stored before the failure and deleting it failed (${this.wrap(e, `deleting ${key}`).message.slice(storageLabel(this).length + 2)}), so it may still be under its final name`,
+      );
+      throw this.putError(key, sourceError, failure, opts.signal, kept);
     }
     return { size };
   }
 
-  private putError(key: string, sourceError: Error | undefined, failure: Error, signal: AbortSignal | undefined, cleanup: { error?: string }): Error {
-    const leftover = cleanup.error ? `; the interrupted multipart upload could not be aborted (${cleanup.error}) — \`backup-bot prune\` removes it later` : '';
+  /** The error `put` rejects with; `leftover` says what the failure may have left behind ('' for nothing). */
+  private putError(key: string, sourceError: Error | undefined, failure: Error, signal: AbortSignal | undefined, leftover: string): Error {
     if (sourceError) {
       if (!leftover) return sourceError;
       return new StorageError(this.name, `${storageLabel(this)}: upload of ${key} stopped because its source failed (${errorMessage(sourceError)})${leftover}`, 'other', { cause: sourceError });
@@ -154,12 +159,16 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * Aborts every open multipart upload of exactly `Key`, and checks again: parts still in flight when
-   * the upload failed can recreate state after the first abort (aws-sdk-js-v3 #8299).
+   * Aborts `uploadId` (ours), then every open multipart upload of exactly `Key`, and checks again: parts
+   * still in flight when the upload failed can recreate state after the first abort (aws-sdk-js-v3 #8299).
    */
-  private async abortLeftovers(Key: string): Promise<{ aborted: number; error?: string }> {
+  private async abortLeftovers(Key: string, uploadId?: string): Promise<{ aborted: number; error?: string }> {
     let aborted = 0;
     let refused: unknown;
+    // Our own upload first, by its id: that needs no permission to list uploads.
+    if (uploadId) {
+      try { aborted += await this.abortUpload({ Key, UploadId: uploadId }); } catch (err) { refused = err; }
+    }
     try {
       for (let round = 0; round < 4; round++) {
         const open = (await this.listUploads(Key)).filter((u) => u.Key === Key);
@@ -175,6 +184,8 @@ export class S3Storage implements Storage {
       const why = refused ? `: ${this.wrap(refused, 'aborting it').message.slice(storageLabel(this).length + 2)}` : '';
       return { aborted, error: `${still.length} upload(s) still open after 4 attempts${why}` };
     } catch (err) {
+      // Our upload is aborted; the listing that looks for parts raced in after it is not allowed or failed.
+      if (uploadId && !refused) return { aborted };
       const w = this.wrap(err, 'listing multipart uploads');
       return { aborted, error: w.kind === 'unreachable' ? 'the endpoint is unreachable' : w.message.slice(storageLabel(this).length + 2) };
     }

@@ -215,6 +215,54 @@ describe('S3Storage against s3rver', () => {
     expect(await openUploads()).toEqual([]);
   });
 
+  it('aborted while CompleteMultipartUpload is on the server: the completed object is deleted, put rejects', async () => {
+    const storage = createStorage('r2', cfg());
+    const ac = new AbortController();
+    s3.setFault(({ method, query }) => {
+      if (method !== 'POST' || !query.has('uploadId')) return undefined;
+      // The server completes the object but holds its answer; the abort lands meanwhile.
+      setTimeout(() => ac.abort(new Error('backup cancelled by U0OPER')), 50);
+      return { delayMs: 300 };
+    });
+    await expect(storage.put('demo/completing.sql.gz', source(11 * MiB).stream, { signal: ac.signal })).rejects.toThrow('backup cancelled by U0OPER');
+    s3.setFault(undefined);
+    expect(await s3.storedKeys(BUCKET, 'prod/demo/completing')).toEqual([]);
+    expect(await openUploads()).toEqual([]);
+  });
+
+  it('a completed object that cannot be deleted after an abort: the error says it may still be there', async () => {
+    const storage = createStorage('r2', cfg());
+    const ac = new AbortController();
+    s3.setFault(({ method, query }) => {
+      if (method === 'POST' && query.has('uploadId')) {
+        setTimeout(() => ac.abort(new Error('backup cancelled by U0OPER')), 50);
+        return { delayMs: 300 };
+      }
+      if (method === 'DELETE' && !query.has('uploadId')) return { status: 403, code: 'AccessDenied', message: 'Access Denied' };
+      return undefined;
+    });
+    const err = await storage.put('demo/undeletable.sql.gz', source(11 * MiB).stream, { signal: ac.signal }).catch((e: unknown) => e);
+    s3.setFault(undefined);
+    expect((err as Error).message).toMatch(/^storage "r2" \(s3:\/\/backups\/prod\): upload of demo\/undeletable\.sql\.gz aborted; it had been stored before the failure and deleting it failed \(access denied while deleting demo\/undeletable\.sql\.gz \(AccessDenied\).*\), so it may still be under its final name$/);
+    expect(await s3.storedKeys(BUCKET, 'prod/demo/undeletable')).toEqual(['prod/demo/undeletable.sql.gz']);
+    await storage.delete('demo/undeletable.sql.gz');
+  });
+
+  it('credentials that may not list multipart uploads: a failed upload is still aborted, by its id', async () => {
+    const storage = createStorage('r2', cfg());
+    s3.setFault(({ method, query }) => {
+      if (method === 'GET' && query.has('uploads')) return { status: 403, code: 'AccessDenied', message: 'Access Denied' };
+      if (method === 'PUT' && query.get('partNumber') === '2') return { status: 400, code: 'InvalidPart', message: 'bad part' };
+      return undefined;
+    });
+    const err = await storage.put('demo/nolist.sql.gz', source(12 * MiB).stream).catch((e: unknown) => e);
+    s3.setFault(undefined);
+    expect((err as Error).message).toMatch(/upload of demo\/nolist\.sql\.gz failed: InvalidPart/);
+    expect((err as Error).message).not.toContain('could not be aborted');
+    expect(await openUploads()).toEqual([]);
+    expect(await s3.storedKeys(BUCKET, 'prod/demo/nolist')).toEqual([]);
+  });
+
   it('a server error on a part: put rejects naming the destination, the multipart upload is aborted', async () => {
     const storage = createStorage('r2', cfg());
     let seen = 0;
