@@ -1,4 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
+import { isUtcName } from '../core/time.js';
 
 /** True when `expr` is a 5-field cron expression (minute hour day month weekday). */
 export function isCronExpression(expr: string): boolean {
@@ -13,6 +14,7 @@ export function isCronExpression(expr: string): boolean {
 }
 
 export function isTimezone(tz: string): boolean {
+  if (isUtcName(tz)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
