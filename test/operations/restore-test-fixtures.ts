@@ -78,6 +78,12 @@ export function slowDump(seconds: number): Buffer {
   return gzipSync(Buffer.from(`CREATE TABLE slow_probe (id int);\nINSERT INTO slow_probe VALUES (1);\nSELECT pg_sleep(${seconds});\n--\n-- PostgreSQL database dump complete\n--\n`));
 }
 
+/** What the run reported about a teardown that left something behind (none expected): says why leftovers remain. */
+export function teardownWarnings(run: { details?: unknown }): string[] {
+  const w = (run.details as { warnings?: unknown } | null | undefined)?.warnings;
+  return Array.isArray(w) ? w.filter((x): x is string => typeof x === 'string' && x.includes('staging leftovers')) : [];
+}
+
 /** Containers and networks still labelled with this run id (must be none after a test). */
 export async function leftovers(docker: Docker, runId: string): Promise<{ containers: number; networks: number }> {
   const filters = JSON.stringify({ label: [`backup-bot.run-id=${runId}`] });

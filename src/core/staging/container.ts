@@ -215,10 +215,17 @@ async function hostLogin(s: Staging): Promise<void> {
 export async function destroyStaging(s: Pick<Staging, 'docker' | 'container' | 'network' | 'extra'>): Promise<string[]> {
   const problems: string[] = [];
   for (const c of [...(s.extra ?? []), s.container]) {
-    try {
-      await c.remove({ force: true, v: true });
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) problems.push(`container ${c.id.slice(0, 12)}: ${errorMessage(err)}`);
+    // Retried: a removal already in progress elsewhere (409) or a kill that timed out on a loaded engine (500)
+    // usually resolves within a second or two; only 404 (gone) ends it early.
+    for (let i = 0; ; i++) {
+      try {
+        await c.remove({ force: true, v: true });
+        break;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) break;
+        if (i >= 7) { problems.push(`container ${c.id.slice(0, 12)}: ${errorMessage(err)}`); break; }
+        await sleep(Math.min(100 * (i + 1), 500));
+      }
     }
   }
   for (let i = 0; ; i++) {

@@ -133,6 +133,20 @@ describe('staging container', () => {
   });
 });
 
+describe('destroyStaging under contention', () => {
+  it('a removal already in progress elsewhere (409) is waited out: nothing left, nothing reported', async () => {
+    const rid = `${runId}c`;
+    const s2 = await createStaging(docker, { engine: 'postgres', image: 'postgres:15', runId: rid, client: 'stgtest', memoryMb: 256, cpus: 1 });
+    // Another remover (the orphan clean-up of a restarted bot, Docker's own clean-up) gets there first.
+    const other = s2.container.remove({ force: true, v: true }).catch((e: unknown) => e);
+    const problems = await destroyStaging(s2);
+    await other;
+    expect(problems).toEqual([]);
+    expect(await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`backup-bot.run-id=${rid}`] }) })).toEqual([]);
+    expect(await docker.listNetworks({ filters: JSON.stringify({ label: [`backup-bot.run-id=${rid}`] }) })).toEqual([]);
+  });
+});
+
 describe('cleanupOrphans', () => {
   it('removes labelled containers and networks of runs that are not running; keeps running runs and other bots\' leftovers', async () => {
     const tag = Date.now().toString(36);
