@@ -1,4 +1,5 @@
 import type { Queryable } from './queryable.js';
+import { zonedParts } from '../core/time.js';
 
 export interface RestoreTestRow {
   id: string;
@@ -37,10 +38,8 @@ export interface NewRestoreTestRow {
 
 /** `2026-Q4` for a date, in the given time zone. */
 export function quarterOf(d: Date, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: 'numeric' }).formatToParts(d);
-  const year = parts.find((p) => p.type === 'year')!.value;
-  const month = Number(parts.find((p) => p.type === 'month')!.value);
-  return `${year}-Q${Math.ceil(month / 3)}`;
+  const { year, month } = zonedParts(d, timeZone);
+  return `${year}-Q${Math.ceil(Number(month) / 3)}`;
 }
 
 export async function insertRestoreTest(db: Queryable, t: NewRestoreTestRow, timeZone = 'UTC'): Promise<RestoreTestRow> {

@@ -47,8 +47,9 @@ export interface UploadStreamOptions {
  * uploads that raced in: aws-sdk-js-v3 #8299).
  *
  * Parts are assembled in a fixed pool of queueSize + 1 buffers of partSize, allocated once and reused
- * part after part (untouched pages of a buffer cost no RSS, so a small object pays for what it writes); a buffer goes back to the pool only after its UploadPart answered (the SDK's
- * retries resend it inside that call). Memory is therefore partSize × (queueSize + 1) whatever the object
+ * part after part (untouched pages of a buffer cost no RSS, so a small object pays for what it writes);
+ * a buffer goes back to the pool only after its UploadPart answered (the SDK's retries resend it inside
+ * that call). Memory is therefore partSize × (queueSize + 1) whatever the object
  * size, and nothing is allocated per part. We do not use @aws-sdk/lib-storage's `Upload` for this: its
  * chunker keeps every chunk it is given until a part is full and then copies them into a fresh buffer
  * (Buffer.concat), a part-sized allocation per part that outlives the young generation; in bench:backup
