@@ -125,7 +125,7 @@ describe('PostgreSQL: runBackup → runRestoreTest', () => {
     expect(row).toMatchObject({ backup_used: b.backup!.file, environment: 'Test', result: 'OK', executed_by: 'Oper Ator' });
     expect(row!.records_verified).toEqual({ lotes: { staging: 200, production: 200 }, movimientos: { staging: 1000, production: 1000 }, users: { staging: 4, production: 4 }, productos: { staging: 40, production: 40 } });
     expect(teardownWarnings(out.run)).toEqual([]);
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
   });
 
   it('custom-format backup (pg_restore -j): passes with the same counts', async () => {
@@ -138,7 +138,7 @@ describe('PostgreSQL: runBackup → runRestoreTest', () => {
     expect(out.ok).toBe(true);
     expect(out.checks.find((x) => x.name === 'rows movimientos')).toMatchObject({ ok: true, detail: expect.stringMatching(/^1005 rows = production/) });
     expect(teardownWarnings(out.run)).toEqual([]);
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
   });
 
   it('the application does not answer 200 (no active admin in the backup): the test fails at "verifying" naming the site check', async () => {
@@ -157,7 +157,7 @@ describe('PostgreSQL: runBackup → runRestoreTest', () => {
       expect(out.error).toBe('2 check(s) failed: an active admin user exists (returned "f" (must return true)); site loads (backup-bot-test/fake-app:1 /login) (/login did not answer 200 within 8 s (last: HTTP 503))');
       expect(out.checks.find((x) => x.name.startsWith('site loads'))).toMatchObject({ ok: false });
       expect(teardownWarnings(out.run)).toEqual([]);
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
     } finally {
       const c2 = new pg.Client({ connectionString: src.url });
       await c2.connect();
@@ -206,6 +206,6 @@ describe('MariaDB: runBackup → runRestoreTest in the mariadb staging image', (
     expect(row).toMatchObject({ backup_used: b.backup!.file, result: 'OK', environment: 'Test' });
     expect(row!.records_verified).toEqual({ lotes: { staging: 120, production: 120 }, movimientos: { staging: 700, production: 700 }, users: { staging: 2, production: 2 }, productos: { staging: 30, production: 30 } });
     expect(teardownWarnings(out.run)).toEqual([]);
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
   });
 });

@@ -11,6 +11,7 @@ import Docker from 'dockerode';
 import pg from 'pg';
 import type { Context } from '../../src/context.js';
 import { insertBackup, type BackupRow } from '../../src/store/backup-register.js';
+import { stateIdOf } from '../../src/core/staging/labels.js';
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -84,9 +85,13 @@ export function teardownWarnings(run: { details?: unknown }): string[] {
   return Array.isArray(w) ? w.filter((x): x is string => typeof x === 'string' && x.includes('staging leftovers')) : [];
 }
 
-/** Containers and networks still labelled with this run id (must be none after a test). */
-export async function leftovers(docker: Docker, runId: string): Promise<{ containers: number; networks: number }> {
-  const filters = JSON.stringify({ label: [`backup-bot.run-id=${runId}`] });
+/**
+ * Containers and networks still labelled with this run id of this state database (must be none after a
+ * test). Run ids are per state database: test files running in parallel have their own run 3, whose live
+ * staging must not count here.
+ */
+export async function leftovers(docker: Docker, runId: string, stateUrl: string): Promise<{ containers: number; networks: number }> {
+  const filters = JSON.stringify({ label: [`backup-bot.run-id=${runId}`, `backup-bot.state=${stateIdOf(stateUrl)}`] });
   const [c, n] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
   return { containers: c.length, networks: n.length };
 }

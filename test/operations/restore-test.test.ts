@@ -91,7 +91,7 @@ describe('runRestoreTest', () => {
     expect(JSON.stringify(ctx.notifier.posts) + JSON.stringify(ctx.notifier.updates) + JSON.stringify(run)).not.toMatch(/POSTGRES_PASSWORD|password=/i);
 
     expect((await listAudit(ctx.pool, { client: 'demo' })).map((a) => a.action)).toEqual(expect.arrayContaining(['restore_test.started', 'restore_test.passed']));
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
     console.log(`[restore-test] timings ${JSON.stringify(Object.fromEntries(Object.entries(out.timings).map(([k, v]) => [k, Math.round(v ?? 0)])))}`);
   });
 
@@ -121,7 +121,7 @@ describe('runRestoreTest', () => {
     expect(run).toMatchObject({ status: 'failed' });
     expect(run!.details).toMatchObject({ failedStep: 'downloading', alert: { severity: 'S2', step: 'downloading' } });
     expect(ctx.notifier.texts().some((t) => /S2 — restore test of demo FAILED at step "downloading"/.test(t))).toBe(true);
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
   });
 
   it('truncated gzip (the manifest matches the cut file): fails with the gzip error, removed', async () => {
@@ -133,7 +133,7 @@ describe('runRestoreTest', () => {
     expect(out.error).toMatch(/gzip error: unexpected end of file/);
     expect((await getRun(ctx.pool, out.run.id))!.details.evidence).toEqual(expect.stringContaining('database system is ready'));
     expect(out.register).toMatchObject({ result: 'Fail' });
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
   });
 
   it('a failing user check fails the test at "verifying" and names the check', async () => {
@@ -145,7 +145,7 @@ describe('runRestoreTest', () => {
       expect(out.error).toMatch(/2 check\(s\) failed: rows movimientos \(1000 rows, production had 1001\); admin can log in \(returned "f" \(must return true\)\)/);
       expect(out.register!.records_verified).toMatchObject({ movimientos: { staging: 1000, production: 1001 } });
       expect(c2.notifier.texts().join('\n')).toMatch(/❌ admin can log in: returned "f"/);
-      expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+      expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
     } finally {
       await c2.close();
     }
@@ -174,7 +174,7 @@ describe('runRestoreTest', () => {
     expect(out).toMatchObject({ ok: false, failedStep: 'restoring' });
     expect(out.error).toMatch(/the staging container stopped \(exit code 137, killed \(SIGKILL\)\) during the restore/);
     expect(out.register).toMatchObject({ result: 'Fail' });
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
     expect((await listAudit(ctx.pool, { action: 'restore_test.refused' })).length).toBe(1);
   });
 
@@ -189,7 +189,7 @@ describe('runRestoreTest', () => {
       expect(out.error).toMatch(/^the staging database ran out of memory during step "restoring" \(the out-of-memory killer ended \d+ process(es)? in it\): psql exited/);
       expect(out.error).toMatch(/\(memory limit 256 MB: raise clients\.demo\.restoreTest\.memoryMb\)$/);
       expect(out.register).toMatchObject({ result: 'Fail' });
-      expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+      expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
     } finally {
       await c2.close();
     }
@@ -205,7 +205,7 @@ describe('runRestoreTest', () => {
       expect(out.ok).toBe(false);
       expect(out.error).toMatch(/took longer than restoreTest.timeout \(4s\) and was stopped during step "(restoring|provisioning|downloading)"/);
       expect(out.register).toMatchObject({ result: 'Fail' });
-      expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+      expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
     } finally {
       await c2.close();
     }
@@ -244,6 +244,6 @@ describe('runRestoreTest', () => {
     expect(out).toMatchObject({ ok: false, failedStep: 'provisioning' });
     expect(out.error).toMatch(/the staging image postgres:15 is PostgreSQL 15, older than the PostgreSQL 16.4 server the backup was taken from: set restoreTest.image/);
     expect((await getRun(ctx.pool, out.run.id))!.timeline.map((e) => e.step)).not.toContain('destroying');
-    expect(await leftovers(docker, out.run.id)).toEqual({ containers: 0, networks: 0 });
+    expect(await leftovers(docker, out.run.id, state.url)).toEqual({ containers: 0, networks: 0 });
   });
 });
