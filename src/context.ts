@@ -1,8 +1,7 @@
 import type { Config } from './config/schema.js';
-import { connectState, ensureDatabase, type Pool } from './store/db.js';
-import { migrate } from './store/migrate.js';
-import { claimInstance, type Instance } from './store/instance.js';
-import { ConsoleNotifier, type Notifier } from './slack/notifier.js';
+import { openStore, type Store } from './store/store.js';
+import type { Instance } from './store/instance.js';
+import { silentReporter, type Reporter } from './operations/reporter.js';
 import { systemClock, type Clock } from './core/time.js';
 import { createLogger, type Logger } from './logger.js';
 import { createStorage } from './core/storage/index.js';
@@ -10,14 +9,15 @@ import type { Storage } from './core/storage/storage.js';
 import { UserError } from './core/errors.js';
 
 /**
- * The one wiring point (pg-boss style): builds every collaborator once and hands it to the use cases.
- * Tests build it with their own notifier or clock; never with a fake database, storage or Docker.
+ * What every use case is handed (pg-boss style: one wiring point builds each collaborator once). Tests build
+ * it with their own reporter or clock; never with a fake database, storage or Docker.
  */
 export interface Context {
   config: Config;
-  pool: Pool;
+  /** The state database: named queries, one pool per process (or worker thread). */
+  store: Store;
   instance: Instance;
-  notifier: Notifier;
+  reporter: Reporter;
   clock: Clock;
   logger: Logger;
   /** The storage destination by name (created once). */
@@ -28,31 +28,30 @@ export interface Context {
 }
 
 export interface ContextOptions {
-  notifier?: Notifier;
+  reporter?: Reporter;
   clock?: Clock;
   logger?: Logger;
-  /** Create the state database if it does not exist (quickstart defaults, tests). */
+  /** Create the state database if it does not exist (embedded defaults, tests). */
   createDatabase?: boolean;
   poolSize?: number;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
-  if (opts.createDatabase) await ensureDatabase(config.state.url).catch(() => false);
-  const pool = await connectState(config.state.url, { max: opts.poolSize ?? 10 });
+  const store = await openStore(config.state.url, { createDatabase: opts.createDatabase, poolSize: opts.poolSize });
+  let instance: Instance;
   try {
-    await migrate(pool);
+    instance = await store.claimInstance();
   } catch (err) {
-    await pool.end().catch(() => {});
+    await store.close().catch(() => {});
     throw err;
   }
-  const instance = await claimInstance(pool);
   const storages = new Map<string, Storage>();
   let closed = false;
   return {
     config,
-    pool,
+    store,
     instance,
-    notifier: opts.notifier ?? new ConsoleNotifier(),
+    reporter: opts.reporter ?? silentReporter,
     clock: opts.clock ?? systemClock,
     logger: opts.logger ?? createLogger(),
     storage(name) {
@@ -72,7 +71,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       if (closed) return;
       closed = true;
       await instance.release();
-      await pool.end();
+      await store.close();
     },
   };
 }

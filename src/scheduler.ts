@@ -6,8 +6,6 @@ import Bree from 'bree';
 import type { Config } from './config/schema.js';
 import type { Context } from './context.js';
 import { UserError, errorMessage } from './core/errors.js';
-import { ensureJobState } from './store/job-state.js';
-import { reapInterruptedRuns } from './store/interrupted.js';
 import { breeCron, latestFire } from './operations/schedule.js';
 import { parseDuration } from './config/duration.js';
 import { recordJobFailure, type JobOutcome } from './operations/job-runner.js';
@@ -132,7 +130,7 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
         events.emit('result', name, m.outcomes);
         return;
       }
-      if (m.type === 'notify') void answerNotify(name, m);
+      if (m.type === 'report') void answerReport(name, m);
     },
     jobs: specs.map((spec) => ({
       name: spec.name,
@@ -148,16 +146,9 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     })),
   } as unknown as Bree.BreeOptions);
 
-  async function answerNotify(name: string, m: WorkerRequest): Promise<void> {
-    let reply: WorkerReply;
-    try {
-      if (m.op === 'post') reply = { type: 'notify-result', id: m.id, ok: true, value: await ctx.notifier.post(m.channel, m.message) };
-      else if (m.op === 'update') { await ctx.notifier.update(m.ref, m.message); reply = { type: 'notify-result', id: m.id, ok: true }; }
-      else { await ctx.notifier.uploadFile(m.channel, m.file); reply = { type: 'notify-result', id: m.id, ok: true }; }
-    } catch (err) {
-      reply = { type: 'notify-result', id: m.id, ok: false, error: errorMessage(err) };
-    }
-    bree.workers.get(name)?.postMessage(reply);
+  async function answerReport(name: string, m: WorkerRequest): Promise<void> {
+    const ref = await ctx.reporter.report(m.event, m.replace);
+    bree.workers.get(name)?.postMessage({ type: 'report-result', id: m.id, ...(ref ? { ref } : {}) } satisfies WorkerReply);
   }
 
   bree.on('worker created', (name: string) => { reported.set(name, false); });
@@ -198,7 +189,7 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
         const fire = latestFire(spec.cron, tz, now);
         let late = false;
         for (const key of spec.keys) {
-          const st = await ensureJobState(ctx.pool, spec.job, key, fire, now);
+          const st = await ctx.store.jobs.ensureState(spec.job, key, fire, now);
           if (new Date(st.last_fire).getTime() < fire.getTime()) late = true;
         }
         if (late) behind.push(spec.name);
@@ -228,7 +219,7 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
         await Promise.all([...bree.workers.values()].map((w) => w.terminate().catch(() => 0)));
         // Their runs are interrupted: mark them now (the next start would, too), once their connections have closed.
         for (let i = 0; i < 20; i++) {
-          const reaped = await reapInterruptedRuns(ctx.pool, ctx.clock.now()).catch(() => []);
+          const reaped = await ctx.store.reapInterruptedRuns(ctx.clock.now()).catch(() => []);
           if (reaped.length > 0) { log.warn({ runs: reaped.map((r) => r.id) }, 'runs of cancelled jobs marked interrupted'); break; }
           await sleep(100);
         }

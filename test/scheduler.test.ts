@@ -10,7 +10,7 @@ import { testContext } from './helpers/context.js';
 import { RecordingNotifier } from './helpers/notifier.js';
 import type { Context } from '../src/context.js';
 import type { Config } from '../src/config/schema.js';
-import { fillSampleDatabase } from '../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../src/core/demo-database.js';
 import { createScheduler, scheduleFor, type Scheduler } from '../src/scheduler.js';
 import { getJobState, listJobStates, setLastFire } from '../src/store/job-state.js';
 import { getRun, listRuns } from '../src/store/runs.js';
@@ -31,8 +31,9 @@ let src: TestDatabase;
 let dir: string;
 let config: Config;
 const open: Array<Context | Scheduler> = [];
+type TestContext = Awaited<ReturnType<typeof testContext>>;
 
-async function ctxFor(): Promise<Context & { notifier: RecordingNotifier }> {
+async function ctxFor(): Promise<TestContext> {
   const c = await testContext(config);
   open.push(c);
   return c;
@@ -201,10 +202,9 @@ describe('scheduler', () => {
     // A real process takes a run and dies with SIGKILL, as a crash would.
     const script = `
       const { createContext } = await import(${JSON.stringify(distUrl('context.js'))});
-      const { startRun, runStep } = await import(${JSON.stringify(distUrl('store/runs.js'))});
       const ctx = await createContext(JSON.parse(process.env.CFG));
-      const run = await startRun(ctx.pool, { kind: 'backup', client: 'demo', actor: 'schedule', trigger: 'schedule', instance: ctx.instance });
-      await runStep(ctx.pool, run.id, 'dumping');
+      const run = await ctx.store.runs.start({ kind: 'backup', client: 'demo', actor: 'schedule', trigger: 'schedule', instance: ctx.instance });
+      await ctx.store.runs.step(run.id, 'dumping');
       process.stdout.write(run.id);
       process.kill(process.pid, 'SIGKILL');`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, CFG: JSON.stringify(config) }, encoding: 'utf8' });
@@ -213,10 +213,10 @@ describe('scheduler', () => {
     expect(runId).toMatch(/^\d+$/);
 
     const notifier = new RecordingNotifier();
-    const server = await startServer({ config, source: 'test', notes: [] }, { notifier, logger: silentLogger, handleSignals: false, scheduler: {} });
+    const server = await startServer({ config, source: 'test', notes: [] }, { sink: notifier, logger: silentLogger, handleSignals: false, scheduler: {} });
     try {
       expect(server.scheduler).toBeDefined();
-      const run = await getRun(server.ctx.pool, runId);
+      const run = await server.ctx.store.runs.get(runId);
       expect(run).toMatchObject({ status: 'interrupted', step: 'dumping' });
       expect(notifier.texts().some((t) => t.includes(`Run ${runId} is marked interrupted`))).toBe(true);
     } finally {

@@ -22,7 +22,7 @@ export function readMetadata(raw: string | undefined): z.infer<typeof decisionMe
  * The signed approval: typed client name + ticked statement; decideRestore re-checks every rule from the state
  * database (role, four eyes, expiry, once) and signs. A refusal is shown in the modal, and nothing changes.
  */
-export async function approvalSubmitted(deps: CommandDeps, args: Args, ids: { startButton: string }): Promise<void> {
+export async function approvalSubmitted(deps: CommandDeps, args: Args): Promise<void> {
   const { ctx } = deps;
   const { ack, body, view, client } = args;
   const meta = readMetadata(view.private_metadata);
@@ -33,7 +33,7 @@ export async function approvalSubmitted(deps: CommandDeps, args: Args, ids: { st
   const r = await decideRestore(ctx, {
     approvalId: meta.approvalId, client: meta.client, userId, userName: name, meaning: 'approved',
     typedClient: values.confirm_client?.value?.value ?? '', statementTicked: (values.statement?.value?.selected_options ?? []).some((o) => o.value === 'signed'),
-  }, { startButton: ids.startButton });
+  });
   if (!r.ok) {
     const field = /tick the statement/.test(r.message) ? 'statement' : 'confirm_client';
     await ack({ response_action: 'errors', errors: { [field]: r.message.slice(0, 1900) } });

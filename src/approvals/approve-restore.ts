@@ -2,9 +2,9 @@ import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } 
 import { authorize, ROLE_LABEL } from '../operations/authorize.js';
 import { approvalStatement } from '../operations/decide-restore.js';
 import { approverRole } from '../operations/request-restore.js';
-import { getApproval } from '../store/approvals.js';
+
 import { errorMessage } from '../core/errors.js';
-import { approveModal, impactLines, loadingModal, messageModal } from '../slack/render/restore.js';
+import { approveModal, impactLines, loadingModal, messageModal } from '../notify/slack/render/restore.js';
 import type { CommandDeps } from '../commands/deps.js';
 import { userName } from '../commands/reply.js';
 
@@ -31,7 +31,7 @@ export async function approveRestore(deps: CommandDeps, args: Args, ids: { appro
     return;
   }
   const show = (view: Record<string, unknown>) => client.views.update({ view_id: viewId!, hash, view: view as never }).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'approve restore: could not update the modal'));
-  const a = /^\d{1,18}$/.test(action.value ?? '') ? await getApproval(ctx.pool, action.value!) : undefined;
+  const a = /^\d{1,18}$/.test(action.value ?? '') ? await ctx.store.approvals.get(action.value!) : undefined;
   if (!a) { await show(messageModal('Approve restore', ':warning: This button does not refer to a restore request. Nothing was signed.')); return; }
   const msgTs = body.container?.message_ts ?? body.message?.ts;
   if (a.slack_ts && msgTs !== a.slack_ts) { await show(messageModal('Approve restore', `:no_entry: This button does not belong to the message of request #${a.id}. Nothing was signed.`)); return; }

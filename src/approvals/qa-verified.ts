@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { authorize } from '../operations/authorize.js';
-import { getRestoreTest } from '../store/restore-test-register.js';
+
 import { qaVerifyRestoreTest } from '../operations/qa-verify.js';
 import { formatDateTime } from '../core/time.js';
 import { errorMessage } from '../core/errors.js';
@@ -25,7 +25,7 @@ export async function qaVerified(deps: CommandDeps, args: Args): Promise<void> {
   });
   const id = registerId.safeParse(args.action.value ?? '');
   if (!id.success) { await reply(':warning: This button does not refer to a restore test. Nothing was signed.'); return; }
-  const row = await getRestoreTest(ctx.pool, id.data);
+  const row = await ctx.store.restoreTests.get(id.data);
   if (!row) { await reply(`:warning: Restore test ${id.data} is not in the register. Nothing was signed.`); return; }
   const auth = await authorize(ctx, { client: row.client, userId, role: 'qa', action: `verify the restore test of ${row.client} as QA` });
   if (!auth.ok) { await reply(auth.message); return; }

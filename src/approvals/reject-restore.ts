@@ -2,9 +2,9 @@ import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs, S
 import { authorize } from '../operations/authorize.js';
 import { decideRestore } from '../operations/decide-restore.js';
 import { approverRole } from '../operations/request-restore.js';
-import { getApproval } from '../store/approvals.js';
+
 import { errorMessage } from '../core/errors.js';
-import { messageModal, rejectModal } from '../slack/render/restore.js';
+import { messageModal, rejectModal } from '../notify/slack/render/restore.js';
 import type { CommandDeps } from '../commands/deps.js';
 import { userName } from '../commands/reply.js';
 import { readMetadata } from './approval-submitted.js';
@@ -17,7 +17,7 @@ export async function rejectRestore(deps: CommandDeps, args: ButtonArgs, ids: { 
   const { ctx } = deps;
   const { ack, body, action, client } = args;
   await ack();
-  const a = /^\d{1,18}$/.test(action.value ?? '') ? await getApproval(ctx.pool, action.value!) : undefined;
+  const a = /^\d{1,18}$/.test(action.value ?? '') ? await ctx.store.approvals.get(action.value!) : undefined;
   let view: Record<string, unknown>;
   if (!a) view = messageModal('Reject restore', ':warning: This button does not refer to a restore request. Nothing was done.');
   else {

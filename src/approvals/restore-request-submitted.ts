@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { z } from 'zod';
 import { requestRestore } from '../operations/request-restore.js';
 import { errorMessage } from '../core/errors.js';
-import { messageModal, type RequestButtons } from '../slack/render/restore.js';
+import { messageModal } from '../notify/slack/render/restore.js';
 import type { CommandDeps } from '../commands/deps.js';
 import { userName } from '../commands/reply.js';
 
@@ -15,7 +15,7 @@ type Values = Record<string, Record<string, { value?: string | null; selected_op
  * Submission of the request modal: validated at the edge, then requestRestore checks everything again on
  * the server (operator role, verified backup, checklist, foreign keys) and posts the request with its buttons.
  */
-export async function restoreRequestSubmitted(deps: CommandDeps, args: Args, buttons: RequestButtons): Promise<void> {
+export async function restoreRequestSubmitted(deps: CommandDeps, args: Args): Promise<void> {
   const { ctx, background } = deps;
   const { ack, body, view, client } = args;
   const values = view.state.values as unknown as Values;
@@ -42,7 +42,7 @@ export async function restoreRequestSubmitted(deps: CommandDeps, args: Args, but
         client: meta.data!.client, backupId, scope, tables, reason, ticket: values.ticket?.value?.value ?? undefined,
         ...(planned ? { plannedStart: new Date(planned * 1000) } : {}),
         checklist: (values.checklist?.value?.selected_options ?? []).map((o) => o.value), requestedBy: userId, requestedByName: name, trigger: 'slack',
-      }, { buttons });
+      });
       text = r.ok
         ? `:white_check_mark: Request #${r.approval.id} is posted in <#${r.approval.slack_channel ?? ''}> and waits for the written approval until ${r.approval.expires_at.toISOString()}.`
         : `:warning: Not requested: ${r.message}`;

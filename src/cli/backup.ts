@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.js';
 import { formatBytes } from '../core/time.js';
 import { BACKUP_TYPES, type BackupType } from '../store/backup-register.js';
 import { runBackup } from '../operations/backup.js';
-import { formatDuration } from '../slack/render/backup.js';
+import { formatDuration } from '../config/duration.js';
 
 export function osUser(): string {
   try { return userInfo().username; } catch { return process.env.USER ?? 'cli'; }

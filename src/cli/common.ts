@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createContext, requireClient, type Context, type ContextOptions } from '../context.js';
-import { ConsoleNotifier, SilentNotifier } from '../slack/notifier.js';
+import { MessageReporter } from '../notify/message-reporter.js';
+import { ConsoleSink } from '../notify/sink.js';
+import { silentReporter } from '../operations/reporter.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { createLogger } from '../logger.js';
@@ -16,14 +18,15 @@ export function load(cmd: Command, opts: { allowDefaults?: boolean } = {}): Load
   return loadConfig({ path: globals(cmd).config, allowDefaults: opts.allowDefaults });
 }
 
-/** Loads config, builds the context (console notifier on stderr, or silent with --json), runs `fn`, closes. */
+/** Loads config, builds the context (reports as text on stderr, or none with --json), runs `fn`, closes. */
 export async function withContext<T>(cmd: Command, fn: (ctx: Context, loaded: LoadedConfig) => Promise<T>, opts: ContextOptions & { allowDefaults?: boolean; client?: string } = {}): Promise<T> {
   const loaded = load(cmd, { allowDefaults: opts.allowDefaults });
   if (opts.client !== undefined) requireClient(loaded.config, opts.client);
   const json = globals(cmd).json;
+  const logger = opts.logger ?? createLogger({ level: process.env.LOG_LEVEL ?? (json ? 'warn' : 'info') });
   const ctx = await createContext(loaded.config, {
-    notifier: opts.notifier ?? (json ? new SilentNotifier() : new ConsoleNotifier(process.stderr)),
-    logger: opts.logger ?? createLogger({ level: process.env.LOG_LEVEL ?? (json ? 'warn' : 'info') }),
+    reporter: opts.reporter ?? (json ? silentReporter : new MessageReporter({ config: loaded.config, sink: new ConsoleSink(process.stderr), logger })),
+    logger,
     createDatabase: opts.createDatabase ?? loaded.source === 'embedded defaults',
     ...opts,
   });
@@ -64,11 +67,4 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       fail(err, globals(cmd).json);
     }
   };
-}
-
-export function notYet(what: string, issue: string) {
-  return action(async (..._args: unknown[]) => {
-    process.stderr.write(`backup-bot: "${what}" is not available yet (${issue})\n`);
-    return 2;
-  });
 }

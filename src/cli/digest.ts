@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, globals, printJson, printLine, withContext } from './common.js';
 import { buildDigest } from '../operations/digest.js';
-import { renderDigestText } from '../slack/render/digest.js';
+import { renderDigestText } from '../notify/slack/render/digest.js';
 
 /** `backup-bot digest [--json]`: the status digest of every client (the same data the daily Slack digest posts). */
 export function registerDigestCommand(program: Command): void {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { action, globals, load, printLine } from './common.js';
+import { action, globals, load } from './common.js';
 import { UserError } from '../core/errors.js';
-import { connectState } from '../store/db.js';
-import { migrate } from '../store/migrate.js';
+import { openStore } from '../store/store.js';
 import { requireClient } from '../context.js';
 import { exportRegister, exportApprovalsRegister, type RegisterFormat, type RegisterName } from '../operations/export-register.js';
 
@@ -22,16 +21,14 @@ export function registerRegisterCommand(program: Command): void {
       if (format !== 'csv' && format !== 'json') throw new UserError(`unknown format "${String(opts.format).slice(0, 40)}" (accepted: csv, json)`);
       const { config } = load(cmd);
       if (opts.client) requireClient(config, opts.client);
-      const pool = await connectState(config.state.url, { max: 2 });
+      const store = await openStore(config.state.url, { poolSize: 2 });
       try {
-        await migrate(pool);
         const out = register === 'approvals'
-          ? await exportApprovalsRegister(pool, { client: opts.client, format, timezone: config.timezone })
-          : await exportRegister(pool, { register: register as RegisterName, client: opts.client, format, timezone: config.timezone });
+          ? await exportApprovalsRegister(store, { client: opts.client, format, timezone: config.timezone })
+          : await exportRegister(store, { register: register as RegisterName, client: opts.client, format, timezone: config.timezone });
         process.stdout.write(out.endsWith('\n') ? out : out + '\n');
       } finally {
-        await pool.end();
+        await store.close();
       }
-      void printLine;
     }));
 }

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { authorize } from '../operations/authorize.js';
 import { listStoredBackupsDetailed } from '../operations/list-backups.js';
-import { renderBackupList } from '../slack/render/backup-list.js';
+import { renderBackupList } from '../notify/slack/render/backup-list.js';
 import type { CommandDeps } from './deps.js';
 import { ackOrRespond, ephemeral } from './reply.js';
 

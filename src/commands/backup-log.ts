@@ -22,8 +22,8 @@ export async function backupLog(deps: CommandDeps, args: Args, client: string): 
     const tz = ctx.config.timezone;
     const day = formatDate(ctx.clock.now(), tz);
     try {
-      const backups = await exportRegister(ctx.pool, { register: 'backups', client, format: 'csv', timezone: tz });
-      const tests = await exportRegister(ctx.pool, { register: 'restore-tests', client, format: 'csv', timezone: tz });
+      const backups = await exportRegister(ctx.store, { register: 'backups', client, format: 'csv', timezone: tz });
+      const tests = await exportRegister(ctx.store, { register: 'restore-tests', client, format: 'csv', timezone: tz });
       for (const f of [
         { filename: `${client}_registro-backups_${day}.csv`, title: `${client}: Registro de Backups (SOP-001 §11)`, content: backups },
         { filename: `${client}_registro-pruebas-restore_${day}.csv`, title: `${client}: Registro de Pruebas de Restore (SOP-001 §12)`, content: tests },
@@ -34,7 +34,7 @@ export async function backupLog(deps: CommandDeps, args: Args, client: string): 
       const e = err as { data?: { error?: string } };
       ctx.logger.error({ client, channel: command.channel_id, err: e.data?.error ?? errorMessage(err) }, 'posting the registers failed');
       const hint = e.data?.error === 'not_in_channel' || e.data?.error === 'channel_not_found' ? ' Invite the bot to this channel (/invite @backup-bot) and try again.' : '';
-      await args.respond(ephemeral(`:x: The registers of *${client}* could not be posted: ${e.data?.error ?? errorMessage(err)}.${hint} You can also export them with \`backup-bot register export\`.`)).catch(() => undefined);
+      await args.respond(ephemeral(`:x: The registers of *${client}* could not be posted: ${e.data?.error ?? errorMessage(err)}.${hint} You can also export them with \`backup-bot register backups --client ${client}\` and \`backup-bot register restore-tests --client ${client}\`.`)).catch(() => undefined);
     }
   });
 }

@@ -1,8 +1,8 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { runBackup, BackupBusyError } from '../operations/backup.js';
 import { authorize } from '../operations/authorize.js';
-import { runningRuns } from '../store/runs.js';
-import { clientChannel } from '../slack/notifier.js';
+
+import { clientChannel } from '../notify/slack/channels.js';
 import { errorMessage } from '../core/errors.js';
 import type { CommandDeps } from './deps.js';
 import { busyText, ephemeral, userName } from './reply.js';
@@ -21,7 +21,7 @@ export async function backupNow(deps: CommandDeps, args: Args, clientName: strin
   const auth = await authorize(ctx, { client: clientName, userId, role: 'operators', action: `run a backup of ${clientName}` });
   if (!auth.ok) { await ack(ephemeral(auth.message)); return; }
 
-  const running = (await runningRuns(ctx.pool, { client: clientName, kind: 'backup' }))[0];
+  const running = (await ctx.store.runs.running({ client: clientName, kind: 'backup' }))[0];
   if (running) { await ack(ephemeral(busyText(ctx, 'backup', clientName, running))); return; }
 
   const channel = clientChannel(ctx.config, clientName);

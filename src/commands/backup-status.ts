@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { authorize, clientsOf } from '../operations/authorize.js';
 import { clientStatus } from '../operations/client-status.js';
-import { renderBackupStatus } from '../slack/render/backup-status.js';
+import { renderBackupStatus } from '../notify/slack/render/backup-status.js';
 import type { CommandDeps } from './deps.js';
 import { ackOrRespond, ephemeral } from './reply.js';
 

@@ -1,8 +1,8 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { runRestoreTest, RestoreTestBusyError } from '../operations/restore-test.js';
 import { authorize } from '../operations/authorize.js';
-import { runningRuns } from '../store/runs.js';
-import { clientChannel } from '../slack/notifier.js';
+
+import { clientChannel } from '../notify/slack/channels.js';
 import { errorMessage } from '../core/errors.js';
 import type { CommandDeps } from './deps.js';
 import { parseRestoreTestCommand } from './parse.js';
@@ -27,7 +27,7 @@ export async function restoreTest(deps: CommandDeps, args: Args): Promise<void> 
   const name = parsed.client;
   const auth = await authorize(ctx, { client: name, userId, role: 'operators', action: `run a restore test of ${name}` });
   if (!auth.ok) { await ack(ephemeral(auth.message)); return; }
-  const running = (await runningRuns(ctx.pool, { client: name, kind: 'restore_test' }))[0];
+  const running = (await ctx.store.runs.running({ client: name, kind: 'restore_test' }))[0];
   if (running) { await ack(ephemeral(busyText(ctx, 'restore test', name, running))); return; }
 
   const channel = clientChannel(ctx.config, name);
@@ -39,7 +39,7 @@ export async function restoreTest(deps: CommandDeps, args: Args): Promise<void> 
       ctx.logger.info({ client: name, run: r.run.id, ok: r.ok, failedStep: r.failedStep }, 'restore test from Slack finished');
     } catch (err) {
       if (err instanceof RestoreTestBusyError) {
-        const now = (await runningRuns(ctx.pool, { client: name, kind: 'restore_test' }))[0];
+        const now = (await ctx.store.runs.running({ client: name, kind: 'restore_test' }))[0];
         await respond(ephemeral(now ? busyText(ctx, 'restore test', name, now) : `:hourglass_flowing_sand: ${errorMessage(err)}`)).catch(() => undefined);
         return;
       }

@@ -1,9 +1,9 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { authorize } from '../operations/authorize.js';
 import { RESTORE_CHECKLIST } from '../operations/request-restore.js';
-import { listBackups } from '../store/backup-register.js';
+
 import { errorMessage } from '../core/errors.js';
-import { loadingModal, messageModal, restoreRequestModal } from '../slack/render/restore.js';
+import { loadingModal, messageModal, restoreRequestModal } from '../notify/slack/render/restore.js';
 import type { CommandDeps } from './deps.js';
 import { ephemeral } from './reply.js';
 
@@ -37,7 +37,7 @@ export async function restoreCommand(deps: CommandDeps, args: Args, ids: { reque
     ctx.logger.warn({ err: errorMessage(err), client: name }, 'restore: could not open the request modal');
     return;
   }
-  const backups = (await listBackups(ctx.pool, { client: name, onlyOk: true, verifiedOnly: true, limit: 100 }));
+  const backups = (await ctx.store.backups.list({ client: name, onlyOk: true, verifiedOnly: true, limit: 100 }));
   const view = backups.length === 0
     ? messageModal('Production restore', `:warning: *${name}* has no verified backup, so nothing can be restored to production. Take one with \`/backup now ${name}\` and verify it first.`)
     : restoreRequestModal({ callbackId: ids.requestView, client: name, backups, checklist: RESTORE_CHECKLIST.filter((c) => c.by === 'requester').map((c) => ({ id: c.id, text: c.text })), timezone: ctx.config.timezone });

@@ -4,7 +4,7 @@ import { createContext, type Context } from '../context.js';
 import { createLogger } from '../logger.js';
 import { registerSecret } from '../core/redact.js';
 import { errorMessage } from '../core/errors.js';
-import type { MessageRef, Notifier, OutMessage } from '../slack/notifier.js';
+import type { MessageRef, ReportEvent, Reporter } from '../operations/reporter.js';
 import type { JobOutcome } from '../operations/job-runner.js';
 
 /**
@@ -12,7 +12,7 @@ import type { JobOutcome } from '../operations/job-runner.js';
  * inherited and nothing is shared with the main thread but JSON-safe workerData), so it:
  *   - builds its own Context from the validated config in workerData (its own pool and instance id);
  *   - talks to people through the main thread (one Slack client / console / test recorder): its
- *     Notifier forwards post/update/uploadFile over parentPort and awaits the answer;
+ *     Reporter forwards each report over parentPort and awaits where it was shown;
  *   - posts {type:'result', outcomes} and then 'done';
  *   - on 'cancel' (the scheduler's shutdown timeout ran out) answers 'cancelled' and is terminated;
  *     its unfinished run rows are marked interrupted by the scheduler.
@@ -30,44 +30,29 @@ export interface JobSpec {
 
 export interface JobWorkerData { spec: JobSpec; config: Config; logLevel?: string }
 
-export type WorkerRequest =
-  | { type: 'notify'; id: number; op: 'post'; channel: string; message: OutMessage }
-  | { type: 'notify'; id: number; op: 'update'; ref: MessageRef; message: OutMessage }
-  | { type: 'notify'; id: number; op: 'uploadFile'; channel: string; file: { filename: string; content: string; title?: string; comment?: string } };
-export type WorkerReply = { type: 'notify-result'; id: number; ok: boolean; value?: MessageRef; error?: string };
+export type WorkerRequest = { type: 'report'; id: number; event: ReportEvent; replace?: MessageRef };
+export type WorkerReply = { type: 'report-result'; id: number; ref?: MessageRef };
 export interface WorkerResult { type: 'result'; job: string; outcomes: JobOutcome[] }
 
-/** Forwards notifications to the main thread's notifier. */
-class ParentPortNotifier implements Notifier {
+/** Forwards reports to the main thread's reporter. */
+class ParentPortReporter implements Reporter {
   private seq = 0;
   private readonly waiting = new Map<number, (r: WorkerReply) => void>();
   constructor(private readonly port: NonNullable<typeof parentPort>) {
     port.on('message', (m: unknown) => {
       const r = m as WorkerReply;
-      if (r && typeof r === 'object' && r.type === 'notify-result') {
+      if (r && typeof r === 'object' && r.type === 'report-result') {
         this.waiting.get(r.id)?.(r);
         this.waiting.delete(r.id);
       }
     });
   }
-  private call(req: Omit<WorkerRequest, 'id'>): Promise<WorkerReply> {
+  report(event: ReportEvent, replace?: MessageRef): Promise<MessageRef | undefined> {
     const id = ++this.seq;
     return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.port.postMessage({ ...req, id });
+      this.waiting.set(id, (r) => resolve(r.ref));
+      this.port.postMessage({ type: 'report', id, event, ...(replace ? { replace } : {}) } satisfies WorkerRequest);
     });
-  }
-  async post(channel: string, message: OutMessage): Promise<MessageRef | undefined> {
-    const r = await this.call({ type: 'notify', op: 'post', channel, message } as Omit<WorkerRequest, 'id'>);
-    return r.ok ? r.value : undefined;
-  }
-  async update(ref: MessageRef, message: OutMessage): Promise<void> {
-    const r = await this.call({ type: 'notify', op: 'update', ref, message } as Omit<WorkerRequest, 'id'>);
-    if (!r.ok) throw new Error(r.error ?? 'update failed');
-  }
-  async uploadFile(channel: string, file: { filename: string; content: string; title?: string; comment?: string }): Promise<void> {
-    const r = await this.call({ type: 'notify', op: 'uploadFile', channel, file } as Omit<WorkerRequest, 'id'>);
-    if (!r.ok) throw new Error(r.error ?? 'upload failed');
   }
 }
 
@@ -95,7 +80,7 @@ export async function runJobWorker(fn: (ctx: Context, spec: JobSpec) => Promise<
   const logger = createLogger({ level: data.logLevel ?? process.env.LOG_LEVEL ?? 'info' }).child({ job: data.spec.name });
   let ctx: Context | undefined;
   try {
-    ctx = await createContext(data.config, { notifier: new ParentPortNotifier(port), logger, poolSize: 5 });
+    ctx = await createContext(data.config, { reporter: new ParentPortReporter(port), logger, poolSize: 5 });
     const r = await fn(ctx, data.spec);
     const result: WorkerResult = { type: 'result', job: data.spec.name, outcomes: Array.isArray(r) ? r : [r] };
     port.postMessage(result);

@@ -1,6 +1,5 @@
 import type { Context } from '../context.js';
 import type { Role } from '../config/schema.js';
-import { audit } from '../store/audit.js';
 import { errorMessage } from '../core/errors.js';
 
 export type { Role };
@@ -102,7 +101,7 @@ export async function authorize(ctx: Context, input: AuthorizeInput): Promise<{ 
     : `the *${ROLE_LABEL[role]}* role on *${client}*`;
   const configKey = role === 'any' ? `clients.${client}.roles` : `clients.${client}.roles.${role}`;
   const message = `Sorry, to ${action} you need ${needed}. Nothing was done. Ask an administrator to add your Slack user ID (${userId}) or one of your user groups to \`${configKey}\`.`;
-  await audit(ctx.pool, {
+  await ctx.store.audit.append({
     actor: userId,
     action: 'authz.refused',
     client,

@@ -1,8 +1,8 @@
 import type { Context } from '../context.js';
 import { parseDuration } from '../config/duration.js';
-import { listBackups, type BackupRow } from '../store/backup-register.js';
-import { listRestoreTests, quarterOf, type RestoreTestRow } from '../store/restore-test-register.js';
-import { runningRuns } from '../store/runs.js';
+import { type BackupRow } from '../store/backup-register.js';
+import { quarterOf, type RestoreTestRow } from '../store/restore-test-register.js';
+
 import { restoreTestDue } from './digest.js';
 
 /** One client's status for `/backup status`: the same truth as the digest (same registers, same due rule). */
@@ -25,13 +25,13 @@ export async function clientStatus(ctx: Context, client: string): Promise<Client
   const c = ctx.client(client);
   const now = ctx.clock.now();
   const tz = ctx.config.timezone;
-  const [lastOk] = await listBackups(ctx.pool, { client, onlyOk: true, limit: 1 });
-  const [lastAttempt] = await listBackups(ctx.pool, { client, limit: 1 });
-  const [lastTest] = await listRestoreTests(ctx.pool, { client, environment: 'Test', limit: 1 });
+  const [lastOk] = await ctx.store.backups.list({ client, onlyOk: true, limit: 1 });
+  const [lastAttempt] = await ctx.store.backups.list({ client, limit: 1 });
+  const [lastTest] = await ctx.store.restoreTests.list({ client, environment: 'Test', limit: 1 });
   const quarter = quarterOf(now, tz);
-  const passed = await listRestoreTests(ctx.pool, { client, environment: 'Test', result: 'OK', limit: 20 });
+  const passed = await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 });
   const doneThisQuarter = passed.some((t) => t.quarter === quarter);
-  const running = (await runningRuns(ctx.pool, { client }))[0];
+  const running = (await ctx.store.runs.running({ client }))[0];
   return {
     client, rpoMs: parseDuration(c.rpo) ?? 7 * 86_400_000, rpoText: c.rpo, lastOk, lastAttempt, lastTest, quarter, doneThisQuarter,
     due: restoreTestDue(c.restoreTest.months, ctx.config.schedules.restoreTest, tz, now, passed[0]?.quarter),

@@ -3,10 +3,7 @@ import { z } from 'zod';
 import type { Context } from '../context.js';
 import { formatDateTime } from '../core/time.js';
 import { signatureHash, verifySignature } from '../core/signature.js';
-import { withTransaction } from '../store/db.js';
-import { audit } from '../store/audit.js';
-import { decideApproval, expireApproval, getApproval, type ApprovalRow } from '../store/approvals.js';
-import { renderRestoreDecided } from '../slack/render/restore.js';
+import type { ApprovalRow } from '../store/approvals.js';
 import { hasRole, ROLE_LABEL } from './authorize.js';
 import { approverRole } from './request-restore.js';
 
@@ -45,10 +42,10 @@ export function approvalStatement(a: ApprovalRow, signer: { name: string; roleLa
  * database and the config (never from what the button or modal carried); each refusal says why and is audited.
  * The decision is one conditional UPDATE … WHERE status = 'pending' in a transaction: exactly one decision wins.
  */
-export async function decideRestore(ctx: Context, raw: DecideRestoreInput, opts: { startButton?: string } = {}): Promise<DecideResult> {
+export async function decideRestore(ctx: Context, raw: DecideRestoreInput): Promise<DecideResult> {
   const r0 = raw as Partial<Record<string, unknown>>;
   const refuse = async (message: string, a?: ApprovalRow, details: Record<string, unknown> = {}): Promise<DecideResult> => {
-    await audit(ctx.pool, {
+    await ctx.store.audit.append({
       actor: String(r0.userId ?? 'unknown').slice(0, 40), action: 'restore.decision_refused', client: a?.client ?? (typeof r0.client === 'string' ? r0.client.slice(0, 63) : null),
       target: `approval:${String(r0.approvalId ?? '?').slice(0, 20)}`, reason: message, details: { meaning: r0.meaning ?? null, ...details },
     });
@@ -57,7 +54,7 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput, opts:
   const parsed = decideRestoreInput.safeParse(raw);
   if (!parsed.success) return refuse(describeInputIssues(parsed.error));
   const input = parsed.data;
-  const a = await getApproval(ctx.pool, input.approvalId);
+  const a = await ctx.store.approvals.get(input.approvalId);
   if (!a) return refuse(`there is no restore request #${input.approvalId}. Nothing was done.`);
   if (input.client !== undefined && input.client !== a.client) {
     return refuse(`this interaction names client "${input.client}" but request #${a.id} is for ${a.client}: refused as a forged or stale interaction. Nothing was done.`, a, { forged: 'client' });
@@ -79,7 +76,7 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput, opts:
   }
   const now = ctx.clock.now();
   if (now.getTime() >= a.expires_at.getTime()) {
-    await expireApproval(ctx.pool, a.id, now);
+    await ctx.store.approvals.expire(a.id, now);
     return refuse(`request #${a.id} expired at ${a.expires_at.toISOString()} (requests are valid for ${ctx.config.approvals.ttl}); ask for a new one. Nothing was done.`, a, { expired: true });
   }
   const integrity = verifySignature(a);
@@ -95,13 +92,13 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput, opts:
 
   const statement = approvalStatement(a, { name: input.userName, roleLabel: label }, input.meaning, ctx.config.timezone, input.rejectReason);
   const sig = signatureHash({ requestHash: a.request_hash, signerId: input.userId, signerName: input.userName, meaning: input.meaning, signedAt: now, statement });
-  const decided = await withTransaction(ctx.pool, async (c) => {
-    const row = await decideApproval(c, {
+  const decided = await ctx.store.transaction(async (tx) => {
+    const row = await tx.approvals.decide({
       id: a.id, decidedBy: input.userId, decidedByName: input.userName, decidedRole: label, decidedAt: now, meaning: input.meaning,
       statement, signatureHash: sig, rejectReason: input.meaning === 'rejected' ? input.rejectReason ?? null : null,
     });
     if (row) {
-      await audit(c, {
+      await tx.audit.append({
         actor: input.userId, action: input.meaning === 'approved' ? 'restore.approved' : 'restore.rejected', client: a.client, target: `approval:${a.id}`,
         reason: input.meaning === 'rejected' ? input.rejectReason ?? null : a.reason,
         details: { signer: input.userName, role: label, signedAt: now.toISOString(), statement, requestHash: a.request_hash, signatureHash: sig },
@@ -110,13 +107,11 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput, opts:
     return row;
   });
   if (!decided) {
-    const now2 = await getApproval(ctx.pool, a.id);
+    const now2 = await ctx.store.approvals.get(a.id);
     return refuse(`request #${a.id} was decided a moment ago${now2?.decided_by_name ? ` (${now2.status} by ${now2.decided_by_name})` : ''}; a decision is taken once. Nothing was done.`, now2 ?? a, { lostRace: true });
   }
   if (decided.slack_channel && decided.slack_ts) {
-    await ctx.notifier.update({ channel: decided.slack_channel, ts: decided.slack_ts }, renderRestoreDecided(decided, { timezone: ctx.config.timezone, startButton: opts.startButton })).catch((err) => {
-      ctx.logger.warn({ err: String(err), approval: decided.id }, 'could not update the request message');
-    });
+    await ctx.reporter.report({ kind: 'restore.decided', client: decided.client, approval: decided }, { channel: decided.slack_channel, ts: decided.slack_ts });
   }
   return { ok: true, approval: decided };
 }

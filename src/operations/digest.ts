@@ -1,50 +1,20 @@
 import type { Context } from '../context.js';
 import type { Config } from '../config/schema.js';
-import { listBackups, latestVerifiedBackup } from '../store/backup-register.js';
-import { listRestoreTests, quarterOf } from '../store/restore-test-register.js';
-import { countFailures, countPendingApprovals } from '../store/status.js';
-import { listOpenAlerts } from '../store/alerts.js';
-import { finishRun, startRun } from '../store/runs.js';
+
+import { quarterOf } from '../store/restore-test-register.js';
+import type { FailureCount } from '../store/status.js';
+import type { AlertRow } from '../store/alerts.js';
+
 import { parseDuration } from '../config/duration.js';
 import { zonedParts } from '../core/time.js';
-import { clientChannel, type MessageRef } from '../slack/notifier.js';
-import { renderDigest } from '../slack/render/digest.js';
+import type { MessageRef } from './reporter.js';
+import type { Digest, DigestClient, DigestMark } from './views.js';
 import { upcomingFire } from './schedule.js';
 
 /**
  * The daily digest: one message for all clients, read from the registers (backup_register,
  * restore_test_register), the runs table and the approvals — the same truth as `/backup status`.
  */
-export type DigestMark = 'ok' | 'warning' | 'critical';
-
-export interface DigestClient {
-  client: string;
-  status: DigestMark;
-  /** Why the status is not ok, in words. */
-  problems: string[];
-  lastVerified: { id: string; key: string | null; takenAt: string; ageMs: number; sizeBytes: number | null } | null;
-  /** Sizes of the latest OK backups, oldest first (at most SIZE_HISTORY). */
-  sizes: number[];
-  sparkline: string;
-  medianBytes: number | null;
-  /** The newest backup is less than half the median of the ones before it (a shrinking dump often means lost data). */
-  sizeDrop: boolean;
-  rpo: { rpo: string; ok: boolean };
-  restoreTest: {
-    last: { id: string; testedAt: string; quarter: string; result: 'OK' | 'Fail'; qaVerified: boolean } | null;
-    thisQuarter: string;
-    thisQuarterDone: boolean;
-    nextDue: string | null;
-    overdue: boolean;
-  };
-  pendingApprovals: number;
-  failures24h: number;
-  failuresByKind: Record<string, number>;
-  openAlerts: number;
-}
-
-export interface Digest { generatedAt: string; timezone: string; clients: DigestClient[] }
-
 export const SIZE_HISTORY = 10;
 const SPARK = '▁▂▃▄▅▆▇█';
 
@@ -103,26 +73,26 @@ export async function buildDigest(ctx: Context, input: { clients?: string[] } = 
   const now = ctx.clock.now();
   const tz = ctx.config.timezone;
   const clients = input.clients ?? Object.keys(ctx.config.clients);
-  const pending = await countPendingApprovals(ctx.pool, now);
-  const failures = await countFailures(ctx.pool, new Date(now.getTime() - 86_400_000));
-  const alerts = await listOpenAlerts(ctx.pool);
+  const pending = await ctx.store.status.pendingApprovals(now);
+  const failures = await ctx.store.status.failures(new Date(now.getTime() - 86_400_000));
+  const alerts = await ctx.store.alerts.listOpen();
   const out: DigestClient[] = [];
   for (const client of clients) out.push(await digestClient(ctx.config, ctx, client, now, { pending, failures, alerts }));
   return { generatedAt: now.toISOString(), timezone: tz, clients: out };
 }
 
-async function digestClient(config: Config, ctx: Context, client: string, now: Date, shared: { pending: Map<string, number>; failures: Awaited<ReturnType<typeof countFailures>>; alerts: Awaited<ReturnType<typeof listOpenAlerts>> }): Promise<DigestClient> {
+async function digestClient(config: Config, ctx: Context, client: string, now: Date, shared: { pending: Map<string, number>; failures: FailureCount[]; alerts: AlertRow[] }): Promise<DigestClient> {
   const c = ctx.client(client);
   const tz = config.timezone;
-  const b = await latestVerifiedBackup(ctx.pool, client);
-  const history = (await listBackups(ctx.pool, { client, onlyOk: true, includeDeleted: true, limit: SIZE_HISTORY }))
+  const b = await ctx.store.backups.latestVerified(client);
+  const history = (await ctx.store.backups.list({ client, onlyOk: true, includeDeleted: true, limit: SIZE_HISTORY }))
     .filter((r) => r.size_bytes !== null).reverse();
   const sizes = history.map((r) => Number(r.size_bytes));
   const rpoMs = parseDuration(c.rpo) ?? Infinity;
   const ageMs = b ? now.getTime() - new Date(b.taken_at).getTime() : null;
   const rpoOk = ageMs !== null && ageMs <= rpoMs;
 
-  const tests = await listRestoreTests(ctx.pool, { client, environment: 'Test', limit: 50 });
+  const tests = await ctx.store.restoreTests.list({ client, environment: 'Test', limit: 50 });
   const last = tests[0];
   const lastOk = tests.find((t) => t.result === 'OK');
   const thisQuarter = quarterOf(now, tz);
@@ -175,14 +145,14 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
 
 /** Builds the digest and posts it (one message) to the default Slack channel / console; recorded as a `digest` run. */
 export async function postDigest(ctx: Context, input: { trigger?: 'schedule' | 'cli' | 'slack' | 'system'; actor?: string } = {}): Promise<{ digest: Digest; ref?: MessageRef; runId: string }> {
-  const run = await startRun(ctx.pool, { kind: 'digest', actor: input.actor ?? 'schedule', trigger: input.trigger ?? 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
+  const run = await ctx.store.runs.start({ kind: 'digest', actor: input.actor ?? 'schedule', trigger: input.trigger ?? 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
   try {
     const digest = await buildDigest(ctx);
-    const ref = await ctx.notifier.post(clientChannel(ctx.config, ''), renderDigest(digest));
-    await finishRun(ctx.pool, run.id, { status: 'ok', at: ctx.clock.now(), details: { clients: digest.clients.map((c) => ({ client: c.client, status: c.status })) } });
+    const ref = await ctx.reporter.report({ kind: 'digest', digest });
+    await ctx.store.runs.finish(run.id, { status: 'ok', at: ctx.clock.now(), details: { clients: digest.clients.map((c) => ({ client: c.client, status: c.status })) } });
     return { digest, ref, runId: run.id };
   } catch (err) {
-    await finishRun(ctx.pool, run.id, { status: 'failed', error: String((err as Error)?.message ?? err), at: ctx.clock.now() });
+    await ctx.store.runs.finish(run.id, { status: 'failed', error: String((err as Error)?.message ?? err), at: ctx.clock.now() });
     throw err;
   }
 }

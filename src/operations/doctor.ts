@@ -3,8 +3,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import Docker from 'dockerode';
 import type { Config } from '../config/schema.js';
-import { connectState } from '../store/db.js';
-import { migrate } from '../store/migrate.js';
+import { openStore } from '../store/store.js';
 import { parseDbUrl, describeTarget } from '../core/db-url.js';
 import { checkPgDumpCompatible, mysqldumpVersion, mysqlServerVersion } from '../core/dump/versions.js';
 import { createStorage } from '../core/storage/index.js';
@@ -32,13 +31,12 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
   const checks: Check[] = [{ name: 'config', ok: true, detail: `${source}: ${Object.keys(config.clients).length} client(s), ${Object.keys(config.storage).length} storage destination(s)` }];
 
   checks.push(await check('state database', async () => {
-    const pool = await connectState(config.state.url, { max: 2 });
+    const store = await openStore(config.state.url, { poolSize: 2 });
     try {
-      const applied = await migrate(pool);
-      const r = await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
-      return `PostgreSQL ${r.rows[0]!.v}, schema up to date${applied.length ? ` (applied ${applied.join(', ')})` : ''}`;
+      const applied = store.migrationsApplied;
+      return `PostgreSQL ${await store.serverVersion()}, schema up to date${applied.length ? ` (applied ${applied.join(', ')})` : ''}`;
     } finally {
-      await pool.end();
+      await store.close();
     }
   }));
 

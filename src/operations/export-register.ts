@@ -1,9 +1,10 @@
 import { UserError } from '../core/errors.js';
 import { toCsv } from '../core/csv.js';
+import { verifySignature } from '../core/signature.js';
 import { formatBytes, formatDate, formatTime } from '../core/time.js';
-import { listBackups, type BackupRow } from '../store/backup-register.js';
-import { listRestoreTests, type RestoreTestRow } from '../store/restore-test-register.js';
-import type { Queryable } from '../store/queryable.js';
+import type { BackupRow } from '../store/backup-register.js';
+import type { RestoreTestRow } from '../store/restore-test-register.js';
+import type { BoundQueries } from '../store/store.js';
 
 export type RegisterName = 'backups' | 'restore-tests';
 export type RegisterFormat = 'csv' | 'json';
@@ -41,9 +42,9 @@ export function restoreTestRegisterRow(t: RestoreTestRow, tz: string): string[] 
 export interface ExportOptions { register: RegisterName; client?: string; format: RegisterFormat; timezone: string }
 
 /** Exports a register, oldest first (the order of the paper form). */
-export async function exportRegister(db: Queryable, o: ExportOptions): Promise<string> {
+export async function exportRegister(store: Pick<BoundQueries, 'backups' | 'restoreTests'>, o: ExportOptions): Promise<string> {
   if (o.register === 'backups') {
-    const rows = (await listBackups(db, { client: o.client, includeDeleted: true, limit: 1_000_000 })).reverse();
+    const rows = (await store.backups.list({ client: o.client, includeDeleted: true, limit: 1_000_000 })).reverse();
     if (o.format === 'json') {
       return JSON.stringify(rows.map((b) => ({
         client: b.client, takenAt: b.taken_at.toISOString(), type: b.type, file: b.file, key: b.key, sizeBytes: b.size_bytes === null ? null : Number(b.size_bytes),
@@ -54,7 +55,7 @@ export async function exportRegister(db: Queryable, o: ExportOptions): Promise<s
     return toCsv(['Cliente', ...BACKUP_REGISTER_COLUMNS], rows.map((b) => [b.client, ...backupRegisterRow(b, o.timezone)]));
   }
   if (o.register === 'restore-tests') {
-    const rows = (await listRestoreTests(db, { client: o.client, limit: 1_000_000 })).reverse();
+    const rows = (await store.restoreTests.list({ client: o.client, limit: 1_000_000 })).reverse();
     if (o.format === 'json') {
       return JSON.stringify(rows.map((t) => ({
         client: t.client, testedAt: t.tested_at.toISOString(), quarter: t.quarter, backupUsed: t.backup_used, environment: t.environment,
@@ -67,14 +68,11 @@ export async function exportRegister(db: Queryable, o: ExportOptions): Promise<s
   throw new UserError(`unknown register "${String(o.register)}" (accepted: backups, restore-tests)`);
 }
 
-// --- production restore approvals (issue 7) ---
 /** Every production-restore request with its signed decision; the hash is re-verified on export (21 CFR 11.70). */
 export const APPROVALS_REGISTER_COLUMNS = ['Solicitud', 'Cliente', 'Fecha Solicitud', 'Solicitado Por', 'Alcance', 'Tablas', 'Backup', 'Motivo', 'Ticket', 'Decision', 'Firmado Por', 'Rol', 'Fecha Firma (UTC)', 'Declaracion', 'Motivo Rechazo', 'Hash Solicitud', 'Hash Firma', 'Hash Verificado', 'Estado', 'Ultimo Paso', 'Resultado'];
 
-export async function exportApprovalsRegister(db: Queryable, o: { client?: string; format: RegisterFormat; timezone: string }): Promise<string> {
-  const { listApprovals } = await import('../store/approvals.js');
-  const { verifySignature } = await import('../core/signature.js');
-  const rows = (await listApprovals(db, { client: o.client, limit: 1_000_000 })).reverse();
+export async function exportApprovalsRegister(store: Pick<BoundQueries, 'approvals'>, o: { client?: string; format: RegisterFormat; timezone: string }): Promise<string> {
+  const rows = (await store.approvals.list({ client: o.client, limit: 1_000_000 })).reverse();
   const outcome = (a: (typeof rows)[number]) => a.status === 'completed' ? `restored${a.old_database ? `; previous database kept as ${a.old_database}` : ''}` : a.error ?? a.status;
   const items = rows.map((a) => {
     const v = verifySignature(a);
@@ -96,4 +94,3 @@ export async function exportApprovalsRegister(db: Queryable, o: { client?: strin
     a.status, a.last_step ?? '', outcome(a),
   ]));
 }
-// --- end production restore approvals ---

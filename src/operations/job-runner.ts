@@ -1,13 +1,9 @@
 import type { Context } from '../context.js';
-import { withLock } from '../store/locks.js';
-import { claimFire } from '../store/job-state.js';
-import { finishRun, startRun } from '../store/runs.js';
-import { clientChannel } from '../slack/notifier.js';
+
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { formatDateTime } from '../core/time.js';
 import { latestFire } from './schedule.js';
-import { mentionsFor } from './mentions.js';
 
 /**
  * How every scheduled job executes, whichever replica or path (timer, catch-up) started it:
@@ -41,10 +37,10 @@ export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise
   const log = ctx.logger.child({ job: t.job, client: t.client || undefined });
   let lock;
   try {
-    lock = await withLock(ctx.pool, `job:${t.job}`, t.client, async (): Promise<JobOutcome> => {
+    lock = await ctx.store.withLock(`job:${t.job}`, t.client, async (): Promise<JobOutcome> => {
       const now = ctx.clock.now();
       const fire = latestFire(t.cron, ctx.config.timezone, now);
-      if (!(await claimFire(ctx.pool, t.job, t.client, fire, now))) {
+      if (!(await ctx.store.jobs.claimFire(t.job, t.client, fire, now))) {
         log.info({ fire: fire.toISOString() }, `skipped: the ${formatDateTime(fire, ctx.config.timezone)} run of ${t.job}${who} has already run`);
         return { job: t.job, client: t.client, status: 'skipped', reason: 'already ran', fire: fire.toISOString() };
       }
@@ -78,19 +74,12 @@ export async function recordJobFailure(ctx: Context, t: { job: string; client: s
   let runId: string | undefined;
   try {
     const now = ctx.clock.now();
-    const run = await startRun(ctx.pool, { kind: 'job', client: t.client || null, actor: 'schedule', trigger: 'schedule', details: { job: t.job }, instance: ctx.instance, startedAt: now });
-    await finishRun(ctx.pool, run.id, { status: 'failed', error, at: now });
+    const run = await ctx.store.runs.start({ kind: 'job', client: t.client || null, actor: 'schedule', trigger: 'schedule', details: { job: t.job }, instance: ctx.instance, startedAt: now });
+    await ctx.store.runs.finish(run.id, { status: 'failed', error, at: now });
     runId = run.id;
   } catch (e) {
     ctx.logger.error({ err: errorMessage(e) }, 'could not record the failed job run');
   }
-  try {
-    const mention = t.client && ctx.config.clients[t.client] ? mentionsFor(ctx.config.clients[t.client]!) : '';
-    await ctx.notifier.post(clientChannel(ctx.config, t.client), {
-      text: `:x: *S2* Scheduled job *${t.job}*${t.client ? ` of *${t.client}*` : ''} failed${runId ? ` (run ${runId})` : ''}: ${error}${mention ? `\n${mention}` : ''}`,
-    });
-  } catch (e) {
-    ctx.logger.error({ err: errorMessage(e) }, 'could not post the job failure');
-  }
+  await ctx.reporter.report({ kind: 'alert.job_failed', client: t.client, job: t.job, ...(runId ? { runId } : {}), error, audience: ['operators'] });
   return { job: t.job, client: t.client, status: 'failed', error, runId };
 }

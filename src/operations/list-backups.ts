@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { errorMessage, OperationError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { isDumpFileName } from '../core/naming.js';
-import { listBackups, type BackupRow } from '../store/backup-register.js';
+import { type BackupRow } from '../store/backup-register.js';
 
 export interface StoredBackup {
   key: string;
@@ -40,7 +40,7 @@ export async function listStoredBackups(ctx: Context, client: string): Promise<S
 /** Same, plus the destinations that could not be listed. */
 export async function listStoredBackupsDetailed(ctx: Context, client: string): Promise<ListBackupsResult> {
   const cfg = ctx.client(client);
-  const rows = await listBackups(ctx.pool, { client, limit: 5000 });
+  const rows = await ctx.store.backups.list({ client, limit: 5000 });
   const byKey = new Map<string, BackupRow>();
   for (const r of rows) if (r.key && !byKey.has(r.key)) byKey.set(r.key, r);
   const found = new Map<string, { size: number; lastModified: Date; locations: string[] }>();

@@ -2,12 +2,12 @@ import type { Context } from '../context.js';
 import { planRetention, type RetentionDecision, type RetentionPlan } from '../core/retention.js';
 import { ObjectLockedError } from '../core/storage/storage.js';
 import { manifestKey } from '../core/naming.js';
+import { manifestOf } from './manifest.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
-import { audit } from '../store/audit.js';
-import { backupIdsReferencedByApprovals, listBackups, markBackupDeleted, type BackupRow } from '../store/backup-register.js';
-import { withLock } from '../store/locks.js';
-import { finishRun, runningRuns, runStep, startRun, type Run, type RunTrigger } from '../store/runs.js';
+import { type BackupRow } from '../store/backup-register.js';
+
+import { type Run, type RunTrigger } from '../store/runs.js';
 
 export interface PruneInput { client: string; dryRun?: boolean; actor: string; trigger: RunTrigger }
 
@@ -49,13 +49,13 @@ export async function prune(ctx: Context, input: PruneInput): Promise<PruneResul
   const cfg = ctx.client(input.client);
   const client = input.client;
   const dryRun = input.dryRun ?? false;
-  const res = await withLock(ctx.pool, 'prune', client, async () => {
-    const run = await startRun(ctx.pool, { kind: 'prune', client, actor: input.actor, trigger: input.trigger, details: { dryRun }, instance: ctx.instance, startedAt: ctx.clock.now() });
+  const res = await ctx.store.withLock('prune', client, async () => {
+    const run = await ctx.store.runs.start({ kind: 'prune', client, actor: input.actor, trigger: input.trigger, details: { dryRun }, instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       return await execute(ctx, input, cfg.storage, cfg.retention, run, dryRun);
     } catch (err) {
       const msg = redactSecrets(errorMessage(err));
-      await finishRun(ctx.pool, run.id, { status: 'failed', error: msg, at: ctx.clock.now() });
+      await ctx.store.runs.finish(run.id, { status: 'failed', error: msg, at: ctx.clock.now() });
       throw err;
     }
   });
@@ -66,27 +66,27 @@ export async function prune(ctx: Context, input: PruneInput): Promise<PruneResul
 async function execute(ctx: Context, input: PruneInput, destinations: string[], policy: ReturnType<Context['client']>['retention'], run: Run, dryRun: boolean): Promise<PruneResult> {
   const client = input.client;
   const now = ctx.clock.now();
-  const rows = await listBackups(ctx.pool, { client, limit: 1_000_000 });
-  const protectedIds = await backupIdsReferencedByApprovals(ctx.pool, client);
+  const rows = await ctx.store.backups.list({ client, limit: 1_000_000 });
+  const protectedIds = await ctx.store.backups.idsReferencedByApprovals(client);
   const plan = planRetention(rows, policy, now, { protectedIds });
-  await runStep(ctx.pool, run.id, 'planned', `${plan.delete.length} to delete, ${plan.keep.length} to keep`, now);
+  await ctx.store.runs.step(run.id, 'planned', `${plan.delete.length} to delete, ${plan.keep.length} to keep`, now);
 
   const result: PruneResult = { run, dryRun, deleted: [], kept: plan.keep.map((k) => k.row), locked: [], errors: [], plan, partialsRemoved: 0 };
   if (dryRun) {
     result.deleted = plan.delete.map((d) => d.row);
-    result.run = (await finishRun(ctx.pool, run.id, { status: 'ok', details: summary(result), at: ctx.clock.now() })) ?? run;
+    result.run = (await ctx.store.runs.finish(run.id, { status: 'ok', details: summary(result), at: ctx.clock.now() })) ?? run;
     return result;
   }
 
-  if (plan.delete.length) await runStep(ctx.pool, run.id, 'deleting', undefined, ctx.clock.now());
+  if (plan.delete.length) await ctx.store.runs.step(run.id, 'deleting', undefined, ctx.clock.now());
   for (const decision of plan.delete) await deleteBackup(ctx, input, destinations, decision, result);
 
   // Leftovers of interrupted writes: only when no backup of this client is running right now.
-  const backupRunning = (await runningRuns(ctx.pool, { client, kind: 'backup' })).length > 0;
+  const backupRunning = (await ctx.store.runs.running({ client, kind: 'backup' })).length > 0;
   if (backupRunning) {
-    await runStep(ctx.pool, run.id, 'cleanup-skipped', 'a backup of this client is running', ctx.clock.now());
+    await ctx.store.runs.step(run.id, 'cleanup-skipped', 'a backup of this client is running', ctx.clock.now());
   } else {
-    await runStep(ctx.pool, run.id, 'cleaning', undefined, ctx.clock.now());
+    await ctx.store.runs.step(run.id, 'cleaning', undefined, ctx.clock.now());
     for (const name of destinations) {
       try {
         result.partialsRemoved += await ctx.storage(name).cleanupPartials(`${client}/`, { olderThanMs: PARTIAL_MIN_AGE_MS });
@@ -97,7 +97,7 @@ async function execute(ctx: Context, input: PruneInput, destinations: string[], 
   }
 
   const failed = result.errors.length > 0;
-  result.run = (await finishRun(ctx.pool, run.id, {
+  result.run = (await ctx.store.runs.finish(run.id, {
     status: failed ? 'failed' : 'ok',
     error: failed ? `${result.errors.length} error(s): ${result.errors.map((e) => e.message).join('; ').slice(0, 1500)}` : null,
     details: summary(result),
@@ -109,8 +109,7 @@ async function execute(ctx: Context, input: PruneInput, destinations: string[], 
 /** The objects of one backup: the dump, its files archives, its manifest (deleted last, so a half-deleted backup stays described). */
 export function backupObjects(row: BackupRow): string[] {
   if (!row.key) return [];
-  const files = Array.isArray((row.manifest as { files?: unknown } | null)?.files) ? (row.manifest as { files: unknown[] }).files : [];
-  const archives = files.map((f) => (f as { key?: unknown })?.key).filter((k): k is string => typeof k === 'string' && k.length > 0);
+  const archives = manifestOf(row).files.map((f) => f.key).filter((k) => k.length > 0);
   return [row.key, ...archives, manifestKey(row.key)];
 }
 
@@ -145,8 +144,8 @@ async function deleteBackup(ctx: Context, input: PruneInput, destinations: strin
   const target = row.key ?? row.file ?? `backup #${row.id}`;
   const details = { backupId: row.id, type: row.type, takenAt: new Date(row.taken_at).toISOString(), objects, deletedFrom, runId: result.run.id };
   if (lockedOn.length === 0 && failedOn.length === 0) {
-    await markBackupDeleted(ctx.pool, row.id, ctx.clock.now());
-    await audit(ctx.pool, { actor: input.actor, action: 'backup.deleted', client, target, reason, details });
+    await ctx.store.backups.markDeleted(row.id, ctx.clock.now());
+    await ctx.store.audit.append({ actor: input.actor, action: 'backup.deleted', client, target, reason, details });
     result.deleted.push(row);
     return;
   }
@@ -155,7 +154,7 @@ async function deleteBackup(ctx: Context, input: PruneInput, destinations: strin
     result.locked.push({ row, reason: lockedOn.map((l) => l.message).join('; '), destinations: lockedOn.map((l) => l.destination), deletedFrom });
   }
   // Some copies may be gone already; every change to stored backups is on the audit trail.
-  await audit(ctx.pool, {
+  await ctx.store.audit.append({
     actor: input.actor,
     action: failedOn.length ? 'backup.delete-failed' : 'backup.delete-blocked',
     client,

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { hasRole } from './authorize.js';
-import { audit } from '../store/audit.js';
-import { getRestoreTest, setQaVerified, type RestoreTestRow } from '../store/restore-test-register.js';
-import { getRun } from '../store/runs.js';
+
+import { type RestoreTestRow } from '../store/restore-test-register.js';
+
 import { formatDateTime } from '../core/time.js';
 import { errorMessage } from '../core/errors.js';
-import { renderRestoreTest, type RestoreTestView } from '../slack/render/restore-test.js';
+import type { RestoreTestView } from './views.js';
 
 export interface QaVerifyInput { registerId: string; userId: string; userName: string }
 export type QaVerifyResult = { ok: true; row: RestoreTestRow } | { ok: false; reason: string };
@@ -29,21 +29,21 @@ export async function qaVerifyRestoreTest(ctx: Context, raw: QaVerifyInput): Pro
     return { ok: false, reason: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` };
   }
   const { registerId, userId, userName } = parsed.data;
-  const row = await getRestoreTest(ctx.pool, registerId);
+  const row = await ctx.store.restoreTests.get(registerId);
   if (!row) return { ok: false, reason: `restore test ${registerId} is not in the register` };
 
   if (!(await hasRole(ctx, row.client, userId, 'qa'))) {
-    await audit(ctx.pool, { actor: userId, action: 'restore_test.qa_verify_refused', client: row.client, target: `restore_test:${row.id}`, reason: 'missing role qa', details: { userName } });
+    await ctx.store.audit.append({ actor: userId, action: 'restore_test.qa_verify_refused', client: row.client, target: `restore_test:${row.id}`, reason: 'missing role qa', details: { userName } });
     return { ok: false, reason: `only QA of ${row.client} can mark a restore test verified (clients.${row.client}.roles.qa); nothing was changed` };
   }
   const at = ctx.clock.now();
-  const updated = await setQaVerified(ctx.pool, row.id, { id: userId, name: userName, at });
+  const updated = await ctx.store.restoreTests.setQaVerified(row.id, { id: userId, name: userName, at });
   if (!updated) {
-    const now = (await getRestoreTest(ctx.pool, row.id)) ?? row;
+    const now = (await ctx.store.restoreTests.get(row.id)) ?? row;
     const when = now.verified_by_qa_at ? formatDateTime(new Date(now.verified_by_qa_at), ctx.config.timezone) : '?';
     return { ok: false, reason: `already verified by ${now.verified_by_qa ?? '?'} at ${when}` };
   }
-  await audit(ctx.pool, { actor: userId, action: 'restore_test.qa_verified', client: row.client, target: `restore_test:${row.id}`, details: { userName, result: row.result, runId: row.run_id } });
+  await ctx.store.audit.append({ actor: userId, action: 'restore_test.qa_verified', client: row.client, target: `restore_test:${row.id}`, details: { userName, result: row.result, runId: row.run_id } });
   await refreshMessage(ctx, updated).catch((err) => ctx.logger.warn({ err: errorMessage(err), row: row.id }, 'could not update the restore-test message'));
   return { ok: true, row: updated };
 }
@@ -51,7 +51,7 @@ export async function qaVerifyRestoreTest(ctx: Context, raw: QaVerifyInput): Pro
 /** Re-renders the run's result message with "Verificado por (QA)" instead of the button. */
 async function refreshMessage(ctx: Context, row: RestoreTestRow): Promise<void> {
   if (!row.run_id) return;
-  const run = await getRun(ctx.pool, row.run_id);
+  const run = await ctx.store.runs.get(row.run_id);
   const view = run?.details?.view as (RestoreTestView & { backupTakenAt?: string | Date }) | undefined;
   if (!run?.slack_channel || !run.slack_ts || !view?.result) return;
   const v: RestoreTestView = {
@@ -59,5 +59,5 @@ async function refreshMessage(ctx: Context, row: RestoreTestRow): Promise<void> 
     backupTakenAt: view.backupTakenAt ? new Date(view.backupTakenAt) : null,
     result: { ...view.result, verifiedByQa: { name: row.verified_by_qa!, at: new Date(row.verified_by_qa_at!) } },
   };
-  await ctx.notifier.update({ channel: run.slack_channel, ts: run.slack_ts }, renderRestoreTest(v));
+  await ctx.reporter.report({ kind: 'restore_test.progress', client: row.client, view: v }, { channel: run.slack_channel, ts: run.slack_ts });
 }

@@ -2,22 +2,18 @@ import { describeInputIssues } from './input-issues.js';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { parseDbUrl } from '../core/db-url.js';
-import { UserError, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import { requestHash } from '../core/signature.js';
 import { countRows, withDb } from '../core/restore/pg-admin.js';
 import { checkPartialRestore } from '../core/restore/partial.js';
 import { formatOf } from '../core/restore/load-backup.js';
 import { parseDuration, formatDuration } from '../config/duration.js';
-import { withTransaction } from '../store/db.js';
-import { audit } from '../store/audit.js';
-import { getBackup, type BackupRow } from '../store/backup-register.js';
-import { listRestoreTests } from '../store/restore-test-register.js';
-import { insertApproval, nextApprovalId, setApprovalMessage, type ApprovalRow, type ApprovalScope, type RestoreStrategy } from '../store/approvals.js';
-import { clientChannel, type MessageRef } from '../slack/notifier.js';
-import { renderRestoreRequest, type RequestButtons } from '../slack/render/restore.js';
-import type { RunTrigger } from '../store/runs.js';
+import type { BackupRow } from '../store/backup-register.js';
+import type { ApprovalRow, ApprovalScope, RestoreStrategy } from '../store/approvals.js';
 import type { Role } from '../config/schema.js';
-import { authorize, ROLE_LABEL } from './authorize.js';
+import { authorize } from './authorize.js';
+import { manifestOf } from './manifest.js';
+import type { MessageRef } from './reporter.js';
 
 /** SOP-001 13.3 "Checklist Pre-Restore Produccion" (+ 9.2 "Plan de rollback definido"). `by` says who fulfils it. */
 export const RESTORE_CHECKLIST = [
@@ -76,7 +72,7 @@ export type RequestRestoreResult = { ok: true; approval: ApprovalRow; message?: 
 export async function measureImpact(ctx: Context, client: string, backup: BackupRow, now: Date): Promise<RestoreImpact> {
   const cfg = ctx.client(client);
   const dataLossMs = Math.max(0, now.getTime() - backup.taken_at.getTime());
-  const manifestCounts = ((backup.manifest ?? {}) as { rowCounts?: Record<string, number> }).rowCounts ?? {};
+  const manifestCounts = manifestOf(backup).rowCounts;
   const rows: RestoreImpact['rows'] = [];
   let rowsNote: string | undefined;
   const tables = Object.keys(manifestCounts);
@@ -105,7 +101,7 @@ export async function measureImpact(ctx: Context, client: string, backup: Backup
     }
   }
   const rtoMs = parseDuration(cfg.rto) ?? 4 * 3_600_000;
-  const last = (await listRestoreTests(ctx.pool, { client, result: 'OK', limit: 1 }))[0];
+  const last = (await ctx.store.restoreTests.list({ client, result: 'OK', limit: 1 }))[0];
   const minutes = last?.restore_minutes != null ? Number(last.restore_minutes) : null;
   return {
     measuredAt: now.toISOString(),
@@ -121,20 +117,15 @@ export async function measureImpact(ctx: Context, client: string, backup: Backup
   };
 }
 
-/** Configured approvers of a role for a client (user and user-group IDs), for mentions. */
-export function approversOf(ctx: Context, client: string, role: Role): string[] {
-  return ctx.client(client).roles[role];
-}
-
 /**
  * Stores a pending production-restore request (verified backups only), measures what it will cost, audits it
- * and posts the request message (with Approve/Reject when `buttons` are given) in the client's channel.
+ * and reports the request (the approvers are asked to decide).
  */
-export async function requestRestore(ctx: Context, raw: RequestRestoreInput, opts: { buttons?: RequestButtons } = {}): Promise<RequestRestoreResult> {
+export async function requestRestore(ctx: Context, raw: RequestRestoreInput): Promise<RequestRestoreResult> {
   const parsed = requestRestoreInput.safeParse(raw);
   const refuse = async (message: string, details: Record<string, unknown> = {}): Promise<RequestRestoreResult> => {
     const r = raw as Partial<Record<string, unknown>>;
-    await audit(ctx.pool, { actor: String(r.requestedBy ?? 'unknown'), action: 'restore.request_refused', client: typeof r.client === 'string' ? r.client.slice(0, 63) : null, reason: message, details });
+    await ctx.store.audit.append({ actor: String(r.requestedBy ?? 'unknown'), action: 'restore.request_refused', client: typeof r.client === 'string' ? r.client.slice(0, 63) : null, reason: message, details });
     return { ok: false, message };
   };
   if (!parsed.success) {
@@ -147,7 +138,7 @@ export async function requestRestore(ctx: Context, raw: RequestRestoreInput, opt
   const cfg = ctx.client(input.client);
   const authz = await authorize(ctx, { client: input.client, userId: input.requestedBy, role: 'operators', action: 'request a production restore' });
   if (!authz.ok) return { ok: false, message: authz.message };
-  const backup = await getBackup(ctx.pool, input.backupId);
+  const backup = await ctx.store.backups.get(input.backupId);
   if (!backup || backup.client !== input.client) return refuse(`backup ${input.backupId} is not a backup of ${input.client}`);
   if (backup.deleted_at) return refuse(`backup ${backup.file ?? backup.id} was deleted by retention and cannot be restored`);
   if (backup.result !== 'OK' || !backup.verified) return refuse(`backup ${backup.file ?? backup.id} is not verified; only verified backups can be restored to production (run \`verify\` first)`);
@@ -176,31 +167,27 @@ export async function requestRestore(ctx: Context, raw: RequestRestoreInput, opt
   const impact = await measureImpact(ctx, input.client, backup, now);
   const ttl = parseDuration(ctx.config.approvals.ttl) ?? 86_400_000;
   const checklist = RESTORE_CHECKLIST.map((c) => ({ item: c.text, confirmed: c.by === 'requester' }));
-  const approval = await withTransaction(ctx.pool, async (c) => {
-    const id = await nextApprovalId(c);
+  const approval = await ctx.store.transaction(async (tx) => {
+    const id = await tx.approvals.nextId();
     const fields = {
       id, client: input.client, scope: input.scope, strategy, tables, backup_id: backup.id, backup_key: backup.key ?? backup.file ?? backup.id,
       backup_file: backup.file, backup_sha256: backup.sha256, backup_taken_at: backup.taken_at, reason: input.reason, ticket: input.ticket ?? null,
       planned_start: input.plannedStart ?? null, checklist, impact: impact as unknown as Record<string, unknown>, requested_by: input.requestedBy,
       requested_by_name: input.requestedByName ?? null, requested_at: now, expires_at: new Date(now.getTime() + ttl),
     };
-    const row = await insertApproval(c, {
+    const row = await tx.approvals.insert({
       id, client: fields.client, scope: fields.scope, strategy, tables, backupId: backup.id, backupKey: fields.backup_key, backupFile: fields.backup_file,
       backupSha256: fields.backup_sha256, backupTakenAt: backup.taken_at, reason: fields.reason, ticket: fields.ticket, plannedStart: fields.planned_start,
       checklist, impact: fields.impact, requestedBy: fields.requested_by, requestedByName: fields.requested_by_name, requestedAt: now,
       expiresAt: fields.expires_at, requestHash: requestHash(fields),
     });
-    await audit(c, {
+    await tx.audit.append({
       actor: input.requestedBy, action: 'restore.requested', client: input.client, target: `approval:${id}`, reason: input.reason,
       details: { scope: input.scope, strategy, tables, backup: backup.file, backupId: backup.id, ticket: input.ticket ?? null, requestHash: row.request_hash, expiresAt: row.expires_at.toISOString(), dataLoss: impact.dataLossText, trigger: input.trigger },
     });
     return row;
   });
-  const role = approverRole(approval.scope);
-  const channel = clientChannel(ctx.config, input.client);
-  const message = await ctx.notifier.post(channel, renderRestoreRequest(approval, {
-    approvers: approversOf(ctx, input.client, role), roleLabel: ROLE_LABEL[role], timezone: ctx.config.timezone, buttons: opts.buttons,
-  })).catch(() => undefined);
-  if (message) await setApprovalMessage(ctx.pool, approval.id, message.channel, message.ts);
+  const message = await ctx.reporter.report({ kind: 'restore.request', client: input.client, approval, approverRole: approverRole(approval.scope) });
+  if (message) await ctx.store.approvals.setMessage(approval.id, message.channel, message.ts);
   return { ok: true, approval: { ...approval, slack_channel: message?.channel ?? null, slack_ts: message?.ts ?? null }, message };
 }

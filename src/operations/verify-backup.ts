@@ -2,11 +2,10 @@ import type { Context } from '../context.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { verifyArchiveFile, verifyBackupFile, type Check } from '../core/verify/backup-file.js';
-import { startRun, runStep, finishRun, setRunMessage, type Run, type RunTrigger } from '../store/runs.js';
-import { findBackupByKey, listBackups, setBackupVerified, getBackup, type BackupRow } from '../store/backup-register.js';
-import { audit } from '../store/audit.js';
-import { clientChannel } from '../slack/notifier.js';
-import { renderVerifyResult } from '../slack/render/backup.js';
+import { type Run, type RunTrigger } from '../store/runs.js';
+import { type BackupRow } from '../store/backup-register.js';
+
+import { manifestOf } from './manifest.js';
 import { formatDateTime } from '../core/time.js';
 
 export interface VerifyBackupInput { client: string; backupKey?: string; actor: string; actorName?: string; trigger: RunTrigger; notify?: boolean }
@@ -20,11 +19,11 @@ export interface VerifyBackupOutcome { ok: boolean; run: Run; backup: BackupRow;
  */
 export async function verifyBackup(ctx: Context, input: VerifyBackupInput): Promise<VerifyBackupOutcome> {
   const cfg = ctx.client(input.client);
-  const stored = await listBackups(ctx.pool, { client: input.client, limit: 200 });
+  const stored = await ctx.store.backups.list({ client: input.client, limit: 200 });
   const candidates = stored.filter((b) => b.key);
   let backup: BackupRow | undefined;
   if (input.backupKey) {
-    backup = await findBackupByKey(ctx.pool, input.client, input.backupKey);
+    backup = await ctx.store.backups.findByKey(input.client, input.backupKey);
     if (!backup?.key) {
       const keys = candidates.slice(0, 10).map((b) => b.key!);
       throw new UserError(`no stored backup "${input.backupKey.slice(0, 120)}" for client "${input.client}" (${keys.length ? `newest: ${keys.join(', ')}` : 'no stored backups yet: run `backup-bot backup ' + input.client + '`'})`);
@@ -35,20 +34,20 @@ export async function verifyBackup(ctx: Context, input: VerifyBackupInput): Prom
   }
   const key = backup.key!;
   const startedAt = ctx.clock.now();
-  let run = await startRun(ctx.pool, { kind: 'verify', client: input.client, actor: input.actor, trigger: input.trigger, details: { key, backupId: backup.id }, instance: ctx.instance, startedAt });
-  await audit(ctx.pool, { actor: input.actor, action: 'backup.verify.started', client: input.client, target: key, details: { run: run.id, backup: backup.id } });
+  let run = await ctx.store.runs.start({ kind: 'verify', client: input.client, actor: input.actor, trigger: input.trigger, details: { key, backupId: backup.id }, instance: ctx.instance, startedAt });
+  await ctx.store.audit.append({ actor: input.actor, action: 'backup.verify.started', client: input.client, target: key, details: { run: run.id, backup: backup.id } });
 
   const checks: Check[] = [];
   let error: string | undefined;
   const destName = backup.locations.find((l) => l.ok)?.destination ?? cfg.storage[0]!;
   try {
-    await runStep(ctx.pool, run.id, 'reading', `${destName}: ${key}`, ctx.clock.now());
+    await ctx.store.runs.step(run.id, 'reading', `${destName}: ${key}`, ctx.clock.now());
     const storage = ctx.storage(destName);
     const engine = (backup.engine ?? cfg.database.engine) as 'postgres' | 'mysql';
     const format = (backup.format ?? 'plain') as 'plain' | 'custom';
     const v = await verifyBackupFile(storage, key, { engine, format, expectedSha256: backup.sha256, minTables: cfg.verify.minTables });
     checks.push(...v.checks);
-    const files = ((backup.manifest as { files?: Array<{ path: string; key: string; sha256: string }> } | null)?.files) ?? [];
+    const files = manifestOf(backup).files;
     for (const f of files) {
       const a = await verifyArchiveFile(storage, f.key, f.sha256);
       for (const c of a.checks) checks.push({ name: `files ${f.path} ${c.name}`, ok: c.ok, detail: c.detail });
@@ -61,17 +60,13 @@ export async function verifyBackup(ctx: Context, input: VerifyBackupInput): Prom
   const ok = !error;
   const at = ctx.clock.now();
   const note = `verify ${formatDateTime(at, ctx.config.timezone)}: ${ok ? 'OK' : redactSecrets(error!).slice(0, 500)}`;
-  await setBackupVerified(ctx.pool, backup.id, ok, at, note);
-  backup = (await getBackup(ctx.pool, backup.id)) ?? backup;
-  run = (await finishRun(ctx.pool, run.id, { status: ok ? 'ok' : 'failed', error: error ?? null, details: { checks, destination: destName }, at })) ?? run;
-  await audit(ctx.pool, { actor: input.actor, action: ok ? 'backup.verified' : 'backup.verify.failed', client: input.client, target: key, details: { run: run.id, backup: backup.id, checks } });
+  await ctx.store.backups.setVerified(backup.id, ok, at, note);
+  backup = (await ctx.store.backups.get(backup.id)) ?? backup;
+  run = (await ctx.store.runs.finish(run.id, { status: ok ? 'ok' : 'failed', error: error ?? null, details: { checks, destination: destName }, at })) ?? run;
+  await ctx.store.audit.append({ actor: input.actor, action: ok ? 'backup.verified' : 'backup.verify.failed', client: input.client, target: key, details: { run: run.id, backup: backup.id, checks } });
   if (input.notify ?? true) {
-    try {
-      const ref = await ctx.notifier.post(clientChannel(ctx.config, input.client), renderVerifyResult({ ok, client: input.client, file: backup.file ?? key, checks, actor: input.actorName ?? input.actor }));
-      if (ref) await setRunMessage(ctx.pool, run.id, ref.channel, ref.ts);
-    } catch (err) {
-      ctx.logger.warn({ err: errorMessage(err) }, 'verify: posting the result failed');
-    }
+    const ref = await ctx.reporter.report({ kind: 'verify.result', client: input.client, view: { ok, client: input.client, file: backup.file ?? key, checks, actor: input.actorName ?? input.actor } });
+    if (ref) await ctx.store.runs.setMessage(run.id, ref.channel, ref.ts);
   }
   return { ok, run, backup, checks, ...(error ? { error } : {}) };
 }

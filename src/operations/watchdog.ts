@@ -1,14 +1,11 @@
 import type { Context } from '../context.js';
-import { latestVerifiedBackup, type BackupRow } from '../store/backup-register.js';
-import { getJobState } from '../store/job-state.js';
-import { lastFinishedRun } from '../store/status.js';
-import { openAlert, resolveAlerts, setAlertMessage, type AlertKind, type AlertRow } from '../store/alerts.js';
-import { audit } from '../store/audit.js';
+import { type BackupRow } from '../store/backup-register.js';
+
+import { type AlertKind, type AlertRow } from '../store/alerts.js';
+
 import { parseDuration } from '../config/duration.js';
-import { clientChannel } from '../slack/notifier.js';
 import { fireInterval } from './schedule.js';
-import { mentionsFor } from './mentions.js';
-import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } from '../slack/render/watchdog.js';
+import type { WatchdogStatus } from './views.js';
 
 /**
  * The watchdog (SOP: "alert S2 when the log stops updating or shows errors"). For each client:
@@ -21,20 +18,6 @@ import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } fro
  * once; when a good backup arrives the rows are resolved, the alert message is updated and a
  * "resolved" message is posted.
  */
-export interface WatchdogStatus {
-  client: string;
-  lastVerified: { id: string; key: string | null; takenAt: Date; ageMs: number } | null;
-  lastRun: { id: string; status: string; error: string | null; startedAt: Date } | null;
-  /** Since when the age is measured when there is no verified backup (first scheduling of the client). */
-  since: Date | null;
-  intervalMs: number;
-  graceMs: number;
-  rpoMs: number;
-  stale: boolean;
-  failed: boolean;
-  rpoBreach: boolean;
-}
-
 export interface WatchdogResult { statuses: WatchdogStatus[]; opened: AlertRow[]; resolved: AlertRow[] }
 
 export async function evaluateClient(ctx: Context, client: string, now: Date = ctx.clock.now()): Promise<WatchdogStatus> {
@@ -42,9 +25,9 @@ export async function evaluateClient(ctx: Context, client: string, now: Date = c
   const intervalMs = fireInterval(c.schedule, ctx.config.timezone, now);
   const graceMs = parseDuration(ctx.config.schedules.watchdogGrace) ?? 0;
   const rpoMs = parseDuration(c.rpo) ?? Infinity;
-  const b: BackupRow | undefined = await latestVerifiedBackup(ctx.pool, client);
-  const run = await lastFinishedRun(ctx.pool, client, 'backup');
-  const state = b ? undefined : await getJobState(ctx.pool, 'scheduled-backup', client);
+  const b: BackupRow | undefined = await ctx.store.backups.latestVerified(client);
+  const run = await ctx.store.status.lastFinishedRun(client, 'backup');
+  const state = b ? undefined : await ctx.store.jobs.getState('scheduled-backup', client);
   const ref = b ? new Date(b.taken_at) : state ? new Date(state.since) : null;
   const age = ref ? now.getTime() - ref.getTime() : 0;
   return {
@@ -76,43 +59,45 @@ export async function checkClient(ctx: Context, client: string): Promise<{ statu
   const now = ctx.clock.now();
   const s = await evaluateClient(ctx, client, now);
   const cfg = ctx.client(client);
-  const channel = clientChannel(ctx.config, client);
-  const tz = ctx.config.timezone;
 
   const opened: AlertRow[] = [];
   const wants: Array<[AlertKind, boolean]> = [['backup', s.stale || s.failed], ['rpo', s.rpoBreach]];
-  const message = renderAlertOpened(s, { schedule: cfg.schedule, rpo: cfg.rpo, mentions: mentionsFor(cfg), timezone: tz, now });
+  const opening = { kind: 'alert.watchdog_opened' as const, client, status: s, schedule: cfg.schedule, rpo: cfg.rpo, audience: ['operators' as const] };
   for (const [kind, wanted] of wants) {
     if (!wanted) continue;
-    const row = await openAlert(ctx.pool, { client, kind, message: message.text, at: now, details: { stale: s.stale, failed: s.failed, rpoBreach: s.rpoBreach, lastRun: s.lastRun?.id ?? null, lastVerified: s.lastVerified?.id ?? null } });
+    const row = await ctx.store.alerts.open({ client, kind, message: alertSummary(s), at: now, details: { stale: s.stale, failed: s.failed, rpoBreach: s.rpoBreach, lastRun: s.lastRun?.id ?? null, lastVerified: s.lastVerified?.id ?? null } });
     if (row) opened.push(row);
   }
   if (opened.length > 0) {
     // One message for everything that opened in this pass (a stale backup past its RPO is one post).
-    const ref = await ctx.notifier.post(channel, message);
+    const ref = await ctx.reporter.report(opening);
     for (const a of opened) {
-      if (ref) await setAlertMessage(ctx.pool, a.id, ref.channel, ref.ts);
-      await audit(ctx.pool, { actor: 'backup-bot', action: 'alert.opened', client, target: `alert:${a.id}`, details: { kind: a.kind, severity: a.severity } });
+      if (ref) await ctx.store.alerts.setMessage(a.id, ref.channel, ref.ts);
+      await ctx.store.audit.append({ actor: 'backup-bot', action: 'alert.opened', client, target: `alert:${a.id}`, details: { kind: a.kind, severity: a.severity } });
       if (ref) { a.slack_channel = ref.channel; a.slack_ts = ref.ts; }
     }
     ctx.logger.warn({ client, kinds: opened.map((a) => a.kind) }, `watchdog: alert opened for ${client}`);
   }
 
   const healthy: AlertKind[] = wants.filter(([, w]) => !w).map(([k]) => k);
-  const resolved = healthy.length ? await resolveAlerts(ctx.pool, client, now, `resolved by backup ${s.lastVerified?.key ?? '?'}`, healthy) : [];
+  const resolved = healthy.length ? await ctx.store.alerts.resolve(client, now, `resolved by backup ${s.lastVerified?.key ?? '?'}`, healthy) : [];
   if (resolved.length > 0) {
     const seen = new Set<string>();
     for (const a of resolved) {
-      await audit(ctx.pool, { actor: 'backup-bot', action: 'alert.resolved', client, target: `alert:${a.id}`, details: { kind: a.kind } });
+      await ctx.store.audit.append({ actor: 'backup-bot', action: 'alert.resolved', client, target: `alert:${a.id}`, details: { kind: a.kind } });
       if (a.slack_channel && a.slack_ts && !seen.has(a.slack_ts)) {
         seen.add(a.slack_ts);
-        await ctx.notifier.update({ channel: a.slack_channel, ts: a.slack_ts }, renderAlertResolved(a, s, { timezone: tz, now })).catch((err: unknown) => {
-          ctx.logger.warn({ err: String(err) }, 'could not update the alert message');
-        });
+        await ctx.reporter.report({ kind: 'alert.watchdog_resolved', client, alert: a, status: s, now }, { channel: a.slack_channel, ts: a.slack_ts });
       }
     }
-    await ctx.notifier.post(channel, renderAlertResolvedNotice(client, resolved, s, { timezone: tz, now }));
+    await ctx.reporter.report({ kind: 'alert.watchdog_resolved_notice', client, resolved, status: s, now });
     ctx.logger.info({ client, kinds: resolved.map((a) => a.kind) }, `watchdog: alert resolved for ${client}`);
   }
   return { status: s, opened, resolved };
+}
+
+/** The alert row's own text (the register of alerts; the message people see is rendered by the reporter). */
+function alertSummary(s: WatchdogStatus): string {
+  const what = [s.failed ? 'the last backup run failed' : '', s.stale ? 'no recent verified backup' : '', s.rpoBreach ? 'RPO breach' : ''].filter(Boolean).join('; ');
+  return `S2 — backups of ${s.client} need attention: ${what}`;
 }

@@ -4,10 +4,10 @@ import { App, HTTPReceiver, HTTPReceiverDeferredRequestError, SocketModeReceiver
 import type { Context } from '../context.js';
 import { errorMessage } from '../core/errors.js';
 import { parseDuration } from '../config/duration.js';
-import { boltLogger } from './bolt-logger.js';
+import { boltLogger } from '../notify/slack/bolt-logger.js';
 import { createMetrics, type BotMetrics } from './metrics.js';
 import { verifySlackSignature } from './verify-request.js';
-import { SLACK_RETRY, SlackNotifier } from './slack-notifier.js';
+import { SLACK_RETRY, type SlackWebSink } from '../notify/slack/web-sink.js';
 import { cachedUsergroupDirectory, setUsergroupDirectory } from '../operations/authorize.js';
 import { BackgroundTasks, type CommandDeps } from '../commands/deps.js';
 import { register as registerCommands } from '../commands/index.js';
@@ -23,6 +23,8 @@ export interface SlackAppOptions {
   port?: number;
   /** Interface to listen on (default all interfaces; tests: 127.0.0.1). */
   host?: string;
+  /** The sink messages go through (its failures are counted in /metrics). */
+  sink?: SlackWebSink;
 }
 
 export interface SlackApp {
@@ -96,8 +98,8 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions = {}): P
   if (!slack) throw new Error('startSlackApp needs config.slack');
   const log = ctx.logger.child({ component: 'slack' });
   const logger = boltLogger(log);
-  const metrics = createMetrics(ctx.pool);
-  if (ctx.notifier instanceof SlackNotifier) ctx.notifier.onFailure = (method) => metrics.slackFailures.inc({ method });
+  const metrics = createMetrics(ctx.store);
+  if (opts.sink) opts.sink.onFailure = (method) => metrics.slackFailures.inc({ method });
   const mode: 'http' | 'socket' = slack.appToken ? 'socket' : 'http';
   const clientOptions = { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 };
 
@@ -130,7 +132,7 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions = {}): P
     const method = (req.method ?? 'GET').toUpperCase();
     if (method === 'GET' && path === '/healthz') {
       let db = true;
-      try { await ctx.pool.query('SELECT 1'); } catch { db = false; }
+      try { await ctx.store.ping(); } catch { db = false; }
       const ok = db && (mode === 'http' || socketConnected);
       reply(res, ok ? 200 : 503, JSON.stringify({ ok, mode, db, ...(mode === 'socket' ? { socketConnected } : {}) }));
       return;

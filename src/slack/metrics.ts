@@ -1,6 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Queryable } from '../store/queryable.js';
-import { countRunsByKindAndStatus, lastBackupFigures } from '../store/metrics.js';
+import type { Store } from '../store/store.js';
 
 export interface BotMetrics {
   registry: Registry;
@@ -18,7 +17,7 @@ export interface BotMetrics {
  * kind and result, last successful backup time, size and duration per client); Slack delivery counters
  * are in-process. One registry per app (no global state, so tests can build several).
  */
-export function createMetrics(db: Queryable, opts: { defaultMetrics?: boolean } = {}): BotMetrics {
+export function createMetrics(store: Pick<Store, 'metrics'>, opts: { defaultMetrics?: boolean } = {}): BotMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'backupbot_process_' });
   new Gauge({
@@ -28,10 +27,10 @@ export function createMetrics(db: Queryable, opts: { defaultMetrics?: boolean } 
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await countRunsByKindAndStatus(db)) this.set({ kind: r.kind, result: r.status }, r.n);
+      for (const r of await store.metrics.runCounts()) this.set({ kind: r.kind, result: r.status }, r.n);
     },
   });
-  const figures = () => lastBackupFigures(db);
+  const figures = () => store.metrics.lastBackupFigures();
   // One query per scrape, shared by the three gauges (collected concurrently); a new scrape always reads afresh.
   let scrape: ReturnType<typeof figures> | undefined;
   const rows = () => (scrape ??= figures());

@@ -69,6 +69,9 @@ export async function ensureDatabase(url: string): Promise<boolean> {
 
 export async function withTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => { broken = err; }; // a connection dying mid-transaction must not crash the process
+  c.on('error', onError);
   try {
     await c.query('BEGIN');
     const out = await fn(c);
@@ -78,6 +81,7 @@ export async function withTransaction<T>(pool: Pool, fn: (c: PoolClient) => Prom
     await c.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    c.release();
+    c.off('error', onError);
+    c.release(broken);
   }
 }

@@ -15,6 +15,11 @@ export async function withLock<T>(pool: Pool, scope: string, key: string, fn: ()
   const c = await pool.connect();
   const name = `${scope}:${key}`;
   let held = false;
+  // The connection may die while `fn` runs (server restart, killed session): the lock is gone with it, and
+  // that must not crash the process (an unhandled 'error' event); the connection is discarded on release.
+  let broken: Error | undefined;
+  const onError = (err: Error) => { broken = err; };
+  c.on('error', onError);
   try {
     if (opts.wait) {
       await c.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_NS_WORK, name]);
@@ -26,8 +31,9 @@ export async function withLock<T>(pool: Pool, scope: string, key: string, fn: ()
     }
     return { acquired: true, value: await fn() };
   } finally {
-    if (held) await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NS_WORK, name]).catch(() => {});
-    c.release();
+    if (held && !broken) await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NS_WORK, name]).catch(() => {});
+    c.off('error', onError);
+    c.release(broken);
   }
 }
 

@@ -8,7 +8,7 @@ let bot: Bot;
 let rowId: string;
 beforeAll(async () => {
   bot = await startBot();
-  rowId = (await insertRestoreTest(bot.server.ctx.pool, { client: 'demo', testedAt: new Date(), backupUsed: 'backup_x.sql.gz', executedBy: 'Olga Operator', result: 'OK' })).id;
+  rowId = (await insertRestoreTest(bot.pool, { client: 'demo', testedAt: new Date(), backupUsed: 'backup_x.sql.gz', executedBy: 'Olga Operator', result: 'OK' })).id;
 });
 afterAll(async () => { await bot?.close(); });
 
@@ -23,7 +23,7 @@ async function click(value: string, userId: string): Promise<{ status: number; a
 test('a button value that is not a register id, or an unknown id: nothing signed', async () => {
   expect((await click('1; DROP TABLE runs', 'U0QA')).answer.text).toContain('does not refer to a restore test');
   expect((await click('999999', 'U0QA')).answer.text).toContain('Restore test 999999 is not in the register');
-  expect((await getRestoreTest(bot.server.ctx.pool, rowId))!.verified_by_qa).toBeNull();
+  expect((await getRestoreTest(bot.pool, rowId))!.verified_by_qa).toBeNull();
 });
 
 test('refusal: an operator (not QA) clicking is refused politely, naming the QA role; audited; nothing signed', async () => {
@@ -31,18 +31,18 @@ test('refusal: an operator (not QA) clicking is refused politely, naming the QA 
   expect(r.status).toBe(200);
   expect(r.answer).toMatchObject({ response_type: 'ephemeral', replace_original: false });
   expect(r.answer.text).toContain('you need the *QA* role on *demo*');
-  expect((await getRestoreTest(bot.server.ctx.pool, rowId))!.verified_by_qa).toBeNull();
-  expect((await listAudit(bot.server.ctx.pool, { action: 'authz.refused' })).some((a) => a.actor === 'U0OPER' && a.target === 'verify the restore test of demo as QA')).toBe(true);
+  expect((await getRestoreTest(bot.pool, rowId))!.verified_by_qa).toBeNull();
+  expect((await listAudit(bot.pool, { action: 'authz.refused' })).some((a) => a.actor === 'U0OPER' && a.target === 'verify the restore test of demo as QA')).toBe(true);
 });
 
 test('QA signs once: the register row gets the name from users.info; a second click changes nothing', async () => {
   const r = await click(rowId, 'U0QA');
   expect(r.answer.text).toContain('You verified the restore test of *demo*');
-  const row = await getRestoreTest(bot.server.ctx.pool, rowId);
+  const row = await getRestoreTest(bot.pool, rowId);
   expect(row).toMatchObject({ verified_by_qa: 'Quique QA', verified_by_qa_id: 'U0QA' });
   const again = await click(rowId, 'U0QA');
   expect(again.answer.text).toContain('Not signed: already verified by Quique QA');
-  expect((await getRestoreTest(bot.server.ctx.pool, rowId))!.verified_by_qa_at).toEqual(row!.verified_by_qa_at);
+  expect((await getRestoreTest(bot.pool, rowId))!.verified_by_qa_at).toEqual(row!.verified_by_qa_at);
 });
 
 test('a forged click is refused with 401 before anything is read', async () => {

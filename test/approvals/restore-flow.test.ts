@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBot, DEMO_CHANNEL, type Bot } from '../slack/harness.js';
 import { buttonClickPayload, interactivityBody, sendSigned } from '../slack/sign.js';
-import { SAMPLE_TABLES } from '../../src/operations/demo-database.js';
+import { SAMPLE_TABLES } from '../../src/core/demo-database.js';
 import { REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
 import { getApproval, listApprovals } from '../../src/store/approvals.js';
 import { getBackup, listBackups } from '../../src/store/backup-register.js';
@@ -12,7 +12,7 @@ import { tableChecksums, writeAfterBackup } from '../operations/restore-fixtures
 
 /** Done-when: request → refused approval by a non-owner → approval by the System Owner with typed confirmation → runbook → production equals the backup. */
 let bot: Bot;
-const pool = () => bot.server.ctx.pool;
+const pool = () => bot.pool;
 const idle = () => bot.server.slack!.background.idle(180_000);
 
 function viewSubmission(o: { userId: string; view: { id: string; callback_id: string; private_metadata?: string }; values: Record<string, Record<string, unknown>> }) {
@@ -132,7 +132,7 @@ test('request → refused non-owner → signed System Owner approval → runbook
   expect(runbook.text).toMatch(/^Production restore of demo: completed/);
   expect(runbook.history.length).toBeGreaterThan(10);
   // the old database is kept aside; the harness drops databases named after the demo one
-  await bot.server.ctx.pool.query('SELECT 1');
+  await bot.pool.query('SELECT 1');
   const { withPg, PG_ADMIN_URL } = await import('../helpers/db.js');
   await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${done.old_database}" WITH (FORCE)`));
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 
 let state: TestDatabase;
 let src: TestDatabase;

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { testContext } from '../helpers/context.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { testContext , type TestContext } from '../helpers/context.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { backupOf } from '../operations/restore-test-fixtures.js';
 import type { Context } from '../../src/context.js';
 
@@ -19,7 +19,7 @@ describe('backup-bot restore-test', () => {
   let src: TestDatabase;
   let dir: string;
   let configPath: string;
-  let ctx: Context;
+  let ctx: TestContext;
 
   beforeAll(async () => {
     state = await createTestDatabase('bbt_clirt');

@@ -40,7 +40,7 @@ test.each([
   ['list', '`list` needs a client name'],
   ['log x y', '`log` takes one client name'],
 ])('malformed %j → usage with what was wrong; nothing runs', async (text, problem) => {
-  const before = (await listRuns(bot.server.ctx.pool, {})).length;
+  const before = (await listRuns(bot.pool, {})).length;
   const posts = bot.emu.callsTo('chat.postMessage').length;
   const res = await bot.slash(text);
   expect(res.status).toBe(200);
@@ -51,7 +51,7 @@ test.each([
   expect(res.json.text).toContain('*Usage*');
   expect(res.json.text).toContain('*demo*');
   await new Promise((r) => setTimeout(r, 100));
-  expect(await listRuns(bot.server.ctx.pool, {})).toHaveLength(before);
+  expect(await listRuns(bot.pool, {})).toHaveLength(before);
   expect(bot.emu.callsTo('chat.postMessage')).toHaveLength(posts);
 });
 

@@ -20,7 +20,7 @@ test('nothing stored: says so and how to take one', async () => {
 });
 
 test('the newest stored backups, newest first, with their register status (the listing of `backup-bot list`)', async () => {
-  const pool = bot.server.ctx.pool;
+  const pool = bot.pool;
   const day = (d: number, h = 3) => `2026-10-${String(d).padStart(2, '0')}_${String(h).padStart(2, '0')}-00-00`;
   const at = (d: number, h = 3) => new Date(`2026-10-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:00:00Z`);
   // verified, stored
@@ -71,5 +71,5 @@ test('refusal: no role on the client → polite refusal, audited, nothing listed
   const res = await bot.slash('list demo', { user: 'U0STRANGER' });
   expect(res.json.text).toContain('you need a role on *demo*');
   expect(res.json.text).not.toContain('backup_');
-  expect((await listAudit(bot.server.ctx.pool, { action: 'authz.refused' })).some((a) => a.target === 'list the backups of demo')).toBe(true);
+  expect((await listAudit(bot.pool, { action: 'authz.refused' })).some((a) => a.target === 'list the backups of demo')).toBe(true);
 });

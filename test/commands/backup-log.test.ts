@@ -8,7 +8,7 @@ beforeAll(async () => { bot = await startBot(); });
 afterAll(async () => { await bot?.close(); });
 
 test('/backup log demo: the section 11 and 12 registers as two CSV files posted to the channel', async () => {
-  const pool = bot.server.ctx.pool;
+  const pool = bot.pool;
   await insertBackup(pool, { client: 'demo', takenAt: new Date('2026-01-06T03:00:00Z'), type: 'scheduled', file: 'backup_2026-01-06_03-00-00.sql.gz', key: 'demo/backup_2026-01-06_03-00-00.sql.gz', sizeBytes: 2048, verified: true, executedBy: 'schedule', result: 'OK', sha256: 'f'.repeat(64) });
   await insertRestoreTest(pool, { client: 'demo', testedAt: new Date('2026-01-07T10:00:00Z'), backupUsed: 'backup_2026-01-06_03-00-00.sql.gz', restoreMinutes: 2.5, recordsVerified: { lotes: 200 }, executedBy: 'Olga Operator', result: 'OK' });
   const res = await bot.slash('log demo', { channel: 'C0AUDIT' });
@@ -43,5 +43,5 @@ test('refusal: no role on the client → polite refusal, audited, no file', asyn
   expect(res.json.text).toContain('Sorry, to export the registers of demo you need a role on *demo*');
   await bot.server.slack!.background.idle(5000);
   expect(bot.emu.files).toHaveLength(before);
-  expect((await listAudit(bot.server.ctx.pool, { action: 'authz.refused' })).some((a) => a.actor === 'U0STRANGER')).toBe(true);
+  expect((await listAudit(bot.pool, { action: 'authz.refused' })).some((a) => a.actor === 'U0STRANGER')).toBe(true);
 });

@@ -16,7 +16,7 @@ afterEach(async () => {
   await bot.server.slack!.background.idle(120_000);
 });
 
-const pool = () => bot.server.ctx.pool;
+const pool = () => bot.pool;
 
 test('/backup now demo: ephemeral ack within 3 s, one channel message that progresses to a verified backup', async () => {
   const res = await bot.slash('now demo');

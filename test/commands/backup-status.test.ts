@@ -18,7 +18,7 @@ test('no backup yet: says so against the RPO, and the restore test is not done t
 });
 
 test('last backup with its age against the RPO (exceeded), last restore test and the next due date', async () => {
-  const pool = bot.server.ctx.pool;
+  const pool = bot.pool;
   await insertBackup(pool, { client: 'demo', takenAt: new Date(Date.now() - 9 * DAY), type: 'scheduled', file: 'backup_old.sql.gz', key: 'demo/backup_old.sql.gz', sizeBytes: 2048, verified: true, executedBy: 'schedule', result: 'OK', sha256: 'a'.repeat(64) });
   await insertRestoreTest(pool, { client: 'demo', testedAt: new Date(Date.now() - 60_000), backupUsed: 'backup_old.sql.gz', executedBy: 'Olga Operator', result: 'OK' });
   const res = await bot.slash('status demo');
@@ -39,7 +39,7 @@ test('last backup with its age against the RPO (exceeded), last restore test and
 test('refusal: a user with no role on the client is refused politely; audited', async () => {
   const res = await bot.slash('status demo', { user: 'U0STRANGER' });
   expect(res.json.text).toContain('Sorry, to see the backup status of demo you need a role on *demo*');
-  const a = await listAudit(bot.server.ctx.pool, { action: 'authz.refused' });
+  const a = await listAudit(bot.pool, { action: 'authz.refused' });
   expect(a.some((r) => r.actor === 'U0STRANGER' && r.target === 'see the backup status of demo')).toBe(true);
   const all = await bot.slash('status', { user: 'U0STRANGER' });
   expect(all.json.text).toContain('You have no role on any client');

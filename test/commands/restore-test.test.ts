@@ -10,7 +10,7 @@ beforeAll(async () => { bot = await startBot(); });
 afterAll(async () => { await bot?.close(); });
 
 const rt = (text: string, o: Parameters<Bot['slash']>[1] = {}) => bot.slash(text, { command: '/restore-test', ...o });
-const restoreRuns = async () => (await listRuns(bot.server.ctx.pool, { kind: 'restore_test' })).length;
+const restoreRuns = async () => (await listRuns(bot.pool, { kind: 'restore_test' })).length;
 
 test.each([
   ['', 'no client given'],
@@ -34,20 +34,20 @@ test('refusal: QA and strangers may not run a restore test (operators only); aud
     const res = await rt('demo', { user });
     expect(res.json.text).toContain('you need the *operator* role on *demo*');
   }
-  const a = await listAudit(bot.server.ctx.pool, { action: 'authz.refused' });
+  const a = await listAudit(bot.pool, { action: 'authz.refused' });
   expect(a.filter((r) => r.target === 'run a restore test of demo').map((r) => r.actor).sort()).toEqual(['U0QA', 'U0STRANGER']);
   expect(await restoreRuns()).toBe(0);
 });
 
 test('busy: a restore test already running → told so with a link to its message', async () => {
-  const run = await startRun(bot.server.ctx.pool, { kind: 'restore_test', client: 'demo', actor: 'schedule', trigger: 'schedule' });
-  await setRunMessage(bot.server.ctx.pool, run.id, DEMO_CHANNEL, '1700000001.000001');
+  const run = await startRun(bot.pool, { kind: 'restore_test', client: 'demo', actor: 'schedule', trigger: 'schedule' });
+  await setRunMessage(bot.pool, run.id, DEMO_CHANNEL, '1700000001.000001');
   try {
     const res = await rt('demo');
     expect(res.json.text).toContain('A restore test of *demo* is already running');
     expect(res.json.text).toContain(`https://slack.com/archives/${DEMO_CHANNEL}/p1700000001000001`);
   } finally {
-    await finishRun(bot.server.ctx.pool, run.id, { status: 'failed', error: 'test' });
+    await finishRun(bot.pool, run.id, { status: 'failed', error: 'test' });
   }
 });
 
@@ -57,9 +57,9 @@ test('/restore-test demo: ack within 3 s, then the test runs in staging and is r
   expect(res.ms).toBeLessThan(3000);
   expect(res.json.text).toContain('Restore test of *demo* from the newest verified backup started');
   expect(await bot.server.slack!.background.idle(240_000)).toBe(true);
-  const [run] = await listRuns(bot.server.ctx.pool, { kind: 'restore_test', client: 'demo' });
+  const [run] = await listRuns(bot.pool, { kind: 'restore_test', client: 'demo' });
   expect(run).toMatchObject({ trigger: 'slack', actor: 'U0OPER' });
-  const [row] = await listRestoreTests(bot.server.ctx.pool, { client: 'demo' });
+  const [row] = await listRestoreTests(bot.pool, { client: 'demo' });
   expect(row).toBeDefined();
   expect(row!.run_id).toBe(run!.id);
   expect(row!.executed_by).toBe('Olga Operator');

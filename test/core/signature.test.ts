@@ -1,10 +1,11 @@
+import { queriesOn } from '../../src/store/store.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, FakeClock } from '../helpers/context.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
 import { decideRestore } from '../../src/operations/decide-restore.js';
 import { getApproval } from '../../src/store/approvals.js';
@@ -90,7 +91,7 @@ test('editing the signer, time, meaning or statement is detected', async () => {
 
 test('register approvals export: every request with decision, signer, statement, hashes and the re-verified hash', async () => {
   const { exportApprovalsRegister } = await import('../../src/operations/export-register.js');
-  const json = JSON.parse(await exportApprovalsRegister(ctx.pool, { format: 'json', timezone: 'UTC' }));
+  const json = JSON.parse(await exportApprovalsRegister(queriesOn(ctx.pool), { format: 'json', timezone: 'UTC' }));
   expect(json).toHaveLength(1);
   expect(json[0]).toMatchObject({ id: approvalId, decision: 'approved', signerName: 'Sofía Owner', signerRole: 'System Owner', hashVerified: true, status: 'approved' });
   expect(json[0].statement).toMatch(/^I, Sofía Owner, System Owner of demo, approve restoring/);
@@ -98,7 +99,7 @@ test('register approvals export: every request with decision, signer, statement,
   try {
     await c.query('BEGIN');
     await c.query(`UPDATE approvals SET reason = 'edited' WHERE id = $1`, [approvalId]);
-    const csv = await exportApprovalsRegister(c, { format: 'csv', timezone: 'UTC' });
+    const csv = await exportApprovalsRegister(queriesOn(c), { format: 'csv', timezone: 'UTC' });
     expect(csv.split('\r\n')[0]).toContain('Hash Verificado');
     expect(csv).toContain('NO: the request was changed after it was made');
   } finally {

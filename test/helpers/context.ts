@@ -2,13 +2,29 @@ import { createContext, type Context } from '../../src/context.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Clock } from '../../src/core/time.js';
+import { createPool, type Pool } from '../../src/store/db.js';
+import { MessageReporter } from '../../src/notify/message-reporter.js';
+import { APPROVAL_BUTTONS } from '../../src/approvals/index.js';
 import { RecordingNotifier } from './notifier.js';
 
-export async function testContext(config: Config, o: { clock?: Clock; notifier?: RecordingNotifier } = {}): Promise<Context & { notifier: RecordingNotifier }> {
-  const notifier = o.notifier ?? new RecordingNotifier();
-  const ctx = await createContext(config, { notifier, logger: silentLogger, clock: o.clock, poolSize: 5 });
-  return Object.assign(ctx, { notifier });
+/** The reporter the bot uses, writing into a recorder. */
+export function recordingReporter(config: Config, notifier = new RecordingNotifier()): MessageReporter {
+  return new MessageReporter({ config, sink: notifier, logger: silentLogger, buttons: APPROVAL_BUTTONS });
 }
+
+/**
+ * A context as `serve` builds it, with the messages recorded (`notifier`) and, for the test's own checks and
+ * tampering, a separate pool on the same state database (`pool`: the bot itself never sees a pool).
+ */
+export async function testContext(config: Config, o: { clock?: Clock; notifier?: RecordingNotifier } = {}): Promise<Context & { notifier: RecordingNotifier; pool: Pool }> {
+  const notifier = o.notifier ?? new RecordingNotifier();
+  const ctx = await createContext(config, { reporter: recordingReporter(config, notifier), logger: silentLogger, clock: o.clock, poolSize: 5 });
+  const pool = createPool(config.state.url, { max: 2, applicationName: 'backup-bot-test' });
+  const close = ctx.close.bind(ctx);
+  return Object.assign(ctx, { notifier, pool, close: async () => { await close(); await pool.end().catch(() => undefined); } });
+}
+
+export type TestContext = Awaited<ReturnType<typeof testContext>>;
 
 /** A clock tests move by hand. */
 export class FakeClock implements Clock {

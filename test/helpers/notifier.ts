@@ -1,10 +1,10 @@
-import type { MessageRef, Notifier, OutMessage } from '../../src/slack/notifier.js';
+import type { MessageRef } from '../../src/operations/reporter.js';
+import type { MessageSink, OutMessage } from '../../src/notify/sink.js';
 
-/** Records what operations tell people (for tests that don't go through the Slack emulator). */
-export class RecordingNotifier implements Notifier {
+/** Records the messages the reporter renders (for tests that don't go through the Slack emulator). */
+export class RecordingNotifier implements MessageSink {
   readonly posts: Array<{ channel: string; message: OutMessage; ref: MessageRef }> = [];
   readonly updates: Array<{ ref: MessageRef; message: OutMessage }> = [];
-  readonly files: Array<{ channel: string; filename: string; content: string }> = [];
   private seq = 0;
 
   async post(channel: string, message: OutMessage): Promise<MessageRef> {
@@ -12,11 +12,9 @@ export class RecordingNotifier implements Notifier {
     this.posts.push({ channel, message, ref });
     return ref;
   }
-  async update(ref: MessageRef, message: OutMessage): Promise<void> {
+  async update(ref: MessageRef, message: OutMessage): Promise<boolean> {
     this.updates.push({ ref, message });
-  }
-  async uploadFile(channel: string, file: { filename: string; content: string }): Promise<void> {
-    this.files.push({ channel, filename: file.filename, content: file.content });
+    return true;
   }
   /** The latest text of every message, in posting order. */
   texts(): string[] {

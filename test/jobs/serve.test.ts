@@ -7,7 +7,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { CLI } from '../helpers/cli.js';
 import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../helpers/db.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { validateConfig } from '../../src/config/load.js';
 import { testContext } from '../helpers/context.js';
 import { setLastFire } from '../../src/store/job-state.js';

@@ -1,12 +1,12 @@
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { testContext } from '../helpers/context.js';
+import { testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import { authorize, cachedUsergroupDirectory, clientsOf, hasRole, rolesOf, setUsergroupDirectory } from '../../src/operations/authorize.js';
 import { listAudit } from '../../src/store/audit.js';
 
 let db: TestDatabase;
-let ctx: Context;
+let ctx: TestContext;
 const groupCalls: string[] = [];
 let clock = 0;
 

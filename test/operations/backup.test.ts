@@ -12,7 +12,7 @@ import { createTestMysqlDatabase, mysqlExec, type TestMysqlDatabase } from '../h
 import { testConfig } from '../helpers/config.js';
 import { testContext } from '../helpers/context.js';
 import { startS3 } from '../helpers/s3.js';
-import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/core/demo-database.js';
 import { runBackup, BackupBusyError, type BackupOutcome } from '../../src/operations/backup.js';
 import { listBackups } from '../../src/store/backup-register.js';
 import { listRuns } from '../../src/store/runs.js';

@@ -9,7 +9,7 @@ import { FakeClock, testContext } from '../helpers/context.js';
 import { clientStatus } from '../../src/operations/client-status.js';
 import { buildDigest } from '../../src/operations/digest.js';
 import { insertRestoreTest } from '../../src/store/restore-test-register.js';
-import { renderBackupStatus } from '../../src/slack/render/backup-status.js';
+import { renderBackupStatus } from '../../src/notify/slack/render/backup-status.js';
 
 let state: TestDatabase;
 let ctx: Awaited<ReturnType<typeof testContext>>;

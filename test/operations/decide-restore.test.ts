@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, FakeClock } from '../helpers/context.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
 import { decideRestore } from '../../src/operations/decide-restore.js';
 import { getApproval } from '../../src/store/approvals.js';

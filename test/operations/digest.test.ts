@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { FakeClock, testContext } from '../helpers/context.js';
+import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import type { RecordingNotifier } from '../helpers/notifier.js';
 import { insertBackup } from '../../src/store/backup-register.js';
@@ -9,11 +9,11 @@ import { insertRestoreTest } from '../../src/store/restore-test-register.js';
 import { finishRun, startRun } from '../../src/store/runs.js';
 import { openAlert } from '../../src/store/alerts.js';
 import { buildDigest, isSizeDrop, median, postDigest, restoreTestDue, sparkline } from '../../src/operations/digest.js';
-import { renderDigest, renderDigestText } from '../../src/slack/render/digest.js';
+import { renderDigest, renderDigestText } from '../../src/notify/slack/render/digest.js';
 
 const D = 86_400_000;
 let db: TestDatabase;
-let ctx: Context & { notifier: RecordingNotifier };
+let ctx: TestContext;
 const now = new Date('2026-05-20T09:00:00Z');
 const clock = new FakeClock(now);
 

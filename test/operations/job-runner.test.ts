@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { FakeClock, testContext } from '../helpers/context.js';
+import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import type { RecordingNotifier } from '../helpers/notifier.js';
 import { runJob } from '../../src/operations/job-runner.js';
@@ -13,8 +13,8 @@ import { createLogger } from '../../src/logger.js';
 import { withLock } from '../../src/store/locks.js';
 
 let db: TestDatabase;
-let a: Context & { notifier: RecordingNotifier };
-let b: Context & { notifier: RecordingNotifier };
+let a: TestContext;
+let b: TestContext;
 const clock = new FakeClock(new Date('2026-03-01T03:00:00.200Z'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -13,7 +13,7 @@ import type { Context } from '../../src/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { testConfig } from '../helpers/config.js';
-import { FakeClock, testContext } from '../helpers/context.js';
+import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 
 const NOW = new Date('2026-03-01T04:30:00Z');
 const DAY = 86_400_000;
@@ -22,7 +22,7 @@ const BUCKET = 'conitrack-backups';
 let state: TestDatabase;
 let s3: TestS3;
 let dir: string;
-let ctx: Context;
+let ctx: TestContext;
 let clock: FakeClock;
 
 beforeAll(async () => {

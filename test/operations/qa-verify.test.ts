@@ -8,13 +8,13 @@ import { finishRun, setRunMessage, startRun } from '../../src/store/runs.js';
 import { listAudit } from '../../src/store/audit.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { FakeClock, testContext } from '../helpers/context.js';
+import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import type { RecordingNotifier } from '../helpers/notifier.js';
 
 describe('qaVerifyRestoreTest', () => {
   let state: TestDatabase;
-  let ctx: Context & { notifier: RecordingNotifier };
+  let ctx: TestContext;
   const clock = new FakeClock(new Date('2026-03-02T15:04:00Z'));
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { runProgram } from '../../src/core/run-program.js';
 import { parseDbUrl, pgConnArgs, pgEnv } from '../../src/core/db-url.js';
 import { insertBackup, type BackupRow } from '../../src/store/backup-register.js';
 import type { Queryable } from '../../src/store/queryable.js';
-import { SAMPLE_TABLES } from '../../src/operations/demo-database.js';
+import { SAMPLE_TABLES } from '../../src/core/demo-database.js';
 import { withPg } from '../helpers/db.js';
 
 /**

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { runBackup } from '../../src/operations/backup.js';
 import { runRestoreTest } from '../../src/operations/restore-test.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { listRestoreTests } from '../../src/store/restore-test-register.js';
 import { tarHeader } from '../../src/core/staging/tar.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createTestMysqlDatabase, mysqlExec, type TestMysqlDatabase } from '../helpers/mariadb.js';
 import { testConfig } from '../helpers/config.js';
-import { testContext } from '../helpers/context.js';
+import { testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import type { RecordingNotifier } from '../helpers/notifier.js';
 import { leftovers, teardownWarnings } from './restore-test-fixtures.js';
@@ -61,7 +61,7 @@ async function buildFakeApp(): Promise<void> {
 
 let dir: string;
 const made: Array<{ drop(): Promise<void> }> = [];
-const contexts: Context[] = [];
+const contexts: TestContext[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bbt-rte-'));
@@ -76,7 +76,7 @@ afterAll(async () => {
 describe('PostgreSQL: runBackup → runRestoreTest', () => {
   let state: TestDatabase;
   let src: TestDatabase;
-  let ctx: Context & { notifier: RecordingNotifier };
+  let ctx: TestContext;
 
   beforeAll(async () => {
     state = await createTestDatabase('bbt_rte_state');

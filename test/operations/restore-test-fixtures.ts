@@ -56,9 +56,9 @@ export async function storeBackup(ctx: Context, o: { client: string; body: Buffe
   const manifest = {
     client: o.client, engine: 'postgres', format: o.format ?? 'plain', type: 'manual', file, key, sha256: sha256(m), sizeBytes: m.length,
     tables: o.tables ?? 0, serverVersion: o.serverVersion ?? '15.0', dumpToolVersion: '15.0', startedAt: takenAt.toISOString(), finishedAt: takenAt.toISOString(),
-    rowCounts: o.rowCounts ?? {}, files: [],
+    rowCounts: o.rowCounts ?? {}, rowCountsMode: 'snapshot', files: [], gzipLevel: 6, destinations: [destination],
   };
-  const row = await insertBackup(ctx.pool, {
+  const row = await ctx.store.backups.insert({
     client: o.client, takenAt, type: 'manual', file, key, format: o.format ?? 'plain', engine: 'postgres', sizeBytes: m.length,
     verified: o.verified ?? true, verifiedAt: takenAt, executedBy: 'test', result: 'OK', sha256: manifest.sha256, tablesCounted: manifest.tables,
     locations: [{ destination, ok: true, key }], manifest,

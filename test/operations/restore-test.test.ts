@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { gzipSync } from 'node:zlib';
 import { runRestoreTest, RestoreTestBusyError, type RestoreTestStep } from '../../src/operations/restore-test.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { listRestoreTests } from '../../src/store/restore-test-register.js';
 import { getRun, listRuns } from '../../src/store/runs.js';
 import { listAudit } from '../../src/store/audit.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { testContext } from '../helpers/context.js';
+import { testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import type { RecordingNotifier } from '../helpers/notifier.js';
 import { backupOf, leftovers, slowDump, storeBackup } from './restore-test-fixtures.js';
@@ -31,7 +31,7 @@ describe('runRestoreTest', () => {
   let state: TestDatabase;
   let src: TestDatabase;
   let dir: string;
-  let ctx: Context & { notifier: RecordingNotifier };
+  let ctx: TestContext;
 
   const contextWith = async (client: Record<string, unknown> = {}, raw: Record<string, unknown> = {}) => testContext(testConfig({
     stateUrl: state.url, demoUrl: src.url, storageDir: dir, raw,

@@ -10,10 +10,11 @@ import pg from 'pg';
 import { createTestDatabase, PG_ADMIN_URL, withPg, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, FakeClock } from '../helpers/context.js';
-import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/core/demo-database.js';
 import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
 import { decideRestore } from '../../src/operations/decide-restore.js';
-import { runRestore, markRestoresInterrupted, dropExpiredOldDatabases } from '../../src/operations/restore.js';
+import { runRestore } from '../../src/operations/restore.js';
+import { dropExpiredOldDatabases, markRestoresInterrupted } from '../../src/operations/restore-recovery.js';
 import { scheduledRetention } from '../../src/operations/scheduled-jobs.js';
 import { getApproval, listRestoreIncidents } from '../../src/store/approvals.js';
 import { listAudit } from '../../src/store/audit.js';
@@ -241,12 +242,9 @@ test('bot killed mid-runbook: at restart the request is interrupted with its las
   }).catch(() => undefined);
   await atSwitch;
   // "kill": every connection of bot A dies (its instance lock goes with it), and A never runs again.
-  const clientsA = (ctxA.pool as unknown as { _clients: Array<pg.Client & { processID: number }> })._clients;
-  for (const c of clientsA) c.on('error', () => {});
-  const pids = clientsA.map((c) => c.processID);
-  expect(pids.length).toBeGreaterThanOrEqual(2);
-  await withPg(PG_ADMIN_URL, (c) => c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [pids]));
-  void ctxA.pool.end().catch(() => undefined);
+  const killed = await withPg(PG_ADMIN_URL, (c) => c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'backup-bot'`, [state.name]));
+  expect(killed.rowCount).toBeGreaterThanOrEqual(2);
+  void ctxA.close().catch(() => undefined);
 
   const ctxB = await context();
   const reaped = await reapInterruptedRuns(ctxB.pool, ctxB.clock.now());

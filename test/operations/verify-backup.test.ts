@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext } from '../helpers/context.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { runBackup } from '../../src/operations/backup.js';
 import { verifyBackup } from '../../src/operations/verify-backup.js';
 import { listStoredBackups } from '../../src/operations/list-backups.js';

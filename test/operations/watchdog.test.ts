@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { FakeClock, testContext } from '../helpers/context.js';
+import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import type { RecordingNotifier } from '../helpers/notifier.js';
 import { insertBackup } from '../../src/store/backup-register.js';
@@ -13,7 +13,7 @@ import { fireInterval } from '../../src/operations/schedule.js';
 
 const H = 3_600_000;
 let db: TestDatabase;
-let ctx: Context & { notifier: RecordingNotifier };
+let ctx: TestContext;
 const clock = new FakeClock(new Date('2026-03-02T04:00:00Z'));
 
 /** A backup run and its register row, as the backup engine writes them. */

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { startServer, type Server } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 import { SlackEmulator } from './emulator.js';
-import { SlackNotifier } from '../../src/slack/slack-notifier.js';
+import { SlackWebSink } from '../../src/notify/slack/web-sink.js';
+import { createPool, type Pool } from '../../src/store/db.js';
 import type { RetryOptions } from '@slack/web-api';
 import { TEST_SIGNING_SECRET, sendSigned, slashCommandBody, type SendOptions, type SendResult } from './sign.js';
 
@@ -25,6 +26,8 @@ export interface Bot {
   state: TestDatabase;
   demo: TestDatabase;
   storageDir: string;
+  /** The test's own pool on the bot's state database (checks and tampering). */
+  pool: Pool;
   /** Sends `/backup <text>` (or another command) signed as Slack does. */
   slash(text: string, o?: { command?: string; user?: string; channel?: string; responseUrl?: string; triggerId?: string } & SendOptions): Promise<SendResult>;
   stopServer(): Promise<void>;
@@ -59,13 +62,14 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { notifier: new SlackNotifier({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const pool = createPool(state.url, { max: 2, applicationName: 'backup-bot-test' });
   const base = `http://127.0.0.1:${server.slack!.port}`;
   const eventsUrl = `${base}/slack/events`;
   let stopped = false;
   const stopServer = async () => { if (!stopped) { stopped = true; await server.stop('test done'); } };
   return {
-    emu, server, base, eventsUrl, logs, state, demo, storageDir,
+    emu, server, base, eventsUrl, logs, state, demo, storageDir, pool,
     slash(text, so = {}) {
       const body = slashCommandBody({ command: so.command ?? '/backup', text, user_id: so.user ?? 'U0OPER', channel_id: so.channel ?? OPS_CHANNEL, response_url: so.responseUrl ?? emu.responseUrl(), ...(so.triggerId ? { trigger_id: so.triggerId } : {}) });
       return sendSigned(eventsUrl, body, so);
@@ -73,6 +77,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
     stopServer,
     async close() {
       await stopServer();
+      await pool.end().catch(() => undefined);
       await emu.stop();
       if (!o.shared) { await state.drop(); await demo.drop(); }
       await rm(storageDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ let bot: Bot;
 beforeAll(async () => { bot = await startBot(); });
 afterAll(async () => { await bot?.close(); });
 
-const backupRuns = async () => (await listRuns(bot.server.ctx.pool, { kind: 'backup' })).length;
+const backupRuns = async () => (await listRuns(bot.pool, { kind: 'backup' })).length;
 const body = () => slashCommandBody({ command: '/backup', text: 'now demo', user_id: 'U0OPER', response_url: bot.emu.responseUrl() });
 
 describe('requests not verifiably from Slack get 401 with no body, and nothing runs', () => {
@@ -45,7 +45,7 @@ describe('requests not verifiably from Slack get 401 with no body, and nothing r
 });
 
 test('X-Slack-Retry-Num replays of a /backup now start one backup only', async () => {
-  const before = (await listBackups(bot.server.ctx.pool, { client: 'demo' })).length;
+  const before = (await listBackups(bot.pool, { client: 'demo' })).length;
   const runsBefore = await backupRuns();
   const b = body();
   const first = await sendSigned(bot.eventsUrl, b);
@@ -63,7 +63,7 @@ test('X-Slack-Retry-Num replays of a /backup now start one backup only', async (
   expect(late.status).toBe(200);
   await bot.server.slack!.background.idle(120_000);
   expect(await backupRuns()).toBe(runsBefore + 1);
-  expect(await listBackups(bot.server.ctx.pool, { client: 'demo' })).toHaveLength(before + 1);
+  expect(await listBackups(bot.pool, { client: 'demo' })).toHaveLength(before + 1);
   expect(bot.logs.filter((l) => String(l.msg).includes('already handled'))).toHaveLength(3);
 });
 
@@ -78,7 +78,7 @@ test('GET /metrics: runs by kind and result, last successful backup time, bytes 
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/plain');
   const m = await res.text();
-  const [last] = await listBackups(bot.server.ctx.pool, { client: 'demo', onlyOk: true });
+  const [last] = await listBackups(bot.pool, { client: 'demo', onlyOk: true });
   expect(m).toMatch(/backupbot_runs\{kind="backup",result="ok"\} [1-9]/);
   const ts = /backupbot_last_successful_backup_timestamp_seconds\{client="demo"\} ([0-9.e+]+)/.exec(m);
   expect(Number(ts?.[1])).toBeCloseTo(last!.taken_at.getTime() / 1000, 0);

@@ -36,7 +36,7 @@ test('a /backup now demo envelope: ack "started", then the backup runs and its m
   expect(ack.receivedAt - ack.sentAt).toBeLessThan(3000);
   expect((ack.payload as { text: string }).text).toContain('Backup of *demo* started');
   await bot.server.slack!.background.idle(120_000);
-  const [row] = await listBackups(bot.server.ctx.pool, { client: 'demo' });
+  const [row] = await listBackups(bot.pool, { client: 'demo' });
   expect(row).toMatchObject({ result: 'OK', verified: true });
   const msg = [...bot.emu.messages.values()].find((m) => m.channel === DEMO_CHANNEL)!;
   expect(msg.text).toContain('OK and verified');
@@ -44,8 +44,8 @@ test('a /backup now demo envelope: ack "started", then the backup runs and its m
 });
 
 test('an unauthorized user over Socket Mode gets the refusal in the ack; nothing runs', async () => {
-  const before = (await listRuns(bot.server.ctx.pool, { kind: 'backup' })).length;
+  const before = (await listRuns(bot.pool, { kind: 'backup' })).length;
   const ack = await bot.emu.sendEnvelope('slash_commands', slashPayload('now demo', 'U0STRANGER'));
   expect((ack.payload as { text: string }).text).toContain('*operator* role');
-  expect(await listRuns(bot.server.ctx.pool, { kind: 'backup' })).toHaveLength(before);
+  expect(await listRuns(bot.pool, { kind: 'backup' })).toHaveLength(before);
 });

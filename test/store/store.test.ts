@@ -1,3 +1,4 @@
+import { queriesOn } from '../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { connectState, type Pool } from '../../src/store/db.js';
 import { migrate, listMigrations } from '../../src/store/migrate.js';
@@ -95,7 +96,7 @@ describe('state store', () => {
       sizeBytes: 1_572_864, verified: true, executedBy: 'schedule', result: 'OK', sha256: 'ab'.repeat(32), tablesCounted: 16, locations: [{ destination: 'local', ok: true }],
     });
     await insertBackup(pool, { client: 'demo', takenAt: new Date('2026-01-07T10:30:00Z'), type: 'manual', executedBy: 'U0OPER', verified: false, result: 'Error', observations: 'pg_dump: =cmd|"x"' });
-    const csv = await exportRegister(pool, { register: 'backups', format: 'csv', timezone: 'UTC' });
+    const csv = await exportRegister(queriesOn(pool), { register: 'backups', format: 'csv', timezone: 'UTC' });
     const lines = csv.trim().split('\r\n');
     expect(lines[0]).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones');
     expect(lines[1]).toBe(`demo,2026-01-06,03:00,Auto,backup_2026-01-06_03-00-00.sql.gz,1.50 MB,Si,schedule,OK,,${'ab'.repeat(32)},16,local:ok`);
@@ -104,10 +105,10 @@ describe('state store', () => {
     expect(t.quarter).toBe('2026-Q1');
     expect(await setQaVerified(pool, t.id, { id: 'U0QA', name: 'Quality Person', at: new Date('2026-03-15T13:00:00Z') })).toBeDefined();
     expect(await setQaVerified(pool, t.id, { id: 'U0QA2', name: 'Someone Else', at: new Date() })).toBeUndefined();
-    const csv12 = await exportRegister(pool, { register: 'restore-tests', format: 'csv', timezone: 'UTC' });
+    const csv12 = await exportRegister(queriesOn(pool), { register: 'restore-tests', format: 'csv', timezone: 'UTC' });
     expect(csv12.split('\r\n')[0]).toBe('Cliente,Fecha,Trimestre,Backup Usado,Ambiente,Tiempo Restore (min),Registros Verificados,Ejecutado Por,Verificado Por (QA),Resultado,Observaciones');
     expect(csv12.split('\r\n')[1]).toBe('demo,2026-03-15,Q1,backup_2026-03-08_03-00-00.sql.gz,Test,3.5,lotes:200 movimientos:1000,U0OPER,Quality Person 2026-03-15 13:00,OK,');
-    const json = JSON.parse(await exportRegister(pool, { register: 'backups', format: 'json', timezone: 'UTC', client: 'demo' })) as unknown[];
+    const json = JSON.parse(await exportRegister(queriesOn(pool), { register: 'backups', format: 'json', timezone: 'UTC', client: 'demo' })) as unknown[];
     expect(json).toHaveLength(2);
     expect(quarterOf(new Date('2026-12-31T23:30:00Z'), 'America/Argentina/Buenos_Aires')).toBe('2026-Q4');
   });

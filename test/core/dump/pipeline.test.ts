@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 import { startS3, type TestS3 } from '../../helpers/s3.js';
-import { fillSampleDatabase } from '../../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../../src/core/demo-database.js';
 import { parseDbUrl } from '../../../src/core/db-url.js';
 import { spawnPgDump, pgDumpArgs } from '../../../src/core/dump/postgres.js';
 import { mysqldumpArgs } from '../../../src/core/dump/mysql.js';

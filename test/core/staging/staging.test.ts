@@ -17,7 +17,7 @@ import { ensureImage } from '../../../src/core/staging/image.js';
 import { restoreIntoStaging } from '../../../src/core/staging/restore.js';
 import { runProgram } from '../../../src/core/run-program.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { fillSampleDatabase } from '../../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../../src/core/demo-database.js';
 import { dockerFromConfig, pingDocker } from '../../../src/core/staging/docker.js';
 
 const docker = new Docker();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
-import { fillSampleDatabase } from '../../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../../src/core/demo-database.js';
 import { runProgram } from '../../../src/core/run-program.js';
 import { LocalStorage } from '../../../src/core/storage/local.js';
 import { verifyBackupFile } from '../../../src/core/verify/backup-file.js';

@@ -1,51 +1,8 @@
-import type { OutMessage } from '../notifier.js';
-import { formatDateTime } from '../../core/time.js';
-import { formatDuration } from '../../config/duration.js';
-import { redactSecrets } from '../../core/redact.js';
-
-/**
- * action_id of the "QA verified" button on a restore-test result. The handler (issue 4) is
- * registered in src/approvals/index.ts under the same id; the button's value is the register row
- * id, re-checked on the server (qaVerifyRestoreTest) — never trusted as is.
- */
-export const QA_VERIFIED_ACTION_ID = 'qa_verified';
-
-export type RestoreTestStepName = 'provisioning' | 'downloading' | 'restoring' | 'verifying' | 'destroying' | 'done' | 'failed';
-
-const STEPS: Array<{ step: RestoreTestStepName; text: string }> = [
-  { step: 'provisioning', text: 'provisioning the staging container' },
-  { step: 'downloading', text: 'downloading the backup and checking its sha256' },
-  { step: 'restoring', text: 'restoring into staging' },
-  { step: 'verifying', text: 'verifying tables, row counts and checks' },
-  { step: 'destroying', text: 'destroying the staging container' },
-];
-
-export interface RestoreTestView {
-  client: string;
-  runId: string;
-  backupFile: string;
-  backupTakenAt?: Date | null;
-  image?: string;
-  actorName: string;
-  timezone: string;
-  /** The current step (done/failed at the end). */
-  step: RestoreTestStepName;
-  /** Steps reached so far, in order. */
-  reached: RestoreTestStepName[];
-  rtoMs: number;
-  result?: {
-    ok: boolean;
-    error?: string;
-    failedStep?: RestoreTestStepName;
-    checks: Array<{ name: string; ok: boolean; detail?: string }>;
-    /** Download + restore, the SOP's "Tiempo Restore". */
-    restoreMs?: number;
-    totalMs?: number;
-    registerId?: string;
-    verifiedByQa?: { name: string; at: Date } | null;
-    observations?: string;
-  };
-}
+import type { OutMessage } from '../../sink.js';
+import { formatDateTime } from '../../../core/time.js';
+import { formatDuration } from '../../../config/duration.js';
+import { redactSecrets } from '../../../core/redact.js';
+import type { RestoreTestView } from '../../../operations/views.js';
 
 const cut = (s: string, n = 2900) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -54,8 +11,8 @@ const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn
 
 function stepLines(v: RestoreTestView): string[] {
   const failedAt = v.result && !v.result.ok ? v.result.failedStep : undefined;
-  return STEPS.map(({ step, text }) => {
-    const reached = v.reached.includes(step);
+  return v.plan.map(({ name: step, label: text }) => {
+    const reached = (v.reached as string[]).includes(step);
     let mark = '◻️';
     if (failedAt === step) mark = '❌';
     else if (reached && (v.step !== step || v.result)) mark = '✅';
@@ -69,7 +26,7 @@ function checkLines(checks: Array<{ name: string; ok: boolean; detail?: string }
 }
 
 /** The one message of a restore test: live steps, then the result with the checks one per line. */
-export function renderRestoreTest(v: RestoreTestView): OutMessage {
+export function renderRestoreTest(v: RestoreTestView, o: { qaAction?: string } = {}): OutMessage {
   const head = `Restore test of *${esc(v.client)}* — backup \`${esc(v.backupFile)}\`${v.backupTakenAt ? ` (taken ${formatDateTime(v.backupTakenAt, v.timezone)})` : ''}`;
   const blocks: unknown[] = [];
   const lines: string[] = [];
@@ -77,7 +34,7 @@ export function renderRestoreTest(v: RestoreTestView): OutMessage {
     blocks.push(section(`:hourglass_flowing_sand: ${head}\nStarted by ${esc(v.actorName)}${v.image ? ` in a throwaway \`${esc(v.image)}\` container` : ''} (never production).`));
     blocks.push(section(stepLines(v).join('\n')));
     blocks.push(context(`Run ${v.runId}`));
-    lines.push(`Restore test of ${v.client}: ${STEPS.find((s) => s.step === v.step)?.text ?? v.step}…`);
+    lines.push(`Restore test of ${v.client}: ${v.plan.find((s) => s.name === v.step)?.label ?? v.step}…`);
     return { text: cut(lines.join('\n')), blocks };
   }
   const r = v.result;
@@ -96,10 +53,10 @@ export function renderRestoreTest(v: RestoreTestView): OutMessage {
   if (r.registerId) {
     if (r.verifiedByQa) {
       blocks.push(context(`:ballot_box_with_check: Verificado por (QA): ${esc(r.verifiedByQa.name)} at ${formatDateTime(r.verifiedByQa.at, v.timezone)} · register row ${r.registerId}`));
-    } else {
+    } else if (o.qaAction) {
       blocks.push({
         type: 'actions',
-        elements: [{ type: 'button', action_id: QA_VERIFIED_ACTION_ID, value: r.registerId, text: { type: 'plain_text', text: 'QA verified' }, ...(r.ok ? { style: 'primary' } : {}) }],
+        elements: [{ type: 'button', action_id: o.qaAction, value: r.registerId, text: { type: 'plain_text', text: 'QA verified' }, ...(r.ok ? { style: 'primary' } : {}) }],
       });
       blocks.push(context(`Recorded in the restore-test register (SOP-001 §12), row ${r.registerId}; only QA can mark it verified. Run ${v.runId}.`));
     }

@@ -1,30 +1,10 @@
-import type { Config } from '../../config/schema.js';
-import type { OutMessage } from '../notifier.js';
-import type { Run } from '../../store/runs.js';
-import type { BackupLocation } from '../../store/backup-register.js';
-import { formatBytes, formatDateTime } from '../../core/time.js';
-import { redactSecrets } from '../../core/redact.js';
-
-/** What the backup renderers need (a subset of BackupOutcome, so this module does not import operations). */
-export interface BackupResultView {
-  ok: boolean;
-  verified: boolean;
-  run: Run;
-  backup?: { file: string | null; size_bytes: string | null; tables_counted: number | null; sha256: string | null; type: string; executed_by: string; observations: string };
-  error?: string;
-  hint?: string;
-  durationMs: number;
-  locations: BackupLocation[];
-}
-
-export interface BackupProgressDetails {
-  client: string;
-  type: string;
-  actorName?: string;
-  file?: string;
-  destinations?: string[];
-  bytes?: number;
-}
+import type { Config } from '../../../config/schema.js';
+import type { OutMessage } from '../../sink.js';
+import type { BackupLocation } from '../../../store/backup-register.js';
+import type { BackupProgressView, BackupResultView, VerifyResultView } from '../../../operations/views.js';
+import { formatDuration } from '../../../config/duration.js';
+import { formatBytes, formatDateTime } from '../../../core/time.js';
+import { redactSecrets } from '../../../core/redact.js';
 
 const PHASE_TEXT: Record<string, string> = {
   started: 'starting',
@@ -39,26 +19,20 @@ const cut = (s: string, n = 2900) => (s.length > n ? s.slice(0, n - 1) + '…' :
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: cut(redactSecrets(text)) } });
 const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(redactSecrets(text)) }] });
 
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
-}
-
 /** The live message while a backup runs (one message, updated per phase). */
-export function renderBackupProgress(run: Run, phase: string, d: BackupProgressDetails): OutMessage {
+export function renderBackupProgress(d: BackupProgressView): OutMessage {
+  const phase = d.phase;
   const steps = ['started', 'dumping', 'uploading', 'verifying'];
   const at = steps.indexOf(phase);
   const line = steps.map((s, i) => `${i < at ? '✅' : i === at ? '⏳' : '▫️'} ${s}`).join('  ');
-  const who = d.actorName ?? run.actor;
+  const who = d.actorName ?? d.actor;
   const text = `:floppy_disk: Backup of ${d.client} (${d.type}) — ${PHASE_TEXT[phase] ?? phase}${d.file ? ` — ${d.file}` : ''}`;
   return {
     text: redactSecrets(text),
     blocks: [
       section(`*Backup of \`${d.client}\`* (${d.type}) — ${PHASE_TEXT[phase] ?? phase}`),
       section(line),
-      context([`launched by ${who}`, d.file ? `file \`${d.file}\`` : '', d.destinations?.length ? `to ${d.destinations.join(', ')}` : '', `run ${run.id}`].filter(Boolean).join(' · ')),
+      context([`launched by ${who}`, d.file ? `file \`${d.file}\`` : '', d.destinations?.length ? `to ${d.destinations.join(', ')}` : '', `run ${d.runId}`].filter(Boolean).join(' · ')),
     ],
   };
 }
@@ -109,7 +83,7 @@ export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'ti
 }
 
 /** The result of `verify` (SOP 8.2 read-back of a stored backup). */
-export function renderVerifyResult(v: { ok: boolean; client: string; file: string; checks: Array<{ name: string; ok: boolean; detail: string }>; actor: string }): OutMessage {
+export function renderVerifyResult(v: VerifyResultView): OutMessage {
   const head = `${v.ok ? ':white_check_mark:' : ':x:'} Verification of ${v.client} backup ${v.file}: ${v.ok ? 'OK' : 'FAILED'}`;
   const lines = v.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`).join('\n');
   return { text: cut(redactSecrets(`${head}\n${lines}`), 3000), blocks: [section(`*${head}*`), section(lines), context(`launched by ${v.actor}`)] };

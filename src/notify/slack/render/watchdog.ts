@@ -1,8 +1,8 @@
-import type { OutMessage } from '../notifier.js';
-import type { AlertRow } from '../../store/alerts.js';
-import type { WatchdogStatus } from '../../operations/watchdog.js';
-import { formatDuration } from '../../config/duration.js';
-import { formatDateTime } from '../../core/time.js';
+import type { OutMessage } from '../../sink.js';
+import type { AlertRow } from '../../../store/alerts.js';
+import type { WatchdogStatus } from '../../../operations/views.js';
+import { formatDuration } from '../../../config/duration.js';
+import { formatDateTime } from '../../../core/time.js';
 
 const clip = (s: string, n = 2900) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -11,7 +11,7 @@ function section(text: string): unknown {
 }
 
 /** The S2 alert: what is wrong, since when, what the schedule allows, who is paged. */
-export function renderAlertOpened(s: WatchdogStatus, o: { schedule: string; rpo: string; mentions: string; timezone: string; now: Date }): OutMessage {
+export function renderAlertOpened(s: WatchdogStatus, o: { schedule: string; rpo: string; mentions: string; timezone: string }): OutMessage {
   const lines: string[] = [];
   lines.push(`:rotating_light: *S2 — backups of ${s.client} need attention*`);
   if (s.failed && s.lastRun) {

@@ -1,6 +1,6 @@
-import type { OutMessage } from '../notifier.js';
-import { formatBytes, formatDateTime } from '../../core/time.js';
-import type { ListBackupsResult, StoredBackup } from '../../operations/list-backups.js';
+import type { OutMessage } from '../../sink.js';
+import { formatBytes, formatDateTime } from '../../../core/time.js';
+import type { ListBackupsResult, StoredBackup } from '../../../operations/list-backups.js';
 import { fitMessage } from '../limits.js';
 
 function status(b: StoredBackup): { icon: string; text: string } {

@@ -1,4 +1,4 @@
-import type { OutMessage } from './notifier.js';
+import type { OutMessage } from '../sink.js';
 
 /** Slack's Block Kit limits. */
 export const MAX_BLOCKS = 50;

@@ -1,18 +1,18 @@
 import { Writable } from 'node:stream';
-import { SlackEmulator } from './emulator.js';
-import { SlackNotifier } from '../../src/slack/slack-notifier.js';
-import { createLogger } from '../../src/logger.js';
+import { SlackEmulator } from '../../slack/emulator.js';
+import { SlackWebSink } from '../../../src/notify/slack/web-sink.js';
+import { createLogger } from '../../../src/logger.js';
 
-/** The Slack Notifier against the emulator: limits, rate limits, outages, file uploads. */
+/** The Slack Web API sink against the emulator: limits, rate limits, outages. */
 let emu: SlackEmulator;
 const logs: Array<Record<string, unknown>> = [];
 const logger = createLogger({ level: 'info', destination: new Writable({ write(c: Buffer, _e, cb) { for (const l of c.toString().split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>); cb(); } }) });
-let n: SlackNotifier;
+let n: SlackWebSink;
 
 beforeAll(async () => {
   emu = new SlackEmulator();
   await emu.start();
-  n = new SlackNotifier({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: { retries: 2, factor: 1, minTimeout: 50, maxTimeout: 50 } });
+  n = new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: { retries: 2, factor: 1, minTimeout: 50, maxTimeout: 50 } });
 });
 afterAll(async () => { await emu.stop(); });
 afterEach(() => { emu.clearFaults(); });
@@ -48,8 +48,7 @@ test('Slack down: retried, then logged with the content; never thrown', async ()
   emu.fault('*', { kind: 'down' });
   const before = emu.calls.length;
   await expect(n.post('C0DEMO', { text: 'the backup result' })).resolves.toBeUndefined();
-  await expect(n.update({ channel: 'C0DEMO', ts: '1.000001' }, { text: 'an update' })).resolves.toBeUndefined();
-  await expect(n.uploadFile('C0DEMO', { filename: 'a.csv', content: 'a,b\n' })).resolves.toBeUndefined();
+  await expect(n.update({ channel: 'C0DEMO', ts: '1.000001' }, { text: 'an update' })).resolves.toBe(false);
   expect(emu.calls.slice(before).filter((c) => c.method === 'chat.postMessage')).toHaveLength(3);
   const err = logs.find((l) => l.method === 'chat.postMessage' && l.level === 50)!;
   expect(err.text).toBe('the backup result');
@@ -61,12 +60,4 @@ test('a Slack error (bot not in channel) is logged with the hint', async () => {
   emu.fault('chat.postMessage', { kind: 'error', error: 'not_in_channel' }, 1);
   await expect(n.post('C0OTHER', { text: 'x' })).resolves.toBeUndefined();
   expect(logs.some((l) => l.error === 'not_in_channel' && String(l.hint).includes('/invite'))).toBe(true);
-});
-
-test('uploadFile: files.getUploadURLExternal → upload → files.completeUploadExternal into the channel', async () => {
-  await n.uploadFile('C0DEMO', { filename: 'registro.csv', content: 'Fecha,Hora\n2026-01-06,03:00\n', title: 'Registro' });
-  expect(emu.callsTo('files.getUploadURLExternal').at(-1)!.params).toMatchObject({ filename: 'registro.csv' });
-  expect(emu.callsTo('upload')).toHaveLength(1);
-  const f = emu.files.at(-1)!;
-  expect(f).toMatchObject({ filename: 'registro.csv', title: 'Registro', channel: 'C0DEMO', content: 'Fecha,Hora\n2026-01-06,03:00\n' });
 });

@@ -1,8 +1,9 @@
-import type { OutMessage } from '../notifier.js';
+import type { OutMessage } from '../../sink.js';
 import { fitMessage } from '../limits.js';
-import { formatBytes, formatDateTime } from '../../core/time.js';
-import type { ApprovalRow, ApprovalStepEntry } from '../../store/approvals.js';
-import type { BackupRow } from '../../store/backup-register.js';
+import { formatBytes, formatDateTime } from '../../../core/time.js';
+import type { ApprovalRow, ApprovalStepEntry } from '../../../store/approvals.js';
+import type { RunbookView } from '../../../operations/views.js';
+import type { BackupRow } from '../../../store/backup-register.js';
 
 /** Block Kit for production restores: the request message, the decision, the runbook's live progress, and the modals. */
 
@@ -97,38 +98,23 @@ export function renderRestoreDecided(a: ApprovalRow, o: { timezone: string; star
   return fitMessage({ text, blocks });
 }
 
-/** The runbook's steps, in order, as people read them. */
-export const RUNBOOK_STEPS = [
-  ['download', 'Download the approved backup and check its sha256'],
-  ['notify_users', 'Notify users (maintenance notice)'],
-  ['stop_app', 'Stop the application'],
-  ['pre_restore_backup', 'Pre-restore backup (verified)'],
-  ['terminate_connections', 'Terminate connections'],
-  ['restore', 'Restore'],
-  ['verify', 'Verify row counts against the backup'],
-  ['switch', 'Put the restored database in place (old one kept aside)'],
-  ['start_app', 'Start the application and check its health'],
-  ['notify_back', 'Notify users service is back'],
-  ['register', 'Write the restore register (Prod)'],
-] as const;
-export type RunbookStep = (typeof RUNBOOK_STEPS)[number][0];
-
 const ICON: Record<ApprovalStepEntry['status'], string> = { started: ':hourglass_flowing_sand:', done: ':white_check_mark:', failed: ':x:', skipped: ':heavy_minus_sign:' };
 
-export function renderRunbook(a: ApprovalRow, steps: ApprovalStepEntry[], o: { timezone: string; status: string; error?: string | null; extra?: string[] }): OutMessage {
+export function renderRunbook(v: RunbookView, o: { timezone: string; extra?: string[] }): OutMessage {
+  const { approval: a, steps, plan } = v;
   const last = new Map<string, ApprovalStepEntry>();
   for (const s of steps) last.set(s.step, s);
-  const lines = RUNBOOK_STEPS.map(([id, label]) => {
+  const lines = plan.map(({ name: id, label }) => {
     const s = last.get(id);
     return `${s ? ICON[s.status] : ':white_small_square:'} ${label}${s?.note ? ` — ${s.note}` : ''}`;
   });
-  const rollback = steps.filter((s) => !RUNBOOK_STEPS.some(([id]) => id === s.step));
-  const head = `Production restore of *${a.client}* from \`${a.backup_file ?? a.backup_key}\` (request #${a.id}, approved by ${a.decided_by_name ?? '?'}) — *${o.status}*`;
+  const rollback = steps.filter((s) => !plan.some(({ name }) => name === s.step));
+  const head = `Production restore of *${a.client}* from \`${a.backup_file ?? a.backup_key}\` (request #${a.id}, approved by ${a.decided_by_name ?? '?'}) — *${v.status}*`;
   const blocks: unknown[] = [section(head), section(lines.join('\n'))];
   if (rollback.length) blocks.push(section(`*Recovery:*\n${rollback.map((s) => `${ICON[s.status]} ${s.step.replace(/_/g, ' ')}${s.note ? ` — ${s.note}` : ''}`).join('\n')}`));
-  if (o.error) blocks.push(section(`:warning: ${o.error}`));
+  if (v.error) blocks.push(section(`:warning: ${v.error}`));
   for (const e of o.extra ?? []) blocks.push(context(e));
-  return fitMessage({ text: `Production restore of ${a.client}: ${o.status}${o.error ? ` — ${o.error}` : ''}\n${lines.join('\n')}`, blocks });
+  return fitMessage({ text: `Production restore of ${a.client}: ${v.status}${v.error ? ` — ${v.error}` : ''}\n${lines.join('\n')}`, blocks });
 }
 
 // ---- modals ----

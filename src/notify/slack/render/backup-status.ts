@@ -1,8 +1,7 @@
-import type { OutMessage } from '../notifier.js';
-import { formatBytes, formatDate, formatDateTime, zonedParts } from '../../core/time.js';
-import { formatDuration } from '../../config/duration.js';
-import type { BackupRow } from '../../store/backup-register.js';
-import type { ClientStatus } from '../../operations/client-status.js';
+import type { OutMessage } from '../../sink.js';
+import { formatBytes, formatDate, formatDateTime, zonedParts } from '../../../core/time.js';
+import { formatDuration } from '../../../config/duration.js';
+import type { ClientStatus } from '../../../operations/client-status.js';
 import { fitMessage } from '../limits.js';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];

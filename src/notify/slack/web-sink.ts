@@ -1,9 +1,10 @@
 import { WebClient, WebClientEvent, type RetryOptions } from '@slack/web-api';
-import type { Logger } from '../logger.js';
-import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../../logger.js';
+import { errorMessage } from '../../core/errors.js';
 import { boltLogger } from './bolt-logger.js';
 import { fitMessage } from './limits.js';
-import type { MessageRef, Notifier, OutMessage } from './notifier.js';
+import type { MessageRef } from '../../operations/reporter.js';
+import type { MessageSink, OutMessage } from '../sink.js';
 
 /**
  * Retries of the Web API calls: network failures back off (0.5 s … 5 s); a 429 waits the
@@ -12,7 +13,7 @@ import type { MessageRef, Notifier, OutMessage } from './notifier.js';
  */
 export const SLACK_RETRY: RetryOptions = { retries: 4, factor: 2, minTimeout: 500, maxTimeout: 5000, randomize: false };
 
-export interface SlackNotifierOptions {
+export interface SlackWebSinkOptions {
   token: string;
   apiUrl?: string;
   logger: Logger;
@@ -45,19 +46,19 @@ function slackErrorCode(err: unknown): string | undefined {
 }
 
 /**
- * The Slack implementation of the Notifier: Block Kit within Slack's limits, rate limits and
+ * Delivers messages through the Slack Web API: Block Kit within Slack's limits, rate limits and
  * network failures retried, and a final failure logged with the message content (never lost
  * silently) but never thrown into the operation: the backup completes and is registered even when
  * Slack is down.
  */
-export class SlackNotifier implements Notifier {
+export class SlackWebSink implements MessageSink {
   readonly client: WebClient;
   private readonly log: Logger;
   /** Called when a call failed for good (metrics); set by the Slack app. */
   onFailure?: (method: string, err: unknown) => void;
 
-  constructor(private readonly o: SlackNotifierOptions) {
-    this.log = o.logger.child({ component: 'slack-notifier' });
+  constructor(private readonly o: SlackWebSinkOptions) {
+    this.log = o.logger.child({ component: 'slack-sink' });
     this.client = slackWebClient(o.token, { apiUrl: o.apiUrl, logger: this.log, retryConfig: o.retryConfig });
     this.client.on(WebClientEvent.RATE_LIMITED, (retryAfter: number, info: { url?: string }) => {
       this.log.warn({ retryAfterSeconds: retryAfter, url: info?.url }, 'Slack rate limit: waiting Retry-After before retrying');
@@ -81,31 +82,14 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  async update(ref: MessageRef, message: OutMessage): Promise<void> {
+  async update(ref: MessageRef, message: OutMessage): Promise<boolean> {
     const m = fitMessage(message);
     try {
       await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: m.text, ...(m.blocks ? { blocks: m.blocks as never } : {}) });
+      return true;
     } catch (err) {
       this.failed('chat.update', err, { channel: ref.channel, ts: ref.ts, text: m.text });
-    }
-  }
-
-  /** Uploads a file (files.getUploadURLExternal → upload → files.completeUploadExternal); throws when it fails. */
-  async uploadFileOrThrow(channel: string, file: { filename: string; content: string; title?: string; comment?: string }): Promise<void> {
-    await this.client.filesUploadV2({
-      channel_id: channel,
-      filename: file.filename,
-      content: file.content,
-      title: file.title ?? file.filename,
-      ...(file.comment ? { initial_comment: file.comment } : {}),
-    });
-  }
-
-  async uploadFile(channel: string, file: { filename: string; content: string; title?: string; comment?: string }): Promise<void> {
-    try {
-      await this.uploadFileOrThrow(channel, file);
-    } catch (err) {
-      this.failed('files.uploadV2', err, { channel, filename: file.filename, bytes: file.content.length });
+      return false;
     }
   }
 }

@@ -1,5 +1,5 @@
 import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 /** Bolt's and the WebClient's logger interface over our pino logger (secrets are redacted by pino). */
 export function boltLogger(log: Logger): BoltLogger {

@@ -1,7 +1,7 @@
-import type { OutMessage } from '../notifier.js';
-import type { Digest, DigestClient } from '../../operations/digest.js';
-import { formatDuration } from '../../config/duration.js';
-import { formatBytes, formatDate, formatDateTime } from '../../core/time.js';
+import type { OutMessage } from '../../sink.js';
+import type { Digest, DigestClient } from '../../../operations/views.js';
+import { formatDuration } from '../../../config/duration.js';
+import { formatBytes, formatDate, formatDateTime } from '../../../core/time.js';
 
 const MARK = { ok: ':white_check_mark:', warning: ':warning:', critical: ':red_circle:' } as const;
 const MAX_SECTIONS = 45;

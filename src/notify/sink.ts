@@ -1,0 +1,35 @@
+import type { MessageRef } from '../operations/reporter.js';
+
+/**
+ * Where rendered messages go: the Slack Web API, the console, or a test's recorder. A sink delivers; the
+ * reporter (message-reporter.ts) decides what to say and where.
+ */
+export interface OutMessage {
+  /** Plain-text version (notifications, console, accessibility). Always set. */
+  text: string;
+  /** Block Kit blocks (Slack only). */
+  blocks?: unknown[];
+}
+
+export interface MessageSink {
+  /** Posts a message to a channel; its reference, or undefined when posting failed (after retries). */
+  post(channel: string, message: OutMessage): Promise<MessageRef | undefined>;
+  /** Replaces a posted message's content; false when that failed. */
+  update(ref: MessageRef, message: OutMessage): Promise<boolean>;
+}
+
+/** Prints messages to a stream (stdout by default) as text. */
+export class ConsoleSink implements MessageSink {
+  private seq = 0;
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+
+  async post(channel: string, message: OutMessage): Promise<MessageRef> {
+    this.out.write(`${message.text}\n`);
+    return { channel, ts: `console.${++this.seq}` };
+  }
+
+  async update(_ref: MessageRef, message: OutMessage): Promise<boolean> {
+    this.out.write(`${message.text}\n`);
+    return true;
+  }
+}

@@ -1,0 +1,47 @@
+import type { OutMessage } from '../../sink.js';
+import { formatDateTime } from '../../../core/time.js';
+import type { ApprovalRow } from '../../../store/approvals.js';
+
+/** Short messages: alerts, reminders and notices that fit in one line or two of mrkdwn. */
+
+const humanStep = (s: string) => s.replace(/_/g, ' ');
+
+/** SOP 9.2 step 2: the users' maintenance notice (in the SOP's words). */
+export function renderMaintenanceNotice(client: string, from: Date, until: Date, tz: string): OutMessage {
+  return { text: `:construction: *Sistema ${client} - Mantenimiento Programado*\nEl sistema ${client} estara no disponible desde ${formatDateTime(from, tz)} hasta ${formatDateTime(until, tz)} (estimado).\nMotivo: Restauracion de base de datos.\nDisculpe las molestias.` };
+}
+
+/** SOP 9.2 step 12: service is back, with the date the data goes back to. */
+export function renderRestoredNotice(client: string, dataAsOf: Date, tz: string): OutMessage {
+  const when = formatDateTime(dataAsOf, tz);
+  return { text: `:white_check_mark: *Sistema ${client} - Servicio Restaurado*\nEl sistema ${client} ha sido restaurado y esta operativo.\nIMPORTANTE: Los datos han sido restaurados al estado del ${when}.\nCualquier dato ingresado despues de esa fecha debera re-ingresarse.` };
+}
+
+export function renderRestoreFailedAlert(e: { client: string; approvalId: string; step: string; summary: string }, mentions: string): OutMessage {
+  return { text: `:rotating_light: *Production restore of ${e.client} failed* at step "${humanStep(e.step)}" (request #${e.approvalId}). ${e.summary} ${mentions}`.trim() };
+}
+
+export function renderJobFailedAlert(e: { client: string; job: string; runId?: string; error: string }, mentions: string): OutMessage {
+  return { text: `:x: *S2* Scheduled job *${e.job}*${e.client ? ` of *${e.client}*` : ''} failed${e.runId ? ` (run ${e.runId})` : ''}: ${e.error}${mentions ? `\n${mentions}` : ''}` };
+}
+
+export function renderRunInterrupted(e: { client: string; runKind: string; runId: string; startedAt: Date; step: string | null }, tz: string): OutMessage {
+  return { text: `:warning: A ${e.runKind.replace('_', ' ')} run${e.client ? ` of ${e.client}` : ''} started ${formatDateTime(e.startedAt, tz)} was interrupted (the bot stopped during step "${e.step ?? '?'}"). Run ${e.runId} is marked interrupted.` };
+}
+
+export function renderRestoreInterrupted(a: ApprovalRow): OutMessage {
+  return {
+    text: `:warning: The production restore of *${a.client}* (request #${a.id}) was *interrupted* when the bot stopped; last completed step: *${a.last_step ?? 'none'}*.` +
+      (a.old_database ? ` The previous database is kept as \`${a.old_database}\`.` : '') + (a.restore_database ? ` The restored copy is \`${a.restore_database}\`.` : '') +
+      ' Nothing was dropped. Check the application and production before doing anything else.',
+  };
+}
+
+export function renderRestoreTestDue(client: string, quarter: string, mentions: string): OutMessage {
+  return { text: `:calendar: The quarterly restore test of *${client}* is due (SOP 8.3, ${quarter}): restore the newest backup into staging and verify it — \`/restore-test ${client}\` or \`backup-bot restore-test ${client}\`.${mentions ? `\n${mentions}` : ''}` };
+}
+
+export function renderIntegritySummary(results: Array<{ client: string; ok: boolean; error?: string; runId?: string }>): OutMessage {
+  const lines = results.map((o) => `${o.ok ? ':white_check_mark:' : ':x:'} *${o.client}*: ${o.ok ? 'newest backup read back and verified' : `FAILED — ${o.error ?? 'see the run'}`}${o.runId ? ` (run ${o.runId})` : ''}`);
+  return { text: [':mag: *Monthly integrity check (SOP 8.2)*', ...lines].join('\n') };
+}

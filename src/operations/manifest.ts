@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { BACKUP_TYPES, type BackupRow } from '../store/backup-register.js';
+
+/**
+ * The manifest stored beside each backup as `<key>.manifest.json` and in backup_register.manifest: what
+ * was dumped, where, with which tools, its sha256 and the row counts a restore is verified against.
+ * One schema; a register row's manifest is parsed once, where it is read (`manifestOf`).
+ */
+const count = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).pipe(z.number().int().min(0));
+
+export const backupManifestSchema = z.object({
+  client: z.string(),
+  engine: z.enum(['postgres', 'mysql']),
+  format: z.enum(['plain', 'custom']),
+  type: z.enum(BACKUP_TYPES as [string, ...string[]]),
+  file: z.string(),
+  key: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sizeBytes: count,
+  tables: count.nullable(),
+  serverVersion: z.string(),
+  dumpToolVersion: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  rowCounts: z.record(z.string(), count),
+  /** How rowCounts were taken: 'snapshot' (same snapshot as the dump) or 'before-dump'. */
+  rowCountsMode: z.enum(['snapshot', 'before-dump']),
+  files: z.array(z.object({ path: z.string(), key: z.string(), sha256: z.string(), sizeBytes: count })),
+  gzipLevel: z.number().int(),
+  destinations: z.array(z.string()),
+});
+export type BackupManifest = z.infer<typeof backupManifestSchema>;
+
+/**
+ * What a reader of a stored backup may rely on: the manifest's fields where it is complete, else the register
+ * row's own columns (rows written before a field existed, or a failed backup without a manifest).
+ */
+export interface BackupFacts {
+  engine: 'postgres' | 'mysql' | undefined;
+  format: 'plain' | 'custom';
+  file: string | undefined;
+  key: string | undefined;
+  sha256: string | undefined;
+  sizeBytes: number | undefined;
+  tables: number | undefined;
+  serverVersion: string | undefined;
+  rowCounts: Record<string, number>;
+  files: BackupManifest['files'];
+  /** Set when the stored manifest does not match the schema (shown, never silently trusted). */
+  problem?: string;
+}
+
+const partial = backupManifestSchema.partial();
+
+export function manifestOf(b: Pick<BackupRow, 'manifest' | 'engine' | 'format' | 'file' | 'key' | 'sha256' | 'size_bytes' | 'tables_counted'>): BackupFacts {
+  const full = b.manifest ? backupManifestSchema.safeParse(b.manifest) : undefined;
+  const m = full?.success ? full.data : b.manifest ? partial.safeParse(b.manifest).data ?? {} : {};
+  const problem = full && !full.success ? `the manifest does not match its schema: ${full.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}` : undefined;
+  const engine = m.engine ?? (b.engine === 'postgres' || b.engine === 'mysql' ? b.engine : undefined);
+  const size = m.sizeBytes ?? (b.size_bytes !== null && /^\d+$/.test(String(b.size_bytes)) ? Number(b.size_bytes) : undefined);
+  return {
+    engine,
+    format: m.format ?? (b.format === 'custom' ? 'custom' : 'plain'),
+    file: m.file ?? b.file ?? undefined,
+    key: m.key ?? b.key ?? undefined,
+    sha256: m.sha256 ?? b.sha256 ?? undefined,
+    sizeBytes: size,
+    tables: m.tables ?? b.tables_counted ?? undefined,
+    serverVersion: m.serverVersion,
+    rowCounts: m.rowCounts ?? {},
+    files: m.files ?? [],
+    ...(problem ? { problem } : {}),
+  };
+}

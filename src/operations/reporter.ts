@@ -1,0 +1,52 @@
+import type { Role } from '../config/schema.js';
+import type { AlertRow } from '../store/alerts.js';
+import type {
+  BackupProgressView, BackupResultView, Digest, RestoreTestView, RunbookView, VerifyResultView, WatchdogStatus,
+} from './views.js';
+
+/**
+ * How operations tell people what happens. An operation hands a Reporter plain data (one of the events
+ * below) and gets back where it was shown, so that a later event can replace it (a live progress message).
+ * The notify layer implements it: Slack (Block Kit, channels, mentions, button IDs) or the console.
+ * A reporter never throws: a report that could not be delivered is logged there and answered `undefined`.
+ */
+export interface MessageRef { channel: string; ts: string }
+
+export interface Reporter {
+  /** Shows `event`; with `replace`, replaces what was shown there before. Resolves where it is shown, or undefined. */
+  report(event: ReportEvent, replace?: MessageRef): Promise<MessageRef | undefined>;
+}
+
+/** Who an alert is for: people with these roles on the client are called by name. */
+export type Audience = Role[];
+
+export type ReportEvent =
+  // Runs with a live message (started, each step, finished).
+  | { kind: 'backup.progress'; client: string; view: BackupProgressView }
+  | { kind: 'backup.result'; client: string; view: BackupResultView }
+  | { kind: 'verify.result'; client: string; view: VerifyResultView }
+  | { kind: 'restore_test.progress'; client: string; view: RestoreTestView }
+  | { kind: 'restore.runbook'; client: string; view: RunbookView }
+  // Production-restore requests and decisions.
+  | { kind: 'restore.request'; client: string; approval: RunbookView['approval']; approverRole: Role }
+  | { kind: 'restore.decided'; client: string; approval: RunbookView['approval'] }
+  // Notices to the system's users (SOP 9.2 steps 2 and 12); shown in the client's notifyChannel.
+  | { kind: 'users.maintenance'; client: string; from: Date; until: Date }
+  | { kind: 'users.restored'; client: string; dataAsOf: Date }
+  // Alerts and notices to the team.
+  | { kind: 'alert.restore_test_failed'; client: string; backupFile: string; failedStep?: string; error: string; runId: string }
+  | { kind: 'alert.restore_failed'; client: string; approvalId: string; step: string; summary: string; severity: 'S1' | 'S2'; audience: Audience }
+  | { kind: 'alert.job_failed'; client: string; job: string; runId?: string; error: string; audience: Audience }
+  | { kind: 'alert.watchdog_opened'; client: string; status: WatchdogStatus; schedule: string; rpo: string; audience: Audience }
+  | { kind: 'alert.watchdog_resolved'; client: string; alert: AlertRow; status: WatchdogStatus; now: Date }
+  | { kind: 'alert.watchdog_resolved_notice'; client: string; resolved: AlertRow[]; status: WatchdogStatus; now: Date }
+  | { kind: 'notice.run_interrupted'; client: string; runKind: string; runId: string; startedAt: Date; step: string | null }
+  | { kind: 'notice.restore_interrupted'; client: string; approval: RunbookView['approval'] }
+  | { kind: 'notice.restore_test_due'; client: string; quarter: string; audience: Audience }
+  | { kind: 'integrity.summary'; results: Array<{ client: string; ok: boolean; error?: string; runId?: string }> }
+  | { kind: 'digest'; digest: Digest };
+
+export type ReportKind = ReportEvent['kind'];
+
+/** A reporter that shows nothing (CLI --json, where only the result is printed). */
+export const silentReporter: Reporter = { report: async () => undefined };

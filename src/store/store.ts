@@ -1,0 +1,116 @@
+import { connectState, ensureDatabase, withTransaction, type Pool } from './db.js';
+import { migrate } from './migrate.js';
+import type { Queryable } from './queryable.js';
+import { claimInstance, type Instance } from './instance.js';
+import { isLocked, withLock, type LockResult } from './locks.js';
+import { reapInterruptedRuns } from './interrupted.js';
+import * as alerts from './alerts.js';
+import * as approvals from './approvals.js';
+import * as auditLog from './audit.js';
+import * as backups from './backup-register.js';
+import * as jobState from './job-state.js';
+import * as metrics from './metrics.js';
+import * as restoreTests from './restore-test-register.js';
+import * as runs from './runs.js';
+import * as status from './status.js';
+
+/**
+ * The state database as the rest of the bot sees it: named queries grouped by what they are about,
+ * each bound to the process's one pool (or, inside `transaction`, to that transaction's client).
+ * SQL is written only in src/store; nothing outside it holds a pool.
+ */
+const queries = {
+  runs: {
+    start: runs.startRun, step: runs.runStep, mergeDetails: runs.mergeRunDetails, setMessage: runs.setRunMessage,
+    finish: runs.finishRun, get: runs.getRun, list: runs.listRuns, running: runs.runningRuns,
+  },
+  backups: {
+    insert: backups.insertBackup, setVerified: backups.setBackupVerified, markDeleted: backups.markBackupDeleted, get: backups.getBackup,
+    findByKey: backups.findBackupByKey, list: backups.listBackups, latestVerified: backups.latestVerifiedBackup,
+    idsReferencedByApprovals: backups.backupIdsReferencedByApprovals,
+  },
+  restoreTests: {
+    insert: restoreTests.insertRestoreTest, setQaVerified: restoreTests.setQaVerified, get: restoreTests.getRestoreTest, list: restoreTests.listRestoreTests,
+  },
+  approvals: {
+    nextId: approvals.nextApprovalId, insert: approvals.insertApproval, get: approvals.getApproval, decide: approvals.decideApproval,
+    expire: approvals.expireApproval, setMessage: approvals.setApprovalMessage, setRunbookMessage: approvals.setRunbookMessage,
+    claimForRunbook: approvals.claimApprovalForRunbook, recordStep: approvals.recordApprovalStep, setDatabases: approvals.setApprovalDatabases,
+    finish: approvals.finishApproval, markInterrupted: approvals.markInterruptedApprovals, list: approvals.listApprovals,
+    oldDatabasesDue: approvals.listOldDatabasesDue, markOldDatabaseDropped: approvals.markOldDatabaseDropped,
+  },
+  incidents: { insertRestoreIncident: approvals.insertRestoreIncident, list: approvals.listRestoreIncidents },
+  audit: { append: auditLog.audit, list: auditLog.listAudit },
+  alerts: { open: alerts.openAlert, setMessage: alerts.setAlertMessage, resolve: alerts.resolveAlerts, listOpen: alerts.listOpenAlerts, list: alerts.listAlerts },
+  jobs: { ensureState: jobState.ensureJobState, claimFire: jobState.claimFire, getState: jobState.getJobState, listStates: jobState.listJobStates, setLastFire: jobState.setLastFire },
+  status: { pendingApprovals: status.countPendingApprovals, failures: status.countFailures, lastFinishedRun: status.lastFinishedRun },
+  metrics: { runCounts: metrics.countRunsByKindAndStatus, lastBackupFigures: metrics.lastBackupFigures },
+} as const;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type QueryFn = (db: Queryable, ...args: any[]) => Promise<unknown>;
+type Bound<T> = { readonly [K in keyof T]: T[K] extends (db: Queryable, ...args: infer A) => infer R ? (...args: A) => R : never };
+type Queries = typeof queries;
+export type BoundQueries = { readonly [G in keyof Queries]: Bound<Queries[G]> };
+
+/** The named queries, bound to a pool or a transaction's client. */
+export function queriesOn(db: Queryable): BoundQueries {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [group, fns] of Object.entries(queries)) {
+    out[group] = Object.fromEntries(Object.entries(fns as Record<string, QueryFn>).map(([name, fn]) => [name, (...args: unknown[]) => fn(db, ...args)]));
+  }
+  return out as unknown as BoundQueries;
+}
+
+export interface Store extends BoundQueries {
+  /** Runs `fn` in one transaction; the queries it is handed run on that transaction. */
+  transaction<T>(fn: (tx: BoundQueries) => Promise<T>): Promise<T>;
+  /** Runs `fn` while holding the advisory lock `scope:key` (on a dedicated connection); see locks.ts. */
+  withLock<T>(scope: string, key: string, fn: () => Promise<T>, opts?: { wait?: boolean }): Promise<LockResult<T>>;
+  isLocked(scope: string, key: string): Promise<boolean>;
+  /** Marks `running` runs of processes that are gone as interrupted; returns them. */
+  reapInterruptedRuns(at: Date): Promise<runs.Run[]>;
+  /** This process's instance (claimed once, released by close()). */
+  claimInstance(): Promise<Instance>;
+  /** A cheap round trip (health checks). */
+  ping(): Promise<void>;
+  /** The server's version string (doctor). */
+  serverVersion(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Create the database if it does not exist (embedded defaults, tests). */
+  createDatabase?: boolean;
+  poolSize?: number;
+}
+
+/** Connects, applies pending migrations, and returns the store (one per process or worker thread). */
+export async function openStore(url: string, opts: StoreOptions = {}): Promise<Store & { migrationsApplied: string[] }> {
+  if (opts.createDatabase) await ensureDatabase(url).catch(() => false);
+  const pool: Pool = await connectState(url, { max: opts.poolSize ?? 10 });
+  let migrationsApplied: string[];
+  try {
+    migrationsApplied = await migrate(pool);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  let closed = false;
+  return {
+    ...queriesOn(pool),
+    migrationsApplied,
+    transaction: (fn) => withTransaction(pool, (c) => fn(queriesOn(c))),
+    withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
+    isLocked: (scope, key) => isLocked(pool, scope, key),
+    reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
+    claimInstance: () => claimInstance(pool),
+    ping: async () => { await pool.query('SELECT 1'); },
+    serverVersion: async () => (await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
