@@ -1,5 +1,4 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { authorize } from '../operations/authorize.js';
 
 import { qaVerifyRestoreTest } from '../operations/qa-verify.js';
 import { formatDateTime } from '../core/time.js';
@@ -25,14 +24,12 @@ export async function qaVerified(deps: CommandDeps, args: Args): Promise<void> {
   });
   const id = registerId.safeParse(args.action.value ?? '');
   if (!id.success) { await reply(':warning: This button does not refer to a restore test. Nothing was signed.'); return; }
-  const row = await ctx.store.restoreTests.get(id.data);
-  if (!row) { await reply(`:warning: Restore test ${id.data} is not in the register. Nothing was signed.`); return; }
-  const auth = await authorize(ctx, { client: row.client, userId, role: 'qa', action: `verify the restore test of ${row.client} as QA` });
-  if (!auth.ok) { await reply(auth.message); return; }
-  const name = await userName(args.client, userId, args.body.user.name);
-  const r = await qaVerifyRestoreTest(ctx, { registerId: row.id, userId, userName: name });
-  if (!r.ok) { await reply(`:warning: Not signed: ${r.reason}`); return; }
-  const at = r.row.verified_by_qa_at ? formatDateTime(new Date(r.row.verified_by_qa_at), ctx.config.timezone) : '';
-  await reply(`:white_check_mark: You verified the restore test of *${row.client}* (${row.quarter}, register entry ${row.id}) as QA at ${at}.`);
+  deps.background.run(`qa verify ${id.data}`, async () => {
+    const name = await userName(args.client, userId, args.body.user.name);
+    const r = await qaVerifyRestoreTest(ctx, { registerId: id.data, userId, userName: name });
+    if (!r.ok) { await reply(`:warning: Not signed: ${r.reason}`); return; }
+    const at = r.row.verified_by_qa_at ? formatDateTime(new Date(r.row.verified_by_qa_at), ctx.config.timezone) : '';
+    await reply(`:white_check_mark: You verified the restore test of *${r.row.client}* (${r.row.quarter}, register entry ${r.row.id}) as QA at ${at}.`);
+  });
   // qaVerifyRestoreTest re-renders the result message itself ("Verificado por (QA)" instead of the button).
 }

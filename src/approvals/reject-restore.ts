@@ -1,10 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { authorize } from '../operations/authorize.js';
-import { decideRestore } from '../operations/decide-restore.js';
-import { approverRole } from '../operations/request-restore.js';
-
+import { checkDecider, decideRestore } from '../operations/decide-restore.js';
 import { errorMessage } from '../core/errors.js';
-import { messageModal, rejectModal } from '../notify/slack/render/restore.js';
+import { loadingModal, messageModal, rejectModal } from '../notify/slack/render/restore.js';
 import type { CommandDeps } from '../commands/deps.js';
 import { userName } from '../commands/reply.js';
 import { readMetadata } from './approval-submitted.js';
@@ -12,24 +9,30 @@ import { readMetadata } from './approval-submitted.js';
 type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
-/** "Reject" on a restore request: a modal asking for the reason (approvers only). */
+/** "Reject" on a restore request: acknowledged, a modal opened at once, then the approver checked and asked for the reason. */
 export async function rejectRestore(deps: CommandDeps, args: ButtonArgs, ids: { rejectView: string }): Promise<void> {
   const { ctx } = deps;
   const { ack, body, action, client } = args;
   await ack();
-  const a = /^\d{1,18}$/.test(action.value ?? '') ? await ctx.store.approvals.get(action.value!) : undefined;
-  let view: Record<string, unknown>;
-  if (!a) view = messageModal('Reject restore', ':warning: This button does not refer to a restore request. Nothing was done.');
-  else {
-    const auth = await authorize(ctx, { client: a.client, userId: body.user.id, role: approverRole(a.scope), action: `reject a ${a.scope} production restore of ${a.client}` });
-    view = !auth.ok ? messageModal('Reject restore', `:no_entry: ${auth.message}`)
-      : a.status !== 'pending' ? messageModal('Reject restore', `:information_source: Request #${a.id} is already ${a.status}. Nothing was done.`)
-        : rejectModal({ callbackId: ids.rejectView, approvalId: a.id, client: a.client });
-  }
-  await client.views.open({ trigger_id: body.trigger_id, view: view as never }).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'reject restore: could not open the modal'));
+  deps.background.run('reject restore', async () => {
+    let viewId: string | undefined;
+    let hash: string | undefined;
+    try {
+      const opened = await client.views.open({ trigger_id: body.trigger_id, view: loadingModal(ids.rejectView, 'Reject restore', ':hourglass_flowing_sand: Loading the request…') as never });
+      viewId = opened.view?.id;
+      hash = opened.view?.hash;
+    } catch (err) {
+      ctx.logger.warn({ err: errorMessage(err) }, 'reject restore: could not open the modal');
+      return;
+    }
+    const msgTs = body.container?.message_ts ?? body.message?.ts;
+    const check = await checkDecider(ctx, { approvalId: String(action.value ?? ''), userId: body.user.id, meaning: 'rejected', ...(msgTs ? { message: { ts: msgTs } } : {}) });
+    const view = check.ok ? rejectModal({ callbackId: ids.rejectView, approvalId: check.approval.id, client: check.approval.client }) : messageModal('Reject restore', `:no_entry: ${check.message}`);
+    await client.views.update({ view_id: viewId!, hash, view: view as never }).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'reject restore: could not update the modal'));
+  });
 }
 
-/** The rejection with its reason, signed like an approval (meaning "rejected"). */
+/** The rejection with its reason (checked inline), signed like an approval (meaning "rejected") after the ack. */
 export async function rejectionSubmitted(deps: CommandDeps, args: ViewArgs): Promise<void> {
   const { ctx } = deps;
   const { ack, body, view, client } = args;
@@ -37,8 +40,11 @@ export async function rejectionSubmitted(deps: CommandDeps, args: ViewArgs): Pro
   const reason = ((view.state.values as Record<string, Record<string, { value?: string | null }>>).reason?.value?.value ?? '').trim();
   if (!meta) { await ack({ response_action: 'errors', errors: { reason: 'This form is not a restore rejection of this bot.' } }); return; }
   if (!reason) { await ack({ response_action: 'errors', errors: { reason: 'A rejection needs a reason.' } }); return; }
-  const name = await userName(client, body.user.id, body.user.name);
-  const r = await decideRestore(ctx, { approvalId: meta.approvalId, client: meta.client, userId: body.user.id, userName: name, meaning: 'rejected', rejectReason: reason });
-  if (!r.ok) { await ack({ response_action: 'errors', errors: { reason: r.message.slice(0, 1900) } }); return; }
-  await ack({ response_action: 'clear' });
+  await ack({ response_action: 'update', view: messageModal('Reject restore', ':hourglass_flowing_sand: Recording the rejection…') as never });
+  deps.background.run(`reject ${meta.approvalId}`, async () => {
+    const name = await userName(client, body.user.id, body.user.name);
+    const r = await decideRestore(ctx, { approvalId: meta.approvalId, client: meta.client, userId: body.user.id, userName: name, meaning: 'rejected', rejectReason: reason });
+    const text = r.ok ? `:no_entry: You rejected restore #${r.approval.id} of *${r.approval.client}*; your signed reason is recorded.` : `:warning: Not recorded: ${r.message}`;
+    await client.views.update({ view_id: view.id, view: messageModal('Reject restore', text) as never }).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'reject restore: could not show the outcome'));
+  });
 }

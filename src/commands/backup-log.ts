@@ -4,7 +4,7 @@ import { exportRegister } from '../operations/export-register.js';
 import { formatDate } from '../core/time.js';
 import { errorMessage } from '../core/errors.js';
 import type { CommandDeps } from './deps.js';
-import { ephemeral } from './reply.js';
+import { ackThenAnswer, ephemeral } from './reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
@@ -13,12 +13,12 @@ type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
  * as two CSV files posted to the channel the command was typed in (any role on the client).
  */
 export async function backupLog(deps: CommandDeps, args: Args, client: string): Promise<void> {
-  const { ctx, background } = deps;
+  const { ctx } = deps;
   const { command } = args;
-  const auth = await authorize(ctx, { client, userId: command.user_id, role: 'any', action: `export the registers of ${client}` });
-  if (!auth.ok) { await args.ack(ephemeral(auth.message)); return; }
-  await args.ack(ephemeral(`:page_facing_up: Posting the registers of *${client}* (SOP sections 11 and 12) here as CSV files…`));
-  background.run(`registers ${client}`, async () => {
+  await ackThenAnswer(deps, args, `registers ${client}`, async (answer) => {
+    const auth = await authorize(ctx, { client, userId: command.user_id, role: 'any', action: `export the registers of ${client}` });
+    if (!auth.ok) return ephemeral(auth.message);
+    await answer(ephemeral(`:page_facing_up: Posting the registers of *${client}* (SOP sections 11 and 12) here as CSV files…`));
     const tz = ctx.config.timezone;
     const day = formatDate(ctx.clock.now(), tz);
     try {
@@ -34,7 +34,7 @@ export async function backupLog(deps: CommandDeps, args: Args, client: string): 
       const e = err as { data?: { error?: string } };
       ctx.logger.error({ client, channel: command.channel_id, err: e.data?.error ?? errorMessage(err) }, 'posting the registers failed');
       const hint = e.data?.error === 'not_in_channel' || e.data?.error === 'channel_not_found' ? ' Invite the bot to this channel (/invite @backup-bot) and try again.' : '';
-      await args.respond(ephemeral(`:x: The registers of *${client}* could not be posted: ${e.data?.error ?? errorMessage(err)}.${hint} You can also export them with \`backup-bot register backups --client ${client}\` and \`backup-bot register restore-tests --client ${client}\`.`)).catch(() => undefined);
+      return ephemeral(`:x: The registers of *${client}* could not be posted: ${e.data?.error ?? errorMessage(err)}.${hint} You can also export them with \`backup-bot register backups --client ${client}\` and \`backup-bot register restore-tests --client ${client}\`.`);
     }
   });
 }

@@ -7,27 +7,22 @@ import { backupList } from './backup-list.js';
 import { backupLog } from './backup-log.js';
 import { backupHelp } from './backup-help.js';
 import { restoreTest } from './restore-test.js';
-// --- production restores (issue 7) ---
 import { restoreCommand } from './restore.js';
 import { RESTORE_REQUEST_VIEW_ID } from '../approvals/index.js';
-// --- end production restores ---
 
 export type { CommandDeps } from './deps.js';
 
-/** Slash commands (also in manifest.yml). */
+/** The slash commands (also in manifest.yml); nowhere else. */
 export const BACKUP_COMMAND = '/backup';
 export const RESTORE_TEST_COMMAND = '/restore-test';
 export const RESTORE_COMMAND = '/restore';
 
-/** Registers every slash command; each handler acks first (within Slack's 3 seconds). */
+/** Registers every slash command; each handler acks at once (within Slack's 3 seconds) and answers after. */
 export function register(app: App, deps: CommandDeps): void {
   app.command(BACKUP_COMMAND, async (args) => {
     const parsed = parseBackupCommand(args.command.text ?? '');
-    if (parsed.sub === 'help') return backupHelp(deps, args, parsed.problem);
-    if (parsed.client !== undefined && !Object.prototype.hasOwnProperty.call(deps.ctx.config.clients, parsed.client)) {
-      return backupHelp(deps, args, `unknown client "${parsed.client}"`);
-    }
     switch (parsed.sub) {
+      case 'help': return backupHelp(deps, args, parsed.problem);
       case 'now': return backupNow(deps, args, parsed.client);
       case 'status': return backupStatus(deps, args, parsed.client);
       case 'list': return backupList(deps, args, parsed.client);

@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import type { Run } from '../store/runs.js';
 import { formatDateTime } from '../core/time.js';
 import { errorMessage } from '../core/errors.js';
+import type { BackgroundTasks } from './deps.js';
 
 export interface Ephemeral { response_type: 'ephemeral'; text: string; blocks?: unknown[] }
 
@@ -26,16 +27,30 @@ export function busyText(ctx: Context, what: string, client: string, run: Run): 
 }
 
 /**
- * Answers within Slack's 3 seconds: when `work` is done within `budgetMs` its answer is the ack;
- * otherwise the ack says it is on its way and the answer goes through response_url (one use).
+ * Slack waits 3 seconds for an acknowledgement, and a Web API call, a Docker call or a slow query can take
+ * longer: every slash command acknowledges at once, does its work after, and answers through response_url
+ * (an ephemeral message only the user sees). A failure is answered too, never lost.
  */
-export async function ackOrRespond(ack: (m: Ephemeral) => Promise<void>, respond: RespondFn, work: () => Promise<Ephemeral>, budgetMs = 2000): Promise<void> {
-  const p = work().catch((err: unknown) => ephemeral(`:x: Sorry, that did not work: ${errorMessage(err).slice(0, 500)}`));
-  const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), budgetMs).unref());
-  const first = await Promise.race([p, timer]);
-  if (first !== 'late') { await ack(first); return; }
-  await ack(ephemeral(':hourglass: Working on it…'));
-  await respond(await p);
+export async function ackThenAnswer(
+  deps: { ctx: Pick<Context, 'logger'>; background: BackgroundTasks },
+  args: { ack: () => Promise<void>; respond: RespondFn },
+  name: string,
+  work: (answer: (m: Ephemeral) => Promise<void>) => Promise<Ephemeral | void>,
+): Promise<void> {
+  await args.ack();
+  const answer = async (m: Ephemeral) => {
+    await args.respond(m).catch((err: unknown) => deps.ctx.logger.warn({ task: name, err: errorMessage(err) }, 'could not answer through response_url'));
+  };
+  deps.background.run(name, async () => {
+    let m: Ephemeral | void;
+    try {
+      m = await work(answer);
+    } catch (err) {
+      deps.ctx.logger.error({ task: name, err: errorMessage(err) }, 'slash command failed');
+      m = ephemeral(`:x: Sorry, that did not work: ${errorMessage(err).slice(0, 500)}`);
+    }
+    if (m) await answer(m);
+  });
 }
 
 /** The person's display name from Slack (users.info real_name), or the ID when Slack does not answer quickly. */

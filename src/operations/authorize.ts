@@ -89,25 +89,35 @@ export interface AuthorizeInput {
 }
 
 /**
- * Checks a role from the config (never from anything the request carried). A refusal is a polite
- * message naming the role needed, and an audit entry `authz.refused`.
+ * Checks a role from the config (never from anything the request carried). A refusal is a polite message and an
+ * audit entry `authz.refused`. Need to know: to someone without any role on it, a client that exists and one
+ * that does not read the same, so nobody learns the names of other teams' clients.
  */
 export async function authorize(ctx: Context, input: AuthorizeInput): Promise<{ ok: true } | { ok: false; message: string }> {
   const { client, userId, role, action } = input;
-  const ok = role === 'any' ? (await rolesOf(ctx, client, userId)).length > 0 : await hasRole(ctx, client, userId, role);
-  if (ok) return { ok: true };
-  const needed = role === 'any'
-    ? `a role on *${client}* (operator, QA, IT Manager or System Owner)`
-    : `the *${ROLE_LABEL[role]}* role on *${client}*`;
-  const configKey = role === 'any' ? `clients.${client}.roles` : `clients.${client}.roles.${role}`;
-  const message = `Sorry, to ${action} you need ${needed}. Nothing was done. Ask an administrator to add your Slack user ID (${userId}) or one of your user groups to \`${configKey}\`.`;
+  const known = Object.prototype.hasOwnProperty.call(ctx.config.clients, client);
+  const held = known ? await rolesOf(ctx, client, userId) : [];
+  if (role === 'any' ? held.length > 0 : held.includes(role)) return { ok: true };
+  const shown = client.slice(0, 63);
+  const message = held.length === 0
+    ? `Sorry, there is no client "${shown}" on which you hold a role, so you cannot ${action.replace(shown, 'it')}. Nothing was done. ${await yourClients(ctx, userId)}`
+    : `Sorry, to ${action} you need the *${ROLE_LABEL[role as Role]}* role on *${client}*. Nothing was done. Ask an administrator to add your Slack user ID (${userId}) or one of your user groups to \`clients.${client}.roles.${role}\`.`;
   await ctx.store.audit.append({
-    actor: userId,
-    action: 'authz.refused',
-    client,
-    target: action,
-    reason: role === 'any' ? 'no role on this client' : `missing role ${role}`,
+    actor: userId, action: 'authz.refused', client: shown, target: action,
+    reason: held.length === 0 ? (known ? 'no role on this client' : 'unknown client') : `missing role ${role}`,
     details: { role, action },
   });
   return { ok: false, message };
+}
+
+/** The clients a person may act on, with their roles (never the others). */
+export async function yourClients(ctx: Context, userId: string): Promise<string> {
+  const lines: string[] = [];
+  for (const name of Object.keys(ctx.config.clients)) {
+    const roles = await rolesOf(ctx, name, userId);
+    if (roles.length) lines.push(`*${name}* (${roles.map((r) => ROLE_LABEL[r]).join(', ')})`);
+  }
+  return lines.length
+    ? `Your clients: ${lines.join(', ')}.`
+    : `You hold no role on any client yet: ask an administrator to add your Slack user ID (${userId}) to \`clients.<name>.roles\`.`;
 }

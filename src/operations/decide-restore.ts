@@ -37,10 +37,49 @@ export function approvalStatement(a: ApprovalRow, signer: { name: string; roleLa
     `all data entered after ${taken} will be lost${a.scope === 'partial' ? ' in those tables' : ''} (request #${a.id}).`;
 }
 
+type Refusal = { ok: false; message: string; approval?: ApprovalRow; details: Record<string, unknown> };
+
 /**
- * Approves or rejects a pending restore request. Every rule is checked here, on the server, from the state
- * database and the config (never from what the button or modal carried); each refusal says why and is audited.
- * The decision is one conditional UPDATE … WHERE status = 'pending' in a transaction: exactly one decision wins.
+ * Whether `userId` may decide (approve or reject) this request now: every rule is checked here, on the server,
+ * from the state database and the config, never from what the button or modal carried. Called when the modal
+ * opens and again when it is submitted (the state may have changed in between).
+ */
+export async function checkDecider(ctx: Context, input: { approvalId: string; userId: string; meaning: 'approved' | 'rejected'; client?: string; message?: { channel?: string; ts: string } }): Promise<{ ok: true; approval: ApprovalRow; roleLabel: string } | Refusal> {
+  const no = (message: string, a?: ApprovalRow, details: Record<string, unknown> = {}): Refusal => ({ ok: false, message, ...(a ? { approval: a } : {}), details });
+  const a = /^\d{1,18}$/.test(input.approvalId) ? await ctx.store.approvals.get(input.approvalId) : undefined;
+  if (!a) return no(`there is no restore request #${input.approvalId.slice(0, 20)}. Nothing was done.`);
+  if (input.client !== undefined && input.client !== a.client) {
+    return no(`this interaction names client "${input.client}" but request #${a.id} is for ${a.client}: refused as a forged or stale interaction. Nothing was done.`, a, { forged: 'client' });
+  }
+  if (input.message && a.slack_ts && (input.message.ts !== a.slack_ts || (input.message.channel !== undefined && input.message.channel !== a.slack_channel))) {
+    return no(`this button does not belong to the message of request #${a.id}: refused as a forged interaction. Nothing was done.`, a, { forged: 'message' });
+  }
+  const role = approverRole(a.scope);
+  const label = ROLE_LABEL[role];
+  if (!(await hasRole(ctx, a.client, input.userId, role))) {
+    return no(`only the ${label} of ${a.client} can ${input.meaning === 'approved' ? 'approve' : 'reject'} a ${a.scope} production restore (SOP-001 9.1). Nothing was done.`, a, { missingRole: role });
+  }
+  if (input.meaning === 'approved' && input.userId === a.requested_by) {
+    return no(`you requested this restore, so you cannot approve it (four eyes: another ${label} must approve). Nothing was done.`, a, { fourEyes: true });
+  }
+  if (a.status !== 'pending') {
+    const by = a.decided_by_name ? ` by ${a.decided_by_name} at ${a.decided_at?.toISOString()}` : '';
+    return no(`request #${a.id} is already ${a.status}${by}; a decision is taken once. Nothing was done.`, a, { status: a.status });
+  }
+  const now = ctx.clock.now();
+  if (now.getTime() >= a.expires_at.getTime()) {
+    await ctx.store.approvals.expire(a.id, now);
+    return no(`request #${a.id} expired at ${a.expires_at.toISOString()} (requests are valid for ${ctx.config.approvals.ttl}); ask for a new one. Nothing was done.`, a, { expired: true });
+  }
+  const integrity = verifySignature(a);
+  if (!integrity.requestHashOk) return no(`request #${a.id} was changed after it was made (its hash no longer matches); it cannot be signed. Nothing was done.`, a, { tampered: true });
+  return { ok: true, approval: a, roleLabel: label };
+}
+
+/**
+ * Approves or rejects a pending restore request: checkDecider's rules, then what the person typed (the client's
+ * name, the ticked statement, a rejection's reason); each refusal says why and is audited. The decision is one
+ * conditional UPDATE … WHERE status = 'pending' in a transaction: exactly one decision wins.
  */
 export async function decideRestore(ctx: Context, raw: DecideRestoreInput): Promise<DecideResult> {
   const r0 = raw as Partial<Record<string, unknown>>;
@@ -54,33 +93,9 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput): Prom
   const parsed = decideRestoreInput.safeParse(raw);
   if (!parsed.success) return refuse(describeInputIssues(parsed.error));
   const input = parsed.data;
-  const a = await ctx.store.approvals.get(input.approvalId);
-  if (!a) return refuse(`there is no restore request #${input.approvalId}. Nothing was done.`);
-  if (input.client !== undefined && input.client !== a.client) {
-    return refuse(`this interaction names client "${input.client}" but request #${a.id} is for ${a.client}: refused as a forged or stale interaction. Nothing was done.`, a, { forged: 'client' });
-  }
-  if (input.message && a.slack_ts && (input.message.ts !== a.slack_ts || input.message.channel !== a.slack_channel)) {
-    return refuse(`this button does not belong to the message of request #${a.id}: refused as a forged interaction. Nothing was done.`, a, { forged: 'message' });
-  }
-  const role = approverRole(a.scope);
-  const label = ROLE_LABEL[role];
-  if (!(await hasRole(ctx, a.client, input.userId, role))) {
-    return refuse(`only the ${label} of ${a.client} can ${input.meaning === 'approved' ? 'approve' : 'reject'} a ${a.scope} production restore (SOP-001 9.1). Nothing was done.`, a, { missingRole: role });
-  }
-  if (input.meaning === 'approved' && input.userId === a.requested_by) {
-    return refuse(`you requested this restore, so you cannot approve it (four eyes: another ${label} must approve). Nothing was done.`, a, { fourEyes: true });
-  }
-  if (a.status !== 'pending') {
-    const by = a.decided_by_name ? ` by ${a.decided_by_name} at ${a.decided_at?.toISOString()}` : '';
-    return refuse(`request #${a.id} is already ${a.status}${by}; a decision is taken once. Nothing was done.`, a, { status: a.status });
-  }
-  const now = ctx.clock.now();
-  if (now.getTime() >= a.expires_at.getTime()) {
-    await ctx.store.approvals.expire(a.id, now);
-    return refuse(`request #${a.id} expired at ${a.expires_at.toISOString()} (requests are valid for ${ctx.config.approvals.ttl}); ask for a new one. Nothing was done.`, a, { expired: true });
-  }
-  const integrity = verifySignature(a);
-  if (!integrity.requestHashOk) return refuse(`request #${a.id} was changed after it was made (its hash no longer matches); it cannot be signed. Nothing was done.`, a, { tampered: true });
+  const check = await checkDecider(ctx, input);
+  if (!check.ok) return refuse(check.message, check.approval, check.details);
+  const { approval: a, roleLabel: label } = check;
   if (input.meaning === 'approved') {
     if ((input.typedClient ?? '').trim() !== a.client) {
       return refuse(`to approve, type the client's name exactly: "${a.client}" (you typed "${(input.typedClient ?? '').slice(0, 60)}"). Nothing was done.`, a, { typedClient: false });
@@ -89,6 +104,7 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput): Prom
   } else if (!input.rejectReason) {
     return refuse('a rejection needs a reason. Nothing was done.', a);
   }
+  const now = ctx.clock.now();
 
   const statement = approvalStatement(a, { name: input.userName, roleLabel: label }, input.meaning, ctx.config.timezone, input.rejectReason);
   const sig = signatureHash({ requestHash: a.request_hash, signerId: input.userId, signerName: input.userName, meaning: input.meaning, signedAt: now, statement });

@@ -30,7 +30,7 @@ export async function qaVerifyRestoreTest(ctx: Context, raw: QaVerifyInput): Pro
   }
   const { registerId, userId, userName } = parsed.data;
   const row = await ctx.store.restoreTests.get(registerId);
-  if (!row) return { ok: false, reason: `restore test ${registerId} is not in the register` };
+  if (!row) return { ok: false, reason: `Restore test ${registerId} is not in the register; nothing was signed` };
 
   if (!(await hasRole(ctx, row.client, userId, 'qa'))) {
     await ctx.store.audit.append({ actor: userId, action: 'restore_test.qa_verify_refused', client: row.client, target: `restore_test:${row.id}`, reason: 'missing role qa', details: { userName } });

@@ -95,6 +95,7 @@ async function execute(ctx: Context, approval: ApprovalRow, backup: BackupRow, i
       s.approval = claimed;
     },
     async onRecord(rec) { await ctx.store.approvals.recordStep(s.approval.id, rec); },
+    async onMessage(ref) { await ctx.store.approvals.setRunbookMessage(s.approval.id, ref.channel, ref.ts); },
     afterStep: hooks.afterStep,
     view: ({ records }) => view(records),
   }, s, async (o, rb) => {

@@ -43,6 +43,8 @@ export interface RunbookSpec<S> {
   view?(p: RunbookProgress<S>): ReportEvent | undefined;
   /** Called once the run row exists, before the first step; false: the runbook does not run (recorded as skipped). */
   onStart?(run: Run, s: S): Promise<boolean | void>;
+  /** Where the live message was posted, once (also kept elsewhere: the approval's runbook message). */
+  onMessage?(ref: MessageRef, run: Run): Promise<void>;
   /** Each record is also kept elsewhere (the approval's steps). */
   onRecord?(rec: StepRecord, s: S, run: Run): Promise<void>;
   /** Tests: called after each completed step. */
@@ -97,7 +99,10 @@ export async function runRunbook<S, R>(
     if (postTried && !outcome) return; // posting failed once: only the result is tried again
     postTried = true;
     message = await ctx.reporter.report(event);
-    if (message) await store.runs.setMessage(run.id, message.channel, message.ts).catch(() => undefined);
+    if (message) {
+      await store.runs.setMessage(run.id, message.channel, message.ts).catch(() => undefined);
+      await spec.onMessage?.(message, run);
+    }
   };
   const rb: Runbook<S> = { get run() { return run; }, records, get message() { return message; }, show };
 

@@ -30,9 +30,9 @@ test('refusal: an operator (not QA) clicking is refused politely, naming the QA 
   const r = await click(rowId, 'U0OPER');
   expect(r.status).toBe(200);
   expect(r.answer).toMatchObject({ response_type: 'ephemeral', replace_original: false });
-  expect(r.answer.text).toContain('you need the *QA* role on *demo*');
+  expect(r.answer.text).toContain('only QA of demo can mark a restore test verified (clients.demo.roles.qa)');
   expect((await getRestoreTest(bot.pool, rowId))!.verified_by_qa).toBeNull();
-  expect((await listAudit(bot.pool, { action: 'authz.refused' })).some((a) => a.actor === 'U0OPER' && a.target === 'verify the restore test of demo as QA')).toBe(true);
+  expect((await listAudit(bot.pool, { action: 'restore_test.qa_verify_refused' })).some((a) => a.actor === 'U0OPER' && a.target === `restore_test:${rowId}`)).toBe(true);
 });
 
 test('QA signs once: the register row gets the name from users.info; a second click changes nothing', async () => {

@@ -92,10 +92,13 @@ test('request → refused non-owner → signed System Owner approval → runbook
     userId: 'U0ITMGR', view: { id: 'V0FAKE', callback_id: 'approve_restore_modal', private_metadata: JSON.stringify({ approvalId: req!.id, client: 'demo' }) },
     values: { confirm_client: { value: { value: 'demo' } }, statement: { value: { selected_options: [{ value: 'signed' }] } } },
   }));
-  expect(forged.json).toMatchObject({ response_action: 'errors' });
-  expect(JSON.stringify(forged.json)).toMatch(/only the System Owner of demo can approve/);
+  // acknowledged at once (a "signing" view); the server's refusal is then shown in the modal
+  expect(forged.json).toMatchObject({ response_action: 'update' });
+  await idle();
+  const refusal = bot.emu.callsTo('views.update').filter((c) => c.params.view_id === 'V0FAKE').at(-1);
+  expect(JSON.stringify(refusal?.params.view)).toMatch(/Not signed: only the System Owner of demo can approve/);
   expect((await getApproval(pool(), req!.id))!.status).toBe('pending');
-  expect((await listAudit(pool(), { action: 'authz.refused' })).some((a) => a.actor === 'U0ITMGR')).toBe(true);
+  expect((await listAudit(pool(), { action: 'restore.decision_refused' })).some((a) => a.actor === 'U0ITMGR')).toBe(true);
 
   // 4. the System Owner: modal with the whole statement; a wrong typed name is refused; then signed
   expect((await click('approve_restore', req!.id, 'U0OWNER', req!.slack_ts!)).status).toBe(200);
@@ -106,7 +109,9 @@ test('request → refused non-owner → signed System Owner approval → runbook
   expect(wrong.json).toMatchObject({ response_action: 'errors', errors: { confirm_client: expect.stringMatching(/type the client's name exactly/) } });
   const ok = await sendSigned(bot.eventsUrl, viewSubmission({ userId: 'U0OWNER', view: { id: modal.id, callback_id: 'approve_restore_modal', private_metadata: modal.view.private_metadata }, values: { confirm_client: { value: { value: 'demo' } }, statement: { value: { selected_options: [{ value: 'signed' }] } } } }));
   expect(ok.status).toBe(200);
-  expect(ok.json).toMatchObject({ response_action: 'clear' });
+  expect(ok.json).toMatchObject({ response_action: 'update' });
+  await idle();
+  expect(JSON.stringify(bot.emu.callsTo('views.update').filter((c) => c.params.view_id === modal.id).at(-1)?.params.view)).toContain('You approved restore');
   const approved = (await getApproval(pool(), req!.id))!;
   expect(approved).toMatchObject({ status: 'approved', decided_by: 'U0OWNER', decided_by_name: 'Sofía Owner', meaning: 'approved' });
   expect(verifySignature(approved).ok).toBe(true);

@@ -15,8 +15,9 @@ const store = async (file: string, body = 'x') => {
 
 test('nothing stored: says so and how to take one', async () => {
   const res = await bot.slash('list demo');
-  expect(res.json.text).toContain('No stored backups of *demo*');
-  expect(res.json.text).toContain('/backup now demo');
+  const resA = await res.answer();
+  expect(resA.text).toContain('No stored backups of *demo*');
+  expect(resA.text).toContain('/backup now demo');
 });
 
 test('the newest stored backups, newest first, with their register status (the listing of `backup-bot list`)', async () => {
@@ -42,16 +43,17 @@ test('the newest stored backups, newest first, with their register status (the l
     await insertBackup(pool, { client: 'demo', takenAt: at(i), type: 'scheduled', file: `backup_${day(i)}.sql.gz`, key: `demo/backup_${day(i)}.sql.gz`, sizeBytes: 10, verified: true, executedBy: 'schedule', result: 'OK' });
   }
   const res = await bot.slash('list demo', { user: 'U0QA' });
-  const lines = (res.json.text as string).split('\n');
+  const resA = await res.answer();
+  const lines = (resA.text as string).split('\n');
   expect(lines[0]).toBe('*Newest backups of demo* (15 of 19)');
   expect(lines[1]).toMatch(/^:grey_question: .*backup_2026-10-23_03-00-00\.sql\.gz .*not in the register · local$/);
   expect(lines[2]).toMatch(/^:x: .*backup_2026-10-22_03-00-00\.sql\.gz .*MISSING from every destination$/);
   expect(lines[3]).toMatch(/^:warning: .*manual · backup_2026-10-21_03-00-00\.sql\.gz .*not verified · local$/);
   expect(lines[4]).toMatch(/^:white_check_mark: .*scheduled · backup_2026-10-20_03-00-00\.sql\.gz · .* · 16 tables · verified · sha256 abcdef012345 · local$/);
-  expect(res.json.text).not.toContain('permission denied');
-  expect(res.json.text).not.toContain('notes.txt');
+  expect(resA.text).not.toContain('permission denied');
+  expect(resA.text).not.toContain('notes.txt');
   expect(lines).toHaveLength(1 + 15);
-  expect(res.json.blocks.length).toBeLessThanOrEqual(50);
+  expect(resA.blocks.length).toBeLessThanOrEqual(50);
   await rm(join(bot.storageDir, 'demo'), { recursive: true, force: true });
 });
 
@@ -60,7 +62,8 @@ test('a destination that cannot be listed is named', async () => {
   await writeFile(bot.storageDir, 'not a directory');
   try {
     const res = await bot.slash('list demo', { user: 'U0QA' });
-    expect(res.json.text).toMatch(/:warning: cannot list local: storage "local"/);
+    const resA = await res.answer();
+    expect(resA.text).toMatch(/:warning: cannot list local: storage "local"/);
   } finally {
     await rm(bot.storageDir, { force: true });
     await mkdir(bot.storageDir);
@@ -69,7 +72,8 @@ test('a destination that cannot be listed is named', async () => {
 
 test('refusal: no role on the client → polite refusal, audited, nothing listed', async () => {
   const res = await bot.slash('list demo', { user: 'U0STRANGER' });
-  expect(res.json.text).toContain('you need a role on *demo*');
-  expect(res.json.text).not.toContain('backup_');
+  const resA = await res.answer();
+  expect(resA.text).toContain('there is no client "demo" on which you hold a role');
+  expect(resA.text).not.toContain('backup_');
   expect((await listAudit(bot.pool, { action: 'authz.refused' })).some((a) => a.target === 'list the backups of demo')).toBe(true);
 });

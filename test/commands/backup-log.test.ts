@@ -12,8 +12,9 @@ test('/backup log demo: the section 11 and 12 registers as two CSV files posted 
   await insertBackup(pool, { client: 'demo', takenAt: new Date('2026-01-06T03:00:00Z'), type: 'scheduled', file: 'backup_2026-01-06_03-00-00.sql.gz', key: 'demo/backup_2026-01-06_03-00-00.sql.gz', sizeBytes: 2048, verified: true, executedBy: 'schedule', result: 'OK', sha256: 'f'.repeat(64) });
   await insertRestoreTest(pool, { client: 'demo', testedAt: new Date('2026-01-07T10:00:00Z'), backupUsed: 'backup_2026-01-06_03-00-00.sql.gz', restoreMinutes: 2.5, recordsVerified: { lotes: 200 }, executedBy: 'Olga Operator', result: 'OK' });
   const res = await bot.slash('log demo', { channel: 'C0AUDIT' });
+  const resA = await res.answer();
   expect(res.ms).toBeLessThan(3000);
-  expect(res.json.text).toContain('Posting the registers of *demo*');
+  expect(resA.text).toContain('Posting the registers of *demo*');
   await bot.server.slack!.background.idle(30_000);
   const files = bot.emu.files.filter((f) => f.channel === 'C0AUDIT');
   expect(files).toHaveLength(2);
@@ -33,14 +34,16 @@ test('upload fails (bot not in the channel): the requester is told why, through 
   await bot.slash('log demo', { channel: 'C0PRIVATE', responseUrl });
   await bot.server.slack!.background.idle(30_000);
   const r = bot.emu.responses.get(responseUrl.split('/').pop()!)!;
-  expect(r.bodies[0].text).toContain('could not be posted: not_in_channel');
-  expect(r.bodies[0].text).toContain('/invite');
+  expect(r.bodies[0].text).toContain('Posting the registers of *demo*');
+  expect(r.bodies.at(-1).text).toContain('could not be posted: not_in_channel');
+  expect(r.bodies.at(-1).text).toContain('/invite');
 });
 
 test('refusal: no role on the client → polite refusal, audited, no file', async () => {
   const before = bot.emu.files.length;
   const res = await bot.slash('log demo', { user: 'U0STRANGER' });
-  expect(res.json.text).toContain('Sorry, to export the registers of demo you need a role on *demo*');
+  const resA = await res.answer();
+  expect(resA.text).toContain('Sorry, there is no client "demo" on which you hold a role, so you cannot export the registers of it');
   await bot.server.slack!.background.idle(5000);
   expect(bot.emu.files).toHaveLength(before);
   expect((await listAudit(bot.pool, { action: 'authz.refused' })).some((a) => a.actor === 'U0STRANGER')).toBe(true);

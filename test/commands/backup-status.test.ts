@@ -11,10 +11,11 @@ const DAY = 86_400_000;
 
 test('no backup yet: says so against the RPO, and the restore test is not done this quarter', async () => {
   const res = await bot.slash('status demo');
-  expect(res.json.response_type).toBe('ephemeral');
-  expect(res.json.text).toContain('No successful backup yet (RPO 7d)');
-  expect(res.json.text).toContain('No restore test yet');
-  expect(res.json.text).toContain(`This quarter's (${quarterOf(new Date())}) restore test`);
+  const resA = await res.answer();
+  expect(resA.response_type).toBe('ephemeral');
+  expect(resA.text).toContain('No successful backup yet (RPO 7d)');
+  expect(resA.text).toContain('No restore test yet');
+  expect(resA.text).toContain(`This quarter's (${quarterOf(new Date())}) restore test`);
 });
 
 test('last backup with its age against the RPO (exceeded), last restore test and the next due date', async () => {
@@ -22,7 +23,8 @@ test('last backup with its age against the RPO (exceeded), last restore test and
   await insertBackup(pool, { client: 'demo', takenAt: new Date(Date.now() - 9 * DAY), type: 'scheduled', file: 'backup_old.sql.gz', key: 'demo/backup_old.sql.gz', sizeBytes: 2048, verified: true, executedBy: 'schedule', result: 'OK', sha256: 'a'.repeat(64) });
   await insertRestoreTest(pool, { client: 'demo', testedAt: new Date(Date.now() - 60_000), backupUsed: 'backup_old.sql.gz', executedBy: 'Olga Operator', result: 'OK' });
   const res = await bot.slash('status demo');
-  const text = res.json.text as string;
+  const resA = await res.answer();
+  const text = resA.text as string;
   expect(text).toContain('Last backup');
   expect(text).toContain('(9d ago; RPO 7d *exceeded*)');
   expect(text).toContain(':red_circle:');
@@ -31,16 +33,19 @@ test('last backup with its age against the RPO (exceeded), last restore test and
   // a fresh backup is within the RPO
   await insertBackup(pool, { client: 'demo', takenAt: new Date(Date.now() - DAY), type: 'manual', file: 'backup_new.sql.gz', key: 'demo/backup_new.sql.gz', sizeBytes: 4096, verified: true, executedBy: 'Olga', result: 'OK' });
   const again = await bot.slash('status');
-  expect(again.json.text).toContain(':white_check_mark: Last backup');
-  expect(again.json.text).toContain('backup_new.sql.gz');
-  expect(again.json.blocks?.length ?? 0).toBeLessThanOrEqual(50);
+  const againA = await again.answer();
+  expect(againA.text).toContain(':white_check_mark: Last backup');
+  expect(againA.text).toContain('backup_new.sql.gz');
+  expect(againA.blocks?.length ?? 0).toBeLessThanOrEqual(50);
 });
 
 test('refusal: a user with no role on the client is refused politely; audited', async () => {
   const res = await bot.slash('status demo', { user: 'U0STRANGER' });
-  expect(res.json.text).toContain('Sorry, to see the backup status of demo you need a role on *demo*');
+  const resA = await res.answer();
+  expect(resA.text).toContain('Sorry, there is no client "demo" on which you hold a role');
   const a = await listAudit(bot.pool, { action: 'authz.refused' });
   expect(a.some((r) => r.actor === 'U0STRANGER' && r.target === 'see the backup status of demo')).toBe(true);
   const all = await bot.slash('status', { user: 'U0STRANGER' });
-  expect(all.json.text).toContain('You have no role on any client');
+  const allA = await all.answer();
+  expect(allA.text).toContain('You hold no role on any client');
 });

@@ -73,6 +73,6 @@ describe('qaVerifyRestoreTest', () => {
 
   it('a forged or unknown register id is refused', async () => {
     expect(await qaVerifyRestoreTest(ctx, { registerId: '1; DROP TABLE x', userId: 'U0QA', userName: 'Q' })).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid request: registerId must be a restore-test register row id/) });
-    expect(await qaVerifyRestoreTest(ctx, { registerId: '999999', userId: 'U0QA', userName: 'Q' })).toEqual({ ok: false, reason: 'restore test 999999 is not in the register' });
+    expect(await qaVerifyRestoreTest(ctx, { registerId: '999999', userId: 'U0QA', userName: 'Q' })).toEqual({ ok: false, reason: 'Restore test 999999 is not in the register; nothing was signed' });
   });
 });

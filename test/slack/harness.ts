@@ -28,8 +28,11 @@ export interface Bot {
   storageDir: string;
   /** The test's own pool on the bot's state database (checks and tampering). */
   pool: Pool;
-  /** Sends `/backup <text>` (or another command) signed as Slack does. */
-  slash(text: string, o?: { command?: string; user?: string; channel?: string; responseUrl?: string; triggerId?: string } & SendOptions): Promise<SendResult>;
+  /**
+   * Sends `/backup <text>` (or another command) signed as Slack does. `answer()` is what the user is shown: the
+   * ack's text when it had one, else the first message the bot sent to the command's response_url.
+   */
+  slash(text: string, o?: { command?: string; user?: string; channel?: string; responseUrl?: string; triggerId?: string } & SendOptions): Promise<SendResult & { answer(timeoutMs?: number): Promise<any>; answers(): any[] }>;
   stopServer(): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,9 +73,26 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
   const stopServer = async () => { if (!stopped) { stopped = true; await server.stop('test done'); } };
   return {
     emu, server, base, eventsUrl, logs, state, demo, storageDir, pool,
-    slash(text, so = {}) {
-      const body = slashCommandBody({ command: so.command ?? '/backup', text, user_id: so.user ?? 'U0OPER', channel_id: so.channel ?? OPS_CHANNEL, response_url: so.responseUrl ?? emu.responseUrl(), ...(so.triggerId ? { trigger_id: so.triggerId } : {}) });
-      return sendSigned(eventsUrl, body, so);
+    async slash(text, so = {}) {
+      const responseUrl = so.responseUrl ?? emu.responseUrl();
+      const body = slashCommandBody({ command: so.command ?? '/backup', text, user_id: so.user ?? 'U0OPER', channel_id: so.channel ?? OPS_CHANNEL, response_url: responseUrl, ...(so.triggerId ? { trigger_id: so.triggerId } : {}) });
+      const res = await sendSigned(eventsUrl, body, so);
+      const id = responseUrl.split('/').pop()!;
+      const answers = () => emu.responses.get(id)?.bodies ?? [];
+      return {
+        ...res,
+        answers,
+        async answer(timeoutMs = 60_000) {
+          if (res.json?.text) return res.json;
+          const until = Date.now() + timeoutMs;
+          while (Date.now() < until) {
+            const first = answers()[0];
+            if (first) return first;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          throw new Error(`no answer to "${text}" within ${timeoutMs} ms`);
+        },
+      };
     },
     stopServer,
     async close() {

@@ -7,10 +7,23 @@ let bot: Bot;
 beforeAll(async () => { bot = await startBot({ socketMode: true }); });
 afterAll(async () => { await bot?.close(); });
 
-const slashPayload = (text: string, user = 'U0OPER') => ({
-  token: 'x', team_id: 'T0TEAM', team_domain: 'acme', channel_id: 'C0OPS', channel_name: 'ops', user_id: user, user_name: user.toLowerCase(),
-  command: '/backup', text, api_app_id: 'A0BACKUP', is_enterprise_install: 'false', response_url: bot.emu.responseUrl(), trigger_id: `${Date.now()}.${Math.random()}`,
-});
+const responseUrls = new Map<string, string>();
+const slashPayload = (text: string, user = 'U0OPER') => {
+  const url = bot.emu.responseUrl();
+  const p = {
+    token: 'x', team_id: 'T0TEAM', team_domain: 'acme', channel_id: 'C0OPS', channel_name: 'ops', user_id: user, user_name: user.toLowerCase(),
+    command: '/backup', text, api_app_id: 'A0BACKUP', is_enterprise_install: 'false', response_url: url, trigger_id: `${Date.now()}.${Math.random()}`,
+  };
+  responseUrls.set(p.trigger_id, url);
+  return p;
+};
+
+/** The first answer the bot sent to a command's response_url (commands are acked at once and answered after). */
+async function answerTo(payload: { trigger_id: string }): Promise<{ text: string; response_type: string }> {
+  const id = responseUrls.get(payload.trigger_id)!.split('/').pop()!;
+  await bot.emu.waitFor(() => (bot.emu.responses.get(id)?.bodies.length ?? 0) > 0, 'the answer on response_url', 60_000);
+  return bot.emu.responses.get(id)!.bodies[0];
+}
 
 test('connects with the app-level token through apps.connections.open and the returned ws:// URL', async () => {
   const opens = bot.emu.callsTo('apps.connections.open');
@@ -24,17 +37,20 @@ test('connects with the app-level token through apps.connections.open and the re
   expect((await fetch(bot.eventsUrl, { method: 'POST', body: 'x' })).status).toBe(404);
 });
 
-test('a /backup help envelope is acked over the socket with the usage as payload, within 3 s', async () => {
-  const ack = await bot.emu.sendEnvelope('slash_commands', slashPayload('help'));
+test('a /backup help envelope is acked over the socket within 3 s, and the usage answered', async () => {
+  const payload = slashPayload('help');
+  const ack = await bot.emu.sendEnvelope('slash_commands', payload);
   expect(ack.receivedAt - ack.sentAt).toBeLessThan(3000);
-  expect(ack.payload).toMatchObject({ response_type: 'ephemeral' });
-  expect((ack.payload as { text: string }).text).toContain('/backup now <client>');
+  const answer = await answerTo(payload);
+  expect(answer).toMatchObject({ response_type: 'ephemeral' });
+  expect(answer.text).toContain('/backup now <client>');
 });
 
-test('a /backup now demo envelope: ack "started", then the backup runs and its message progresses to verified', async () => {
-  const ack = await bot.emu.sendEnvelope('slash_commands', slashPayload('now demo'));
+test('a /backup now demo envelope: acked, answered "started", then the backup runs and its message progresses to verified', async () => {
+  const payload = slashPayload('now demo');
+  const ack = await bot.emu.sendEnvelope('slash_commands', payload);
   expect(ack.receivedAt - ack.sentAt).toBeLessThan(3000);
-  expect((ack.payload as { text: string }).text).toContain('Backup of *demo* started');
+  expect((await answerTo(payload)).text).toContain('Backup of *demo* started');
   await bot.server.slack!.background.idle(120_000);
   const [row] = await listBackups(bot.pool, { client: 'demo' });
   expect(row).toMatchObject({ result: 'OK', verified: true });
@@ -43,9 +59,10 @@ test('a /backup now demo envelope: ack "started", then the backup runs and its m
   expect(msg.history.length).toBeGreaterThanOrEqual(3);
 });
 
-test('an unauthorized user over Socket Mode gets the refusal in the ack; nothing runs', async () => {
+test('an unauthorized user over Socket Mode gets the refusal as the answer; nothing runs', async () => {
   const before = (await listRuns(bot.pool, { kind: 'backup' })).length;
-  const ack = await bot.emu.sendEnvelope('slash_commands', slashPayload('now demo', 'U0STRANGER'));
-  expect((ack.payload as { text: string }).text).toContain('*operator* role');
+  const payload = slashPayload('now demo', 'U0QA');
+  await bot.emu.sendEnvelope('slash_commands', payload);
+  expect((await answerTo(payload)).text).toContain('*operator* role');
   expect(await listRuns(bot.pool, { kind: 'backup' })).toHaveLength(before);
 });
