@@ -10,10 +10,10 @@ import type { runRestoreTest } from './restore-test.js';
  * runRestoreTest. Tests hand a job a partial set (`ops`) to exercise its fallbacks.
  */
 export interface BackupOutcomeLike { ok: boolean; verified: boolean; run: Run; error?: string; hint?: string; durationMs?: number }
-export type RunBackupFn = (ctx: Context, input: { client: string; type?: 'scheduled' | 'manual' | 'pre-change' | 'pre-restore'; actor: string; actorName?: string; trigger: RunTrigger; wait?: boolean; notify?: boolean }) => Promise<BackupOutcomeLike>;
-export type PruneFn = (ctx: Context, input: { client: string; dryRun?: boolean; actor: string; trigger: RunTrigger }) => Promise<{ run: Run; deleted: unknown[]; kept: unknown[]; errors: unknown[] }>;
-export type VerifyBackupFn = (ctx: Context, input: { client: string; backupKey?: string; actor: string; trigger: RunTrigger; notify?: boolean }) => Promise<{ ok: boolean; run: Run; error?: string }>;
-export type RunRestoreTestFn = (ctx: Context, input: { client: string; backupKey?: string; actor: string; actorName?: string; trigger: RunTrigger; notify?: boolean }) => Promise<{ ok: boolean; run: Run; error?: string; failedStep?: string }>;
+export type RunBackupFn = (ctx: Context, input: { client: string; type?: 'scheduled' | 'manual' | 'pre-change' | 'pre-restore'; actor: string; actorName?: string; trigger: RunTrigger; wait?: boolean; notify?: boolean; signal?: AbortSignal }) => Promise<BackupOutcomeLike>;
+export type PruneFn = (ctx: Context, input: { client: string; dryRun?: boolean; actor: string; trigger: RunTrigger; signal?: AbortSignal }) => Promise<{ run: Run; deleted: unknown[]; kept: unknown[]; errors: unknown[] }>;
+export type VerifyBackupFn = (ctx: Context, input: { client: string; backupKey?: string; actor: string; trigger: RunTrigger; notify?: boolean; signal?: AbortSignal }) => Promise<{ ok: boolean; run: Run; error?: string }>;
+export type RunRestoreTestFn = (ctx: Context, input: { client: string; backupKey?: string; actor: string; actorName?: string; trigger: RunTrigger; notify?: boolean; signal?: AbortSignal }) => Promise<{ ok: boolean; run: Run; error?: string; failedStep?: string }>;
 
 export interface PeerOperations {
   runBackup?: RunBackupFn;

@@ -15,18 +15,23 @@ import { mention, mentionsFor } from './mentions.js';
  * context and call one of these). Each goes through runJob: one execution per schedule fire across
  * replicas, failures recorded and alerted.
  */
-export interface ScheduledInput { cron: string; ops?: PeerOperations }
+export interface ScheduledInput {
+  cron: string;
+  ops?: PeerOperations;
+  /** Aborted when the job is cancelled at shutdown; passed to runJob and on to the operations. */
+  signal?: AbortSignal;
+}
 
 const ops = async (i: ScheduledInput) => i.ops ?? (await peerOperations());
 
 /** scheduled-backup:<client> — runBackup(type scheduled, wait:false); a running Slack backup means skip, never overlap. */
 export async function scheduledBackup(ctx: Context, input: ScheduledInput & { client: string }): Promise<JobOutcome> {
   const { client } = input;
-  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron }, async () => {
+  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
     const { runBackup } = await ops(input);
     if (!runBackup) throw new OperationError('the backup engine (runBackup) is not available in this build');
     try {
-      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false });
+      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal });
       return { status: out.ok ? 'ok' : 'failed', runId: out.run.id, ...(out.error ? { error: out.error } : {}) };
     } catch (err) {
       if (!isBusyError(err)) throw err;
@@ -46,10 +51,10 @@ export async function scheduledBackup(ctx: Context, input: ScheduledInput & { cl
 export async function scheduledRetention(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron }, async () => {
+    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
       const { prune } = await ops(input);
       if (!prune) throw new OperationError('retention (prune) is not available in this build');
-      const r = await prune(ctx, { client, actor: 'schedule', trigger: 'schedule' });
+      const r = await prune(ctx, { client, actor: 'schedule', trigger: 'schedule', signal });
       // Old production databases kept aside by a completed swap restore, past approvals.keepOldFor.
       const { dropExpiredOldDatabases } = await import('./restore.js');
       const dropped = await dropExpiredOldDatabases(ctx, client);
@@ -70,10 +75,10 @@ export async function scheduledRetention(ctx: Context, input: ScheduledInput): P
 export async function scheduledIntegrityCheck(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron }, async () => {
+    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
       const { verifyBackup } = await ops(input);
       if (!verifyBackup) throw new OperationError('backup verification (verifyBackup) is not available in this build');
-      const r = await verifyBackup(ctx, { client, actor: 'schedule', trigger: 'schedule', notify: true });
+      const r = await verifyBackup(ctx, { client, actor: 'schedule', trigger: 'schedule', notify: true, signal });
       return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
     }));
   }
@@ -93,7 +98,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
   const out: JobOutcome[] = [];
   const tz = ctx.config.timezone;
   for (const [client, c] of Object.entries(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron }, async () => {
+    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
       const now = ctx.clock.now();
       const month = Number(zonedParts(now, tz).month);
       if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
@@ -103,7 +108,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
       const { runRestoreTest } = await ops(input);
       if (runRestoreTest) {
         try {
-          const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true });
+          const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal });
           return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
         } catch (err) {
           if (!isBusyError(err)) throw err;
@@ -124,7 +129,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
 
 /** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions. */
 export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron }, async () => {
+  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal }, async () => {
     const run = await startRun(ctx.pool, { kind: 'watchdog', actor: 'schedule', trigger: 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       const r = await runWatchdog(ctx);
@@ -142,7 +147,7 @@ export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Pr
 
 /** digest — daily at slack.digest.cron: one message for all clients. */
 export async function scheduledDigest(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'digest', client: '', cron: input.cron }, async () => {
+  return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal }, async () => {
     const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule' });
     return { runId: r.runId };
   });
