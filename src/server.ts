@@ -7,7 +7,7 @@ import { markRestoresInterrupted } from './operations/restore.js';
 import { prepareDemoDatabase } from './operations/demo-database.js';
 import { clientChannel } from './slack/notifier.js';
 import { formatDateTime } from './core/time.js';
-import { errorMessage } from './core/errors.js';
+import { UserError, errorMessage } from './core/errors.js';
 // --- restore tests (issue 6) ---
 import { cleanupOrphans } from './core/staging/orphans.js';
 import { stateIdOf } from './core/staging/labels.js';
@@ -19,6 +19,9 @@ import { SlackNotifier } from './slack/slack-notifier.js';
 import { startSlackApp, type SlackApp } from './slack/app.js';
 import { createLogger } from './logger.js';
 // --- end Slack app ---
+import { createMetrics } from './slack/metrics.js';
+import { startOpsEndpoints, type OpsEndpoints } from './ops-endpoints.js';
+import { parseListen } from './config/schema.js';
 // --- scheduled jobs (issue 5) ---
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 // --- end scheduled jobs ---
@@ -30,6 +33,8 @@ export interface Server {
   stop(reason?: string): Promise<void>;
   /** The Slack app when config.slack is set (issue 4). */
   slack?: SlackApp;
+  /** /metrics and /healthz on their own listener (metrics.listen). */
+  ops: OpsEndpoints;
   /** The bree scheduler (issue 5), unless disabled with `scheduler: false`. */
   scheduler?: Scheduler;
 }
@@ -40,6 +45,8 @@ export interface ServerOptions extends ContextOptions {
   /** Slack app (issue 4): overrides slack.port (tests: 0) and the interface it listens on. */
   slackPort?: number;
   slackHost?: string;
+  /** Overrides metrics.listen (tests: 127.0.0.1:0). */
+  metricsListen?: string;
   /** Scheduled jobs (issue 5): options, or false to run without them (default on). */
   scheduler?: SchedulerOptions | false;
 }
@@ -106,14 +113,30 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
     stoppers.push(async () => { process.off('SIGTERM', onSignal); process.off('SIGINT', onSignal); });
   }
 
-  // --- Slack app (issue 4): slash commands, buttons, /healthz and /metrics; stopped on shutdown ---
+  // --- operational endpoints: /metrics and /healthz on their own listener (metrics.listen), with or without Slack; closed last ---
+  const metrics = createMetrics(ctx.pool, { onError: (err) => log.warn({ err: errorMessage(err) }, 'could not read the figures for /metrics') });
   let slackApp: SlackApp | undefined;
+  const listen = opts.metricsListen ?? ctx.config.metrics.listen;
+  let ops: OpsEndpoints;
+  try {
+    ops = await startOpsEndpoints({
+      ...parseListen(listen), token: ctx.config.metrics.token, metrics, db: ctx.pool, logger: log,
+      ...(slackCfg ? { slack: () => slackApp?.health() ?? { mode: slackCfg.appToken ? 'socket' as const : 'http' as const, connected: false } } : {}),
+    });
+    const started = ops;
+    stoppers.push(() => started.close());
+    process.stdout.write(`backup-bot: /healthz and /metrics on ${ops.url}${ctx.config.metrics.token ? ' (bearer token required)' : ''}\n`);
+  } catch (err) {
+    await stop('the operational endpoints could not start');
+    throw new UserError(`metrics.listen ${JSON.stringify(listen)}: cannot serve /metrics and /healthz there (${errorMessage(err)}); set metrics.listen to a free HOST:PORT`);
+  }
+  // --- Slack app (issue 4): slash commands, buttons; stopped on shutdown ---
   if (ctx.config.slack) {
     try {
-      slackApp = await startSlackApp(ctx, { port: opts.slackPort, host: opts.slackHost });
+      slackApp = await startSlackApp(ctx, { metrics, port: opts.slackPort, host: opts.slackHost });
       const started = slackApp;
       stoppers.push(() => started.stop());
-      process.stdout.write(`backup-bot: Slack app ${slackApp.mode === 'http' ? `listening on port ${slackApp.port} (/slack/events)` : 'connected in Socket Mode'}; /healthz and /metrics on port ${slackApp.port}\n`);
+      process.stdout.write(`backup-bot: Slack app ${slackApp.mode === 'http' ? `listening on port ${slackApp.port} (/slack/events)` : 'connected in Socket Mode'}\n`);
     } catch (err) {
       await stop('the Slack app could not start');
       throw err;
@@ -140,5 +163,5 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   // --- end scheduled jobs ---
   log.info({ clients: Object.keys(ctx.config.clients), slack: Boolean(ctx.config.slack) }, 'backup-bot started');
   process.stdout.write(`backup-bot: serving ${Object.keys(ctx.config.clients).length} client(s): ${Object.keys(ctx.config.clients).join(', ')}${ctx.config.slack ? '' : ' (no Slack: reports on the console)'}\n`);
-  return { ctx, stopped, stop, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}) };
+  return { ctx, stopped, stop, ops, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}) };
 }

@@ -20,3 +20,13 @@ export async function lastBackupFigures(db: Queryable): Promise<ClientBackupFigu
   );
   return r.rows as ClientBackupFigures[];
 }
+
+/** True when the state database answers a trivial query (the health check). */
+export async function stateAnswers(db: Queryable): Promise<boolean> {
+  try {
+    await db.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -18,9 +18,11 @@ export interface LogLine { level: number; msg: string; [k: string]: unknown }
 export interface Bot {
   emu: SlackEmulator;
   server: Server;
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT of the Slack request URL (HTTP mode; in Socket Mode there is none: the operational listener's). */
   base: string;
   eventsUrl: string;
+  /** http://127.0.0.1:PORT of /metrics and /healthz (their own listener, metrics.listen). */
+  opsBase: string;
   logs: LogLine[];
   state: TestDatabase;
   demo: TestDatabase;
@@ -60,12 +62,13 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
   });
   const logger = createLogger({ level: 'info', destination });
   const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { notifier: new SlackNotifier({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
-  const base = `http://127.0.0.1:${server.slack!.port}`;
+  const opsBase = server.ops.url;
+  const base = server.slack!.port !== undefined ? `http://127.0.0.1:${server.slack!.port}` : opsBase;
   const eventsUrl = `${base}/slack/events`;
   let stopped = false;
   const stopServer = async () => { if (!stopped) { stopped = true; await server.stop('test done'); } };
   return {
-    emu, server, base, eventsUrl, logs, state, demo, storageDir,
+    emu, server, base, eventsUrl, opsBase, logs, state, demo, storageDir,
     slash(text, so = {}) {
       const body = slashCommandBody({ command: so.command ?? '/backup', text, user_id: so.user ?? 'U0OPER', channel_id: so.channel ?? OPS_CHANNEL, response_url: so.responseUrl ?? emu.responseUrl(), ...(so.triggerId ? { trigger_id: so.triggerId } : {}) });
       return sendSigned(eventsUrl, body, so);
