@@ -8,7 +8,7 @@ import type { BotMetrics } from './slack/metrics.js';
 import { errorMessage } from './core/errors.js';
 
 /** The database ping behind /healthz is reused for this long (a scrape storm costs one query per period). */
-export const HEALTH_TTL_MS = 5000;
+const HEALTH_TTL_MS = 5000;
 /** A ping that has not answered by then counts as "db: false" (a health check answers in time). */
 const PING_TIMEOUT_MS = 2000;
 

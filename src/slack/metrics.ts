@@ -3,7 +3,7 @@ import type { Queryable } from '../store/queryable.js';
 import { countRunsByKindAndStatus, lastBackupFigures, type ClientBackupFigures, type RunCount } from '../store/metrics.js';
 
 /** The run and backup figures are read at most once per this long, however often /metrics is scraped. */
-export const FIGURES_TTL_MS = 15_000;
+const FIGURES_TTL_MS = 15_000;
 
 export interface BotMetrics {
   registry: Registry;
