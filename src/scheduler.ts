@@ -6,10 +6,10 @@ import Bree from 'bree';
 import type { Config } from './config/schema.js';
 import type { Context } from './context.js';
 import { UserError, errorMessage } from './core/errors.js';
-import { breeCron, latestFire } from './operations/schedule.js';
+import { latestFire, upcomingFire } from './operations/schedule.js';
 import { parseDuration } from './config/duration.js';
 import { recordJobFailure, type JobOutcome } from './operations/job-runner.js';
-import type { JobSpec, JobWorkerData, WorkerRequest, WorkerReply, WorkerResult } from './jobs/worker.js';
+import { CANCEL_GRACE_MS, type JobSpec, type JobWorkerData, type WorkerRequest, type WorkerReply, type WorkerResult } from './jobs/worker.js';
 
 /** Young generation of a job's worker thread, in MB (see the `worker` options below). */
 const YOUNG_GENERATION_MB = 3;
@@ -25,7 +25,10 @@ const YOUNG_GENERATION_MB = 3;
  *   watchdog                 schedules.watchdog                        ''
  *   digest                   schedules.digest ?? slack.digest.cron ?? 0 8 * * *       ''
  *
- * All in config.timezone. bree runs each job file (dist/jobs/<job>.js) in a worker thread.
+ * All in config.timezone. One cron engine: cron-parser (which validated the config) computes every fire
+ * (operations/schedule.ts); a timer per job (cronTimer) waits for the next one and starts the job, and
+ * the job's fire claim reads the same function. bree only runs each job file (dist/jobs/<job>.js) in a
+ * worker thread: it is given no cron of its own.
  */
 export function digestCron(config: Config): string {
   return config.schedules.digest ?? config.slack?.digest.cron ?? '0 8 * * *';
@@ -57,16 +60,64 @@ export interface SchedulerOptions {
   jobsDir?: string;
   /** Log level of the workers (default: the context logger's). */
   logLevel?: string;
+  /** How long a cancelled job may take to end after its signal is aborted (default 5 s). */
+  cancelGraceMs?: number;
+}
+
+/**
+ * The longest single sleep of a cron timer. Waking at least once a minute and re-reading the clock
+ * keeps a fire on time after the wall clock moved (NTP step, suspended VM: Node's timers run on the
+ * monotonic clock) and never asks setTimeout for more than it can wait (2^31-1 ms, about 24.8 days;
+ * longer delays fire at once).
+ */
+export const MAX_SLEEP_MS = 60_000;
+
+export interface CronTimer {
+  /** The next fire this timer waits for. */
+  readonly next: Date;
+  cancel(): void;
+}
+
+/**
+ * Calls `onFire(fire)` at every fire of `cron` in `tz` after now. Fire instants come from
+ * upcomingFire (cron-parser, DST-aware); the timer sleeps in steps of at most MAX_SLEEP_MS and fires
+ * once the clock has reached the instant. A fire that is late (the process was stopped or busy) is
+ * not repeated: the next one is the first fire after now.
+ */
+export function cronTimer(cron: string, tz: string, onFire: (fire: Date) => void, now: () => Date = () => new Date()): CronTimer {
+  let next = upcomingFire(cron, tz, now());
+  let timer: NodeJS.Timeout | undefined;
+  let cancelled = false;
+  const wait = (): void => {
+    if (cancelled) return;
+    const t = now().getTime();
+    const delay = next.getTime() - t;
+    if (delay > 0) {
+      timer = setTimeout(wait, Math.min(delay, MAX_SLEEP_MS));
+      return;
+    }
+    const fire = next;
+    next = upcomingFire(cron, tz, new Date(Math.max(t, fire.getTime())));
+    try { onFire(fire); } finally { wait(); }
+  };
+  wait();
+  return { get next() { return next; }, cancel() { cancelled = true; clearTimeout(timer); } };
 }
 
 export interface Scheduler {
   readonly specs: JobSpec[];
   readonly bree: Bree;
+  /** The next fire of each job (by name), from its timer; empty before start(). */
+  nextFires(): Record<string, Date>;
   /** Starts the timers and catches up, once, every schedule missed while no bot was running. */
   start(): Promise<{ caughtUp: string[] }>;
   /** Runs a job now and resolves with its outcomes (what the worker reported). */
   run(name: string): Promise<JobOutcome[]>;
-  /** Stops taking new jobs, waits for running ones up to `timeoutMs` (schedules.shutdownTimeout), then cancels the rest. */
+  /**
+   * Stops taking new jobs, waits for running ones up to `timeoutMs` (schedules.shutdownTimeout), then
+   * cancels the rest: their AbortSignal is aborted, each gets `cancelGraceMs` to end, then its worker is
+   * terminated and its runs are marked interrupted.
+   */
   stop(opts?: { timeoutMs?: number }): Promise<{ cancelled: string[] }>;
   /** Names of jobs running right now. */
   running(): string[];
@@ -84,15 +135,27 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
   const logLevel = opts.logLevel ?? (ctx.logger as { level?: string }).level ?? 'info';
   /** Per worker run: whether it reported a result or a failure was recorded already. */
   const reported = new Map<string, boolean>();
+  /** Jobs being cancelled at shutdown: their end is not a failure to record (their runs end interrupted). */
+  const cancelling = new Set<string>();
+  const cancelGraceMs = opts.cancelGraceMs ?? CANCEL_GRACE_MS;
+  const timers = new Map<string, CronTimer>();
   let stopping = false;
 
   for (const spec of specs) {
     const file = join(jobsDir, `${spec.job}.js`);
     if (!existsSync(file)) throw new UserError(`scheduled job file ${file} is missing (build the project: npm run build)`);
+    // The config validated the cron; this is the same library reading it in the configured zone.
+    try { upcomingFire(spec.cron, tz, ctx.clock.now()); } catch (err) {
+      throw new UserError(`${spec.keyPath}: ${JSON.stringify(spec.cron)} cannot be scheduled in ${tz}: ${errorMessage(err)}`);
+    }
   }
 
   const specByName = new Map(specs.map((s) => [s.name, s]));
   const failOnce = (name: string, err: unknown): void => {
+    if (cancelling.has(name)) {
+      log.warn({ job: name, err: errorMessage(err) }, `job ${name} was cancelled at shutdown`);
+      return;
+    }
     if (reported.get(name)) return;
     reported.set(name, true);
     const spec = specByName.get(name);
@@ -107,7 +170,9 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
   const bree: Bree = new Bree({
     root: false,
     doRootCheck: false,
-    timezone: tz,
+    // No schedule of bree's own: it only runs workers when asked (bree.run), never at start.
+    timeout: false,
+    interval: 0,
     logger: {
       info: (msg: unknown, meta?: unknown) => log.debug({ meta: meta === undefined ? undefined : String(JSON.stringify(meta)).slice(0, 500) }, String(msg)),
       warn: (msg: unknown) => log.warn(errorMessage(msg)),
@@ -121,6 +186,7 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     },
     workerMessageHandler: ({ name, message }: { name: string; message: unknown }) => {
       const m = message as WorkerRequest | WorkerResult | string;
+      if (m === 'cancelled') events.emit('cancelled', name);
       if (typeof m !== 'object' || m === null) return;
       if (m.type === 'result') {
         reported.set(name, true);
@@ -135,10 +201,8 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     jobs: specs.map((spec) => ({
       name: spec.name,
       path: join(jobsDir, `${spec.job}.js`),
-      cron: breeCron(spec.cron),
-      timezone: tz,
       worker: {
-        workerData: { spec: { name: spec.name, job: spec.job, cron: spec.cron, keys: spec.keys, client: spec.client }, config, logLevel } satisfies JobWorkerData,
+        workerData: { spec: { name: spec.name, job: spec.job, cron: spec.cron, keys: spec.keys, client: spec.client }, config, logLevel, cancelGraceMs } satisfies JobWorkerData,
         // A small young generation (as `--max-semi-space-size=1` in the CLI's shebang): the dump pipeline's
         // short-lived Buffers are collected often instead of piling up (peak RSS of an S3 backup 170 → 130 MB).
         resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
@@ -151,19 +215,16 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     bree.workers.get(name)?.postMessage({ type: 'report-result', id: m.id, ...(ref ? { ref } : {}) } satisfies WorkerReply);
   }
 
-  bree.on('worker created', (name: string) => { reported.set(name, false); });
+  bree.on('worker created', (name: string) => { reported.set(name, false); cancelling.delete(name); });
   bree.on('worker deleted', (name: string) => {
     if (reported.get(name) === false) failOnce(name, new Error(`the worker of job ${name} ended without reporting a result`));
     events.emit('deleted', name);
   });
 
-  // Invalid schedules are rejected at start with the config key path.
   try {
     await (bree as unknown as { init(): Promise<void> }).init();
   } catch (err) {
-    const msg = errorMessage(err);
-    const spec = specs.find((s) => msg.includes(`"${s.name}"`));
-    throw new UserError(`${spec ? `${spec.keyPath}: ${JSON.stringify(spec.cron)} cannot be scheduled: ` : 'scheduler: '}${msg}`);
+    throw new UserError(`scheduler: ${errorMessage(err)}`);
   }
 
   const run = (name: string): Promise<JobOutcome[]> => {
@@ -176,11 +237,37 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     });
   };
 
+  /** A timer fire: start the job unless it is still running from an earlier fire (no overlap, no queue). */
+  const onFire = (name: string, fire: Date): void => {
+    if (stopping) return;
+    if (bree.workers.has(name)) {
+      log.warn({ job: name, fire: fire.toISOString() }, `skipped the ${fire.toISOString()} fire of ${name}: it is still running`);
+      return;
+    }
+    void run(name).catch((err: unknown) => log.error({ job: name, err: errorMessage(err) }, 'scheduled run failed to start'));
+  };
+
+  /** Cancels a running job: abort its signal, give it the grace time to end, then terminate its worker. */
+  const cancel = async (name: string): Promise<void> => {
+    const worker = bree.workers.get(name);
+    if (!worker) return;
+    cancelling.add(name);
+    const ended = new Promise<void>((resolve) => {
+      const onEvent = (n: string) => { if (n === name) { events.off('deleted', onEvent); events.off('cancelled', onEvent); resolve(); } };
+      events.on('deleted', onEvent);
+      events.on('cancelled', onEvent);
+    });
+    worker.postMessage('cancel');
+    await Promise.race([ended, sleep(cancelGraceMs + 2000, true)]);
+    if (bree.workers.get(name) === worker) await worker.terminate().catch(() => 0);
+  };
+
   return {
     specs,
     bree,
     events,
     running: () => [...bree.workers.keys()],
+    nextFires: () => Object.fromEntries([...timers].map(([name, t]) => [name, t.next])),
     run,
     async start() {
       const now = ctx.clock.now();
@@ -194,7 +281,7 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
         }
         if (late) behind.push(spec.name);
       }
-      await bree.start();
+      for (const spec of specs) timers.set(spec.name, cronTimer(spec.cron, tz, (fire) => onFire(spec.name, fire), () => ctx.clock.now()));
       for (const name of behind) {
         log.info({ job: name }, `catching up ${name}: its last scheduled run was missed while the bot was down`);
         void run(name).catch((err: unknown) => log.error({ job: name, err: errorMessage(err) }, 'catch-up failed'));
@@ -204,19 +291,16 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     },
     async stop(o = {}) {
       stopping = true;
-      for (const spec of specs) {
-        bree.removeSafeTimer('timeouts', spec.name);
-        bree.removeSafeTimer('intervals', spec.name);
-      }
+      for (const t of timers.values()) t.cancel();
+      timers.clear();
       const timeoutMs = o.timeoutMs ?? parseDuration(config.schedules.shutdownTimeout) ?? 600_000;
       const deadline = Date.now() + timeoutMs;
       if (bree.workers.size > 0) log.info({ running: [...bree.workers.keys()], timeoutMs }, 'waiting for running jobs to finish');
       while (bree.workers.size > 0 && Date.now() < deadline) await sleep(100);
       const cancelled = [...bree.workers.keys()];
       if (cancelled.length > 0) {
-        log.warn({ cancelled }, 'shutdown timeout: cancelling running jobs');
-        await Promise.race([bree.stop(), sleep(5000, true)]);
-        await Promise.all([...bree.workers.values()].map((w) => w.terminate().catch(() => 0)));
+        log.warn({ cancelled, graceMs: cancelGraceMs }, 'shutdown timeout: cancelling running jobs');
+        await Promise.all(cancelled.map(cancel));
         // Their runs are interrupted: mark them now (the next start would, too), once their connections have closed.
         for (let i = 0; i < 20; i++) {
           const reaped = await ctx.store.reapInterruptedRuns(ctx.clock.now()).catch(() => []);

@@ -2,7 +2,7 @@ import type { LoadedConfig } from './config/load.js';
 import { createContext, type Context, type ContextOptions } from './context.js';
 import { markRestoresInterrupted } from './operations/restore-recovery.js';
 import { prepareDemoDatabase } from './core/demo-database.js';
-import { errorMessage } from './core/errors.js';
+import { UserError, errorMessage } from './core/errors.js';
 import { cleanupOrphans } from './core/staging/orphans.js';
 import { stateIdOf } from './core/staging/labels.js';
 import { dockerFromConfig } from './core/staging/docker.js';
@@ -12,6 +12,9 @@ import { SlackWebSink } from './notify/slack/web-sink.js';
 import { APPROVAL_BUTTONS } from './approvals/index.js';
 import { startSlackApp, type SlackApp } from './slack/app.js';
 import { createLogger } from './logger.js';
+import { createMetrics } from './slack/metrics.js';
+import { startOpsEndpoints, type OpsEndpoints } from './ops-endpoints.js';
+import { parseListen } from './config/schema.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 
 export interface Server {
@@ -21,6 +24,8 @@ export interface Server {
   stop(reason?: string): Promise<void>;
   /** The Slack app when config.slack is set. */
   slack?: SlackApp;
+  /** /metrics and /healthz on their own listener (metrics.listen). */
+  ops: OpsEndpoints;
   /** The bree scheduler, unless disabled with `scheduler: false`. */
   scheduler?: Scheduler;
 }
@@ -33,6 +38,8 @@ export interface ServerOptions extends ContextOptions {
   /** Slack app: overrides slack.port (tests: 0) and the interface it listens on. */
   slackPort?: number;
   slackHost?: string;
+  /** Overrides metrics.listen (tests: 127.0.0.1:0). */
+  metricsListen?: string;
   /** Scheduled jobs: options, or false to run without them (default on). */
   scheduler?: SchedulerOptions | false;
 }
@@ -83,13 +90,30 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
     stoppers.push(async () => { process.off('SIGTERM', onSignal); process.off('SIGINT', onSignal); });
   }
 
+  // /metrics and /healthz on their own listener (metrics.listen), with or without Slack; closed last.
+  const metrics = createMetrics(ctx.store, { onError: (err) => log.warn({ err: errorMessage(err) }, 'could not read the figures for /metrics') });
   let slackApp: SlackApp | undefined;
+  const listen = opts.metricsListen ?? ctx.config.metrics.listen;
+  let ops: OpsEndpoints;
+  try {
+    ops = await startOpsEndpoints({
+      ...parseListen(listen), token: ctx.config.metrics.token, metrics, store: ctx.store, logger: log,
+      ...(slackCfg ? { slack: () => slackApp?.health() ?? { mode: slackCfg.appToken ? 'socket' as const : 'http' as const, connected: false } } : {}),
+    });
+    const started = ops;
+    stoppers.push(() => started.close());
+    process.stdout.write(`backup-bot: /healthz and /metrics on ${ops.url}${ctx.config.metrics.token ? ' (bearer token required)' : ''}\n`);
+  } catch (err) {
+    await stop('the operational endpoints could not start');
+    throw new UserError(`metrics.listen ${JSON.stringify(listen)}: cannot serve /metrics and /healthz there (${errorMessage(err)}); set metrics.listen to a free HOST:PORT`);
+  }
   if (ctx.config.slack) {
     try {
-      slackApp = await startSlackApp(ctx, { port: opts.slackPort, host: opts.slackHost, sink: sink instanceof SlackWebSink ? sink : undefined });
+      slackApp = await startSlackApp(ctx, { metrics, port: opts.slackPort, host: opts.slackHost });
+      if (sink instanceof SlackWebSink) sink.onFailure = (method) => metrics.slackFailures.inc({ method });
       const started = slackApp;
       stoppers.push(() => started.stop());
-      process.stdout.write(`backup-bot: Slack app ${slackApp.mode === 'http' ? `listening on port ${slackApp.port} (/slack/events)` : 'connected in Socket Mode'}; /healthz and /metrics on port ${slackApp.port}\n`);
+      process.stdout.write(`backup-bot: Slack app ${slackApp.mode === 'http' ? `listening on port ${slackApp.port} (/slack/events)` : 'connected in Socket Mode'}\n`);
     } catch (err) {
       await stop('the Slack app could not start');
       throw err;
@@ -110,7 +134,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   }
   log.info({ clients: Object.keys(ctx.config.clients), slack: Boolean(ctx.config.slack) }, 'backup-bot started');
   process.stdout.write(`backup-bot: serving ${Object.keys(ctx.config.clients).length} client(s): ${Object.keys(ctx.config.clients).join(', ')}${ctx.config.slack ? '' : ' (no Slack: reports on the console)'}\n`);
-  return { ctx, stopped, stop, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}) };
+  return { ctx, stopped, stop, ops, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}) };
 }
 
 /** What a stopped process left behind: runs marked interrupted, production restores shown interrupted, orphaned staging removed. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { RecordingNotifier } from './helpers/notifier.js';
 import type { Context } from '../src/context.js';
 import type { Config } from '../src/config/schema.js';
 import { fillSampleDatabase } from '../src/core/demo-database.js';
-import { createScheduler, scheduleFor, type Scheduler } from '../src/scheduler.js';
+import { createScheduler, cronTimer, MAX_SLEEP_MS, scheduleFor, type Scheduler } from '../src/scheduler.js';
+import { upcomingFire } from '../src/operations/schedule.js';
 import { getJobState, listJobStates, setLastFire } from '../src/store/job-state.js';
 import { getRun, listRuns } from '../src/store/runs.js';
 import { listBackups } from '../src/store/backup-register.js';
@@ -59,6 +60,19 @@ await runJobWorker(async (ctx, spec) => {
 });
 `;
 
+/** A job that records a `job` run and waits until its signal is aborted (runJob hands the body the worker's signal). */
+const abortableJob = `
+import { runJobWorker } from '${distUrl('jobs/worker.js')}';
+import { runJob } from '${distUrl('operations/job-runner.js')}';
+import { startRun, finishRun } from '${distUrl('store/runs.js')}';
+await runJobWorker((ctx, spec, signal) => runJob(ctx, { job: spec.job, client: '', cron: spec.cron, signal }, async (_fire, signal) => {
+  const run = await startRun(ctx.pool, { kind: 'job', client: null, actor: 'schedule', trigger: 'schedule', details: { job: 'abortable:' + spec.name }, instance: ctx.instance });
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  await finishRun(ctx.pool, run.id, { status: 'interrupted', error: 'stopped by its signal: ' + signal.reason.message });
+  throw signal.reason;
+}));
+`;
+
 beforeAll(async () => {
   state = await createTestDatabase('bbt_scheduler');
   src = await createTestDatabase('bbt_scheduler_src');
@@ -85,11 +99,64 @@ describe('schedule', () => {
     expect(specs[0]).toMatchObject({ cron: '0 3 * * *', client: 'demo', keyPath: 'clients.demo.schedule' });
   });
 
-  test('bree accepts every default schedule, including the first Monday (given to bree as every Monday)', async () => {
+  test('bree gets no cron: the timers fire on cron-parser\'s instants, the first Monday only', async () => {
     const ctx = await ctxFor();
     const s = await createScheduler(ctx);
-    const job = (s.bree.config.jobs as Array<{ name: string; cron: string; timezone: string }>).find((j) => j.name === 'integrity-check')!;
-    expect(job).toMatchObject({ cron: '0 6 * * 1', timezone: 'UTC' });
+    open.push(s);
+    for (const job of s.bree.config.jobs as Array<{ name: string; cron?: string; interval?: number; timeout?: number | boolean }>) {
+      expect(job.cron).toBeUndefined();
+      expect(job.interval ?? 0).toBe(0);
+    }
+    expect(s.nextFires()).toEqual({});
+    await s.start();
+    const next = s.nextFires();
+    const now = ctx.clock.now();
+    expect(next['integrity-check']).toEqual(upcomingFire('0 6 * * 1#1', 'UTC', now));
+    expect(next['integrity-check']!.getUTCDay()).toBe(1);
+    expect(next['integrity-check']!.getUTCDate()).toBeLessThanOrEqual(7);
+    expect(next['scheduled-backup:demo']).toEqual(upcomingFire('0 3 * * *', 'UTC', now));
+    await s.stop();
+    expect(s.nextFires()).toEqual({});
+  });
+});
+
+describe('cronTimer', () => {
+  afterEach(() => { jest.useRealTimers(); });
+
+  test('fires at each instant of "0 3 * * 0" in Europe/Madrid across the spring DST change, on time and once', () => {
+    jest.useFakeTimers({ now: new Date('2026-03-16T00:00:00Z') });
+    const fired: Array<{ fire: string; at: string }> = [];
+    const t = cronTimer('0 3 * * 0', 'Europe/Madrid', (fire) => fired.push({ fire: fire.toISOString(), at: new Date().toISOString() }));
+    expect(t.next.toISOString()).toBe('2026-03-22T02:00:00.000Z');
+    jest.advanceTimersByTime(21 * 86_400_000);
+    t.cancel();
+    expect(fired).toEqual([
+      { fire: '2026-03-22T02:00:00.000Z', at: '2026-03-22T02:00:00.000Z' },
+      { fire: '2026-03-29T01:00:00.000Z', at: '2026-03-29T01:00:00.000Z' },
+      { fire: '2026-04-05T01:00:00.000Z', at: '2026-04-05T01:00:00.000Z' },
+    ]);
+  });
+
+  test('"0 6 * * 1#1" in America/New_York fires on first Mondays only, across the autumn change; a timer far away (> 24.8 days) does not fire early', () => {
+    jest.useFakeTimers({ now: new Date('2026-09-08T00:00:00Z') });
+    const fired: string[] = [];
+    const t = cronTimer('0 6 * * 1#1', 'America/New_York', (fire) => { expect(Date.now()).toBe(fire.getTime()); fired.push(fire.toISOString()); });
+    jest.advanceTimersByTime(26 * 86_400_000); // 2026-10-04: the next fire is still ahead
+    expect(fired).toEqual([]);
+    jest.advanceTimersByTime(65 * 86_400_000); // to 2026-12-08
+    t.cancel();
+    expect(fired).toEqual(['2026-10-05T10:00:00.000Z', '2026-11-02T11:00:00.000Z', '2026-12-07T11:00:00.000Z']);
+  });
+
+  test('a wall clock that jumps past a fire runs it within a minute, once', () => {
+    jest.useFakeTimers({ now: new Date('2026-03-01T02:00:00Z') });
+    const fired: string[] = [];
+    const t = cronTimer('0 3 * * *', 'UTC', (fire) => fired.push(fire.toISOString()));
+    jest.setSystemTime(new Date('2026-03-01T03:30:00Z')); // NTP step / resumed VM: timers did not run
+    jest.advanceTimersByTime(MAX_SLEEP_MS);
+    expect(fired).toEqual(['2026-03-01T03:00:00.000Z']);
+    expect(t.next.toISOString()).toBe('2026-03-02T03:00:00.000Z');
+    t.cancel();
   });
 });
 
@@ -195,6 +262,36 @@ describe('scheduler', () => {
     expect(await s2.stop({ timeoutMs: 300 })).toEqual({ cancelled: ['digest'] });
     expect(s2.running()).toEqual([]);
     expect((await getRun(ctx.pool, runId))!.status).toBe('interrupted');
+    rmSync(jobsDir, { recursive: true, force: true });
+  });
+
+  test('cancel means cancel: a job waiting on its AbortSignal ends promptly on stop() with a short shutdown timeout', async () => {
+    const ctx = await ctxFor();
+    const jobsDir = jobsDirWith({ 'digest.js': abortableJob });
+    const s = await createScheduler(ctx, { jobsDir, cancelGraceMs: 20_000 });
+    open.push(s);
+    await s.start();
+    await setLastFire(ctx.pool, 'digest', '', new Date(0));
+    const outcome = s.run('digest');
+    let runId: string | undefined;
+    while (!runId) {
+      runId = (await listRuns(ctx.pool, { kind: 'job', status: 'running' })).find((r) => (r.details as { job?: string }).job === 'abortable:digest')?.id;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const failedDigests = async () => (await listRuns(ctx.pool, { kind: 'job', status: 'failed' })).filter((r) => (r.details as { job?: string }).job === 'digest').length;
+    const failedBefore = await failedDigests();
+    const t0 = Date.now();
+    expect(await s.stop({ timeoutMs: 300 })).toEqual({ cancelled: ['digest'] });
+    const took = Date.now() - t0;
+    // The body saw the abort and ended: well inside the 20 s grace, which is only for a body that ignores it.
+    expect(took).toBeLessThan(5000);
+    expect(s.running()).toEqual([]);
+    expect(await outcome).toEqual([expect.objectContaining({ job: 'digest', status: 'cancelled', reason: 'cancelled: the bot is stopping' })]);
+    const run = await getRun(ctx.pool, runId);
+    expect(run).toMatchObject({ status: 'interrupted', error: 'stopped by its signal: cancelled: the bot is stopping' });
+    // A deliberate cancel is not alerted as a failed job.
+    expect(ctx.notifier.texts().some((t) => t.includes('Scheduled job *digest* failed'))).toBe(false);
+    expect(await failedDigests()).toBe(failedBefore);
     rmSync(jobsDir, { recursive: true, force: true });
   });
 

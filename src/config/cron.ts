@@ -22,15 +22,3 @@ export function isTimezone(tz: string): boolean {
     return false;
   }
 }
-
-/** The last time `expr` fired at or before `now`, in timezone `tz`. */
-export function previousFire(expr: string, tz: string, now: Date): Date {
-  const it = CronExpressionParser.parse(expr, { tz, currentDate: new Date(now.getTime() + 1000) });
-  return it.prev().toDate();
-}
-
-/** The next time `expr` fires strictly after `now`, in timezone `tz`. */
-export function nextFire(expr: string, tz: string, now: Date): Date {
-  const it = CronExpressionParser.parse(expr, { tz, currentDate: now });
-  return it.next().toDate();
-}

@@ -19,6 +19,7 @@ export function embeddedDefaults(env: NodeJS.ProcessEnv): { raw: unknown; notes:
     timezone: 'UTC',
     state: { url: stateUrl },
     storage: { local: { type: 'local', path: './backups' } },
+    metrics: { listen: env.BACKUP_BOT_METRICS_LISTEN || '127.0.0.1:9464' },
     clients: {
       demo: {
         database: { engine: 'postgres', url: demoUrl },

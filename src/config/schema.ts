@@ -177,6 +177,25 @@ const docker = z.strictObject({
   host: z.string().optional(),
 }).default({});
 
+/** `HOST:PORT` or `[IPV6]:PORT` (port 0: any free port). */
+const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+
+/** The host and port of a `metrics.listen` value (validated by the schema). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = LISTEN_RE.exec(listen);
+  if (!m || Number(m[3]) > 65535) throw new Error(`${JSON.stringify(listen)} is not HOST:PORT`);
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+}
+
+/** The operational endpoints (/metrics, /healthz): their own listener, private by default. */
+const metrics = z.strictObject({
+  listen: z.string().refine((v) => LISTEN_RE.test(v) && Number(LISTEN_RE.exec(v)![3]) <= 65535, {
+    error: (iss) => `${JSON.stringify(iss.input)} is not an address to listen on (accepted: HOST:PORT or [IPV6]:PORT, e.g. "127.0.0.1:9464")`,
+  }).default('127.0.0.1:9464'),
+  /** When set, both endpoints require `Authorization: Bearer <token>`. */
+  token: z.string().min(16, 'must be at least 16 characters (e.g. the output of `openssl rand -hex 32`)').optional(),
+}).default({ listen: '127.0.0.1:9464' });
+
 export const configSchema = z.strictObject({
   timezone: timezone.default('UTC'),
   state: z.strictObject({ url: nonEmpty }),
@@ -186,6 +205,7 @@ export const configSchema = z.strictObject({
   schedules,
   approvals,
   docker,
+  metrics,
   /** Default staging images per engine. */
   restoreTest: z.strictObject({
     postgresImage: z.string().default('postgres:15'),

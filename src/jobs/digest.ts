@@ -2,4 +2,4 @@
 import { runJobWorker } from './worker.js';
 import { scheduledDigest } from '../operations/scheduled-jobs.js';
 
-await runJobWorker((ctx, spec) => scheduledDigest(ctx, { cron: spec.cron }));
+await runJobWorker((ctx, spec, signal) => scheduledDigest(ctx, { cron: spec.cron, signal }));

@@ -2,4 +2,4 @@
 import { runJobWorker } from './worker.js';
 import { scheduledWatchdog } from '../operations/scheduled-jobs.js';
 
-await runJobWorker((ctx, spec) => scheduledWatchdog(ctx, { cron: spec.cron }));
+await runJobWorker((ctx, spec, signal) => scheduledWatchdog(ctx, { cron: spec.cron, signal }));

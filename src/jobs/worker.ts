@@ -14,21 +14,37 @@ import type { JobOutcome } from '../operations/job-runner.js';
  *   - talks to people through the main thread (one Slack client / console / test recorder): its
  *     Reporter forwards each report over parentPort and awaits where it was shown;
  *   - posts {type:'result', outcomes} and then 'done';
- *   - on 'cancel' (the scheduler's shutdown timeout ran out) answers 'cancelled' and is terminated;
- *     its unfinished run rows are marked interrupted by the scheduler.
+ *   - on 'cancel' (the scheduler's shutdown timeout ran out) aborts the AbortSignal handed to the job
+ *     (runJob passes it to the body, the body to the operations), waits up to `cancelGraceMs` for the
+ *     job to end, answers 'cancelled' and is terminated; run rows it left `running` are marked
+ *     interrupted by the scheduler.
  */
 export interface JobSpec {
   /** bree job name: `scheduled-backup:<client>`, `retention`, … */
   name: string;
   job: 'scheduled-backup' | 'retention' | 'integrity-check' | 'restore-test' | 'watchdog' | 'digest';
-  /** The cron of the config (the schedule's truth; bree may be given a superset, see breeCron). */
+  /** The cron of the config (the scheduler's timers and the fire claim both read it with cron-parser). */
   cron: string;
   /** job_state keys: the client of a per-client job, every client of a looping job, '' for global jobs. */
   keys: string[];
   client?: string;
 }
 
-export interface JobWorkerData { spec: JobSpec; config: Config; logLevel?: string }
+export interface JobWorkerData {
+  spec: JobSpec;
+  config: Config;
+  logLevel?: string;
+  /** How long a cancelled job may take to end after its signal is aborted (default CANCEL_GRACE_MS). */
+  cancelGraceMs?: number;
+}
+
+/** Default time a cancelled job gets to end (kill its children, remove its container) before 'cancelled'. */
+export const CANCEL_GRACE_MS = 5000;
+
+/** The abort reason a cancelled job sees. */
+class JobCancelledError extends Error {
+  constructor() { super('cancelled: the bot is stopping'); this.name = 'JobCancelledError'; }
+}
 
 export type WorkerRequest = { type: 'report'; id: number; event: ReportEvent; replace?: MessageRef };
 export type WorkerReply = { type: 'report-result'; id: number; ref?: MessageRef };
@@ -68,20 +84,31 @@ function registerConfigSecrets(value: unknown, key = ''): void {
   if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) registerConfigSecrets(v, k);
 }
 
-/** Runs one job in this worker: context, the operation, result, 'done'. */
-export async function runJobWorker(fn: (ctx: Context, spec: JobSpec) => Promise<JobOutcome | JobOutcome[]>): Promise<void> {
+/** Runs one job in this worker: context, the operation (with the cancel signal), result, 'done'. */
+export async function runJobWorker(fn: (ctx: Context, spec: JobSpec, signal: AbortSignal) => Promise<JobOutcome | JobOutcome[]>): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('a job file runs inside a bree worker thread');
   const data = workerData as JobWorkerData;
   registerConfigSecrets(data.config);
-  port.on('message', (m: unknown) => {
-    if (m === 'cancel') port.postMessage('cancelled');
-  });
   const logger = createLogger({ level: data.logLevel ?? process.env.LOG_LEVEL ?? 'info' }).child({ job: data.spec.name });
+  const controller = new AbortController();
+  let ended!: () => void;
+  const finished = new Promise<void>((r) => { ended = r; });
+  port.on('message', (m: unknown) => {
+    if (m !== 'cancel' || controller.signal.aborted) return;
+    logger.warn('cancelled: aborting the job');
+    controller.abort(new JobCancelledError());
+    const grace = data.cancelGraceMs ?? CANCEL_GRACE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    void Promise.race([finished, new Promise<void>((r) => { timer = setTimeout(r, grace); })]).then(() => {
+      clearTimeout(timer);
+      port.postMessage('cancelled');
+    });
+  });
   let ctx: Context | undefined;
   try {
     ctx = await createContext(data.config, { reporter: new ParentPortReporter(port), logger, poolSize: 5 });
-    const r = await fn(ctx, data.spec);
+    const r = await fn(ctx, data.spec, controller.signal);
     const result: WorkerResult = { type: 'result', job: data.spec.name, outcomes: Array.isArray(r) ? r : [r] };
     port.postMessage(result);
   } catch (err) {
@@ -91,6 +118,7 @@ export async function runJobWorker(fn: (ctx: Context, spec: JobSpec) => Promise<
     port.postMessage({ type: 'result', job: data.spec.name, outcomes, fatal: true } satisfies WorkerResult & { fatal: boolean });
   } finally {
     await ctx?.close().catch(() => undefined);
+    ended();
   }
   port.postMessage('done');
 }

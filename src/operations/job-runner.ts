@@ -14,7 +14,7 @@ import { latestFire } from './schedule.js';
  *   3. run; a throw is recorded as a failed `job` run and alerted in the client's channel, and never
  *      propagates (a job that throws does not kill the scheduler).
  */
-export type JobStatus = 'ok' | 'failed' | 'skipped';
+export type JobStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
 
 export interface JobOutcome {
   job: string;
@@ -28,13 +28,22 @@ export interface JobOutcome {
   error?: string;
 }
 
-export interface JobTarget { job: string; client: string; cron: string }
+export interface JobTarget {
+  job: string;
+  client: string;
+  cron: string;
+  /** Aborted when the job is cancelled (the scheduler's shutdown timeout ran out): handed to the body. */
+  signal?: AbortSignal;
+}
 
-export type JobBody = (fire: Date) => Promise<Partial<Omit<JobOutcome, 'job' | 'client' | 'fire'>> | void>;
+/** A job's work; `signal` is aborted on cancel and is passed on to the operations it calls. */
+export type JobBody = (fire: Date, signal: AbortSignal) => Promise<Partial<Omit<JobOutcome, 'job' | 'client' | 'fire'>> | void>;
 
 export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise<JobOutcome> {
   const who = t.client ? ` for ${t.client}` : '';
   const log = ctx.logger.child({ job: t.job, client: t.client || undefined });
+  const signal = t.signal ?? new AbortController().signal;
+  if (signal.aborted) return { job: t.job, client: t.client, status: 'cancelled', reason: cancelReason(signal) };
   let lock;
   try {
     lock = await ctx.store.withLock(`job:${t.job}`, t.client, async (): Promise<JobOutcome> => {
@@ -46,11 +55,16 @@ export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise
       }
       log.info({ fire: fire.toISOString() }, `running ${t.job}${who}`);
       try {
-        const r = (await body(fire)) ?? {};
+        const r = (await body(fire, signal)) ?? {};
         const out: JobOutcome = { job: t.job, client: t.client, status: 'ok', ...r, fire: fire.toISOString() };
         log.info({ status: out.status, reason: out.reason, run: out.runId, error: out.error }, `${t.job}${who}: ${out.status}${out.reason ? ` (${out.reason})` : ''}`);
         return out;
       } catch (err) {
+        if (signal.aborted) {
+          // Cancelled at shutdown: not a failure to alert on; its runs end interrupted.
+          log.warn({ fire: fire.toISOString(), err: errorMessage(err) }, `${t.job}${who} cancelled: ${cancelReason(signal)}`);
+          return { job: t.job, client: t.client, status: 'cancelled', reason: cancelReason(signal), fire: fire.toISOString() };
+        }
         const failed = await recordJobFailure(ctx, t, err);
         return { ...failed, fire: fire.toISOString() };
       }
@@ -64,6 +78,10 @@ export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise
     return { job: t.job, client: t.client, status: 'skipped', reason: 'another instance is running it' };
   }
   return lock.value;
+}
+
+function cancelReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
 }
 
 /** A job that threw: a failed `job` run (what failed, when, where) and an alert in the client's channel. */

@@ -20,9 +20,9 @@ export interface ScheduledInput { cron: string; signal?: AbortSignal }
 /** scheduled-backup:<client> — runBackup(type scheduled, wait:false); a running Slack backup means skip, never overlap. */
 export async function scheduledBackup(ctx: Context, input: ScheduledInput & { client: string }): Promise<JobOutcome> {
   const { client } = input;
-  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron }, async () => {
+  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
     try {
-      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal: input.signal });
+      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal });
       return { status: out.ok ? 'ok' : 'failed', runId: out.run.id, ...(out.error ? { error: out.error } : {}) };
     } catch (err) {
       if (!(err instanceof BackupBusyError)) throw err;
@@ -42,7 +42,7 @@ export async function scheduledBackup(ctx: Context, input: ScheduledInput & { cl
 export async function scheduledRetention(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron }, async () => {
+    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
       const r = await prune(ctx, { client, actor: 'schedule', trigger: 'schedule' });
       const dropped = await dropExpiredOldDatabases(ctx, client);
       const dropErrors = dropped.filter((d) => d.error).map((d) => `cannot drop the old database ${d.database}: ${d.error}`);
@@ -62,7 +62,7 @@ export async function scheduledRetention(ctx: Context, input: ScheduledInput): P
 export async function scheduledIntegrityCheck(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron }, async () => {
+    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
       const r = await verifyBackup(ctx, { client, actor: 'schedule', trigger: 'schedule', notify: true });
       return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
     }));
@@ -82,7 +82,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
   const out: JobOutcome[] = [];
   const tz = ctx.config.timezone;
   for (const [client, c] of Object.entries(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron }, async () => {
+    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
       const now = ctx.clock.now();
       const month = Number(zonedParts(now, tz).month);
       if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
@@ -90,7 +90,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
       const done = (await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 })).find((t) => t.quarter === quarter);
       if (done) return { status: 'skipped', reason: `the ${quarter} restore test is done (register ${done.id})` };
       try {
-        const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal: input.signal });
+        const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal });
         return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
       } catch (err) {
         if (!(err instanceof RestoreTestBusyError)) throw err;
@@ -103,7 +103,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
 
 /** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions. */
 export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron }, async () => {
+  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
     const run = await ctx.store.runs.start({ kind: 'watchdog', actor: 'schedule', trigger: 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       const r = await runWatchdog(ctx);
@@ -121,7 +121,7 @@ export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Pr
 
 /** digest — daily at slack.digest.cron: one message for all clients. */
 export async function scheduledDigest(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'digest', client: '', cron: input.cron }, async () => {
+  return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
     const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule' });
     return { runId: r.runId };
   });

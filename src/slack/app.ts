@@ -1,13 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, HTTPReceiverDeferredRequestError, SocketModeReceiver, type AnyMiddlewareArgs, type Middleware } from '@slack/bolt';
 import type { Context } from '../context.js';
+import type { Logger } from '../logger.js';
 import { errorMessage } from '../core/errors.js';
 import { parseDuration } from '../config/duration.js';
 import { boltLogger } from '../notify/slack/bolt-logger.js';
-import { createMetrics, type BotMetrics } from './metrics.js';
-import { verifySlackSignature } from './verify-request.js';
-import { SLACK_RETRY, type SlackWebSink } from '../notify/slack/web-sink.js';
+import type { BotMetrics } from './metrics.js';
+import { futureTimestamp, refusalReason } from './verify-request.js';
+import { SLACK_RETRY } from '../notify/slack/web-sink.js';
 import { cachedUsergroupDirectory, setUsergroupDirectory } from '../operations/authorize.js';
 import { BackgroundTasks, type CommandDeps } from '../commands/deps.js';
 import { register as registerCommands } from '../commands/index.js';
@@ -16,186 +18,159 @@ import { register as registerApprovals } from '../approvals/index.js';
 /** The Slack request URL path (manifest.yml: https://YOUR-HOST/slack/events). */
 export const SLACK_EVENTS_PATH = '/slack/events';
 const BODY_LIMIT = 1024 * 1024;
-const DEDUPE_TTL_MS = 15 * 60_000;
+/** Deliveries are remembered this long (Slack retries within minutes; a signed request is stale after 5). */
+const DELIVERY_TTL_MS = 24 * 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 export interface SlackAppOptions {
+  /** The process's metrics (served by the operational endpoints): refusals, retries, Web API failures. */
+  metrics: BotMetrics;
   /** Overrides slack.port (tests: 0 for a free port). */
   port?: number;
   /** Interface to listen on (default all interfaces; tests: 127.0.0.1). */
   host?: string;
-  /** The sink messages go through (its failures are counted in /metrics). */
-  sink?: SlackWebSink;
 }
 
 export interface SlackApp {
   app: App;
   mode: 'http' | 'socket';
-  /** The HTTP port actually listened on (requests in HTTP mode, /healthz and /metrics in both). */
-  port: number;
-  metrics: BotMetrics;
+  /** HTTP mode: the port of the Slack request URL (POST /slack/events); none in Socket Mode. */
+  port?: number;
   background: BackgroundTasks;
+  /** For /healthz: HTTP mode is up while it listens; Socket Mode while its WebSocket is connected. */
+  health(): { mode: 'http' | 'socket'; connected: boolean };
   stop(): Promise<void>;
 }
 
-/** The key that identifies one delivery from Slack, so retries and replays act once. */
-function deliveryKey(body: Record<string, unknown>): string | undefined {
+const digest = (v: unknown) => createHash('sha256').update(JSON.stringify(v ?? null)).digest('hex').slice(0, 32);
+
+/**
+ * The key of one delivery from Slack, the same in every copy of it (Slack's retry, a replay of the
+ * signed request): the event_id of an event, action_ts + action_id + user of a button click, the view
+ * id and hash of a submission (with its trigger_id and values, so a corrected resubmission of the same
+ * view is a new delivery), the trigger_id of a slash command or shortcut.
+ */
+export function deliveryKey(body: Record<string, unknown>): string | undefined {
   if (typeof body.event_id === 'string') return `event:${body.event_id}`;
+  const user = (body.user as { id?: string } | undefined)?.id ?? '';
+  const action = (body.actions as Array<{ action_ts?: string; action_id?: string }> | undefined)?.[0];
+  if (body.type === 'block_actions' && action?.action_ts) return `action:${action.action_ts}:${action.action_id}:${user}`;
+  const view = body.view as { id?: string; hash?: string; state?: unknown } | undefined;
+  if ((body.type === 'view_submission' || body.type === 'view_closed') && view?.id) return `view:${body.type}:${view.id}:${view.hash ?? ''}:${digest([body.trigger_id, user, view.state])}`;
   if (typeof body.trigger_id === 'string') return `trigger:${body.trigger_id}`;
-  const actions = body.actions as Array<{ action_ts?: string; action_id?: string }> | undefined;
-  const user = (body.user as { id?: string } | undefined)?.id;
-  if (Array.isArray(actions) && actions[0]?.action_ts) return `action:${user}:${actions[0].action_id}:${actions[0].action_ts}`;
   return undefined;
 }
 
 /**
- * Drops a delivery already handled (Slack's X-Slack-Retry-Num / Socket Mode retry_attempt, or a
- * replay of the same signed request): it is acknowledged and nothing runs again.
+ * Runs a delivery once across replicas and restarts: its key is recorded in the state database
+ * (slack_deliveries) and only the copy whose INSERT lands runs; a retry or replay is acknowledged (so
+ * Slack stops retrying) and nothing runs again. Keys older than a day are pruned, at most hourly.
  */
-function dedupeMiddleware(ctx: Context, metrics: BotMetrics): Middleware<AnyMiddlewareArgs> {
-  const seen = new Map<string, number>();
+function dedupeMiddleware(ctx: Context, log: Logger, metrics: BotMetrics): Middleware<AnyMiddlewareArgs> {
+  let prunedAt = 0;
   return async (args) => {
     const a = args as unknown as { body: Record<string, unknown>; ack?: () => Promise<void>; next: () => Promise<void>; context: { retryNum?: number; retryReason?: string } };
     const key = deliveryKey(a.body);
-    const now = Date.now();
-    for (const [k, at] of seen) if (now - at > DEDUPE_TTL_MS) seen.delete(k); else break;
-    if (key && seen.has(key)) {
+    if (!key) return a.next();
+    const { retryNum, retryReason } = a.context;
+    const at = ctx.clock.now();
+    let fresh = true;
+    try {
+      fresh = await ctx.store.deliveries.record({ key, retryNum, retryReason, instance: ctx.instance.id, at });
+    } catch (err) {
+      log.error({ key, err: errorMessage(err) }, 'could not record a Slack delivery (state database unreachable?): handling it');
+    }
+    if (at.getTime() - prunedAt > PRUNE_EVERY_MS) {
+      prunedAt = at.getTime();
+      void ctx.store.deliveries.prune(new Date(at.getTime() - DELIVERY_TTL_MS)).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not prune old Slack deliveries'));
+    }
+    if (!fresh) {
       metrics.slackDuplicates.inc();
-      ctx.logger.warn({ key, retryNum: a.context.retryNum, retryReason: a.context.retryReason }, 'Slack retry/replay of a request already handled: acknowledged, not run again');
+      log.warn({ key, retryNum, retryReason }, 'Slack retry/replay of a request already handled: acknowledged, not run again');
       if (a.ack) await a.ack();
       return;
     }
-    if (key) seen.set(key, now);
-    if (a.context.retryNum) ctx.logger.info({ key, retryNum: a.context.retryNum, retryReason: a.context.retryReason }, 'Slack retry of a request not seen before: handling it');
+    if (retryNum) log.info({ key, retryNum, retryReason }, 'Slack retry of a request not seen before: handling it');
     await a.next();
   };
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) return 'too-large';
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function reply(res: ServerResponse, status: number, body?: string, type = 'application/json'): void {
-  if (res.headersSent) return;
-  res.writeHead(status, body === undefined ? {} : { 'content-type': type });
-  res.end(body);
-}
-
 /**
- * Builds and starts the Bolt app. HTTP mode (no slack.appToken): one node:http server on slack.port
- * serves POST /slack/events (signature and timestamp checked here on the raw bytes, then handed to
- * Bolt's HTTPReceiver), GET /healthz and GET /metrics. Socket Mode (slack.appToken): Bolt's
- * SocketModeReceiver, and the same server for /healthz and /metrics only.
+ * The Slack request URL: Bolt's HTTPReceiver (its signature check, body limit, ssl_check, url_verification,
+ * ack timing) behind one check of ours on the header, before the body is read: a timestamp more than 5
+ * minutes in the future is refused (Bolt refuses only old ones). Every refusal is 401 with no body,
+ * logged and counted; other paths are 404.
  */
-export async function startSlackApp(ctx: Context, opts: SlackAppOptions = {}): Promise<SlackApp> {
+function slackRequestListener(receiver: HTTPReceiver, refused: (reason: string, req: IncomingMessage) => void): RequestListener {
+  return (req, res) => {
+    const future = futureTimestamp(req.headers['x-slack-request-timestamp']);
+    if (future) {
+      refused(future, req);
+      res.writeHead(401).end();
+      req.resume();
+      return;
+    }
+    res.once('finish', () => { if (res.statusCode === 401) refused(refusalReason(req.headers), req); });
+    try {
+      receiver.requestListener(req, res);
+    } catch (err) {
+      res.writeHead(err instanceof HTTPReceiverDeferredRequestError ? 404 : 500).end();
+    }
+  };
+}
+
+/** Builds and starts the Bolt app: HTTP (POST /slack/events on slack.port) or, with slack.appToken, Socket Mode. */
+export async function startSlackApp(ctx: Context, opts: SlackAppOptions): Promise<SlackApp> {
   const slack = ctx.config.slack;
   if (!slack) throw new Error('startSlackApp needs config.slack');
+  const { metrics } = opts;
   const log = ctx.logger.child({ component: 'slack' });
   const logger = boltLogger(log);
-  const metrics = createMetrics(ctx.store);
-  if (opts.sink) opts.sink.onFailure = (method) => metrics.slackFailures.inc({ method });
-  const mode: 'http' | 'socket' = slack.appToken ? 'socket' : 'http';
-  const clientOptions = { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 };
-
-  const httpReceiver = mode === 'http'
-    ? new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: [SLACK_EVENTS_PATH], logger, processBeforeResponse: false, unhandledRequestTimeoutMillis: 3001 })
-    : undefined;
-  const socketReceiver = mode === 'socket'
-    ? new SocketModeReceiver({ appToken: slack.appToken!, logger, installerOptions: { clientOptions: { slackApiUrl: slack.apiUrl } } })
-    : undefined;
-  const app = new App({ token: slack.botToken, receiver: (httpReceiver ?? socketReceiver)!, logger, clientOptions });
+  const receiver = slack.appToken
+    ? new SocketModeReceiver({ appToken: slack.appToken, logger, installerOptions: { clientOptions: { slackApiUrl: slack.apiUrl } } })
+    : new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: [SLACK_EVENTS_PATH], bodyLimit: BODY_LIMIT, logger, processBeforeResponse: false, unhandledRequestTimeoutMillis: 3001 });
+  const mode = receiver instanceof HTTPReceiver ? 'http' : 'socket';
+  const app = new App({ token: slack.botToken, receiver, logger, clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 } });
   app.error(async (err) => { log.error({ err: errorMessage(err) }, 'Slack listener error'); });
-
   const background = new BackgroundTasks(ctx);
   const deps: CommandDeps = { ctx, background };
   setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await app.client.usergroups.users.list({ usergroup: group })).users ?? []));
-  app.use(dedupeMiddleware(ctx, metrics));
+  app.use(dedupeMiddleware(ctx, log, metrics));
   registerCommands(app, deps);
   registerApprovals(app, deps);
 
-  let socketConnected = false;
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((err: unknown) => {
-      log.error({ err: errorMessage(err), url: req.url }, 'HTTP request failed');
-      reply(res, 500);
+  let server: Server | undefined;
+  let connected = false;
+  if (receiver instanceof HTTPReceiver) {
+    server = createServer(slackRequestListener(receiver, (reason, req) => {
+      metrics.slackRejected.inc({ reason: reason.split(' (')[0]! });
+      log.warn({ reason, ip: req.socket.remoteAddress }, 'refused a request that is not verifiably from Slack (401)');
+    }));
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject).listen(opts.port ?? slack.port, opts.host, () => { server!.off('error', reject); resolve(); });
     });
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const method = (req.method ?? 'GET').toUpperCase();
-    if (method === 'GET' && path === '/healthz') {
-      let db = true;
-      try { await ctx.store.ping(); } catch { db = false; }
-      const ok = db && (mode === 'http' || socketConnected);
-      reply(res, ok ? 200 : 503, JSON.stringify({ ok, mode, db, ...(mode === 'socket' ? { socketConnected } : {}) }));
-      return;
-    }
-    if (method === 'GET' && path === '/metrics') {
-      const m = await metrics.render();
-      reply(res, 200, m.body, m.contentType);
-      return;
-    }
-    if (httpReceiver && method === 'POST' && path === SLACK_EVENTS_PATH) {
-      const raw = await readBody(req, BODY_LIMIT);
-      if (raw === 'too-large') { reply(res, 413); return; }
-      if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && raw.toString() === 'ssl_check=1') { reply(res, 200); return; }
-      const v = verifySlackSignature({ signingSecret: slack!.signingSecret, rawBody: raw, signature: req.headers['x-slack-signature'], timestamp: req.headers['x-slack-request-timestamp'] });
-      if (!v.ok) {
-        metrics.slackRejected.inc({ reason: v.reason.split(' (')[0]! });
-        log.warn({ reason: v.reason, ip: req.socket.remoteAddress }, 'refused a request that is not verifiably from Slack (401)');
-        reply(res, 401);
-        return;
-      }
-      // Bolt reads the already-buffered body (and checks the signature again).
-      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
-      try {
-        httpReceiver.requestListener(req, res);
-      } catch (err) {
-        if (err instanceof HTTPReceiverDeferredRequestError) { reply(res, 404); return; }
-        throw err;
-      }
-      return;
-    }
-    reply(res, 404);
+  } else {
+    receiver.client.on('connected', () => { connected = true; });
+    receiver.client.on('disconnected', () => { connected = false; });
+    receiver.client.on('reconnecting', () => { log.info('Socket Mode reconnecting (normal: Slack refreshes the connection regularly)'); });
+    await app.start();
+    connected = true;
   }
-
-  const port = opts.port ?? slack.port;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, opts.host, () => { server.off('error', reject); resolve(); });
-  });
-  const actualPort = (server.address() as AddressInfo).port;
-
-  if (socketReceiver) {
-    socketReceiver.client.on('connected', () => { socketConnected = true; });
-    socketReceiver.client.on('disconnected', () => { socketConnected = false; });
-    socketReceiver.client.on('reconnecting', () => { log.info('Socket Mode reconnecting (normal: Slack refreshes the connection regularly)'); });
-    try {
-      await app.start();
-      socketConnected = true;
-    } catch (err) {
-      server.close();
-      throw err;
-    }
-  }
-  log.info({ mode, port: actualPort }, mode === 'http' ? `Slack app listening on port ${actualPort} (${SLACK_EVENTS_PATH}, /healthz, /metrics)` : `Slack app connected in Socket Mode; /healthz and /metrics on port ${actualPort}`);
+  const port = server ? (server.address() as AddressInfo).port : undefined;
+  log.info({ mode, port }, server ? `Slack app listening on port ${port} (${SLACK_EVENTS_PATH})` : 'Slack app connected in Socket Mode');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (socketReceiver) await app.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'Socket Mode disconnect failed'));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => { server.closeAllConnections(); }, 2000).unref();
-      });
+      if (server) {
+        await new Promise<void>((resolve) => {
+          server!.close(() => resolve());
+          server!.closeIdleConnections();
+          setTimeout(() => { server!.closeAllConnections(); }, 2000).unref();
+        });
+      } else {
+        await app.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'Socket Mode disconnect failed'));
+      }
       const waitMs = parseDuration(ctx.config.schedules.shutdownTimeout) ?? 600_000;
       if (background.size > 0) log.info({ tasks: background.size }, 'waiting for work started from Slack to finish');
       if (!(await background.idle(waitMs))) log.warn('work started from Slack did not finish before the shutdown timeout');
@@ -204,5 +179,5 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions = {}): P
     return stopping;
   };
 
-  return { app, mode, port: actualPort, metrics, background, stop };
+  return { app, mode, port, background, health: () => ({ mode, connected: server ? server.listening : connected }), stop };
 }

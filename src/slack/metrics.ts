@@ -1,5 +1,9 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.js';
+import type { ClientBackupFigures, RunCount } from '../store/metrics.js';
+
+/** The run and backup figures are read at most once per this long, however often /metrics is scraped. */
+const FIGURES_TTL_MS = 15_000;
 
 export interface BotMetrics {
   registry: Registry;
@@ -13,12 +17,36 @@ export interface BotMetrics {
 }
 
 /**
- * Prometheus metrics. Run and backup figures are read from the state database at scrape time (runs by
- * kind and result, last successful backup time, size and duration per client); Slack delivery counters
- * are in-process. One registry per app (no global state, so tests can build several).
+ * Prometheus metrics. Run and backup figures (runs by kind and result, last successful backup time,
+ * size and duration per client) are read from the state database at most once per FIGURES_TTL_MS: a
+ * scrape within that time, or one racing another, reuses the last set (a failed read keeps the previous
+ * figures and is retried after the same interval). Slack delivery counters are in-process. One registry
+ * per process (no global state, so tests can build several).
  */
-export function createMetrics(store: Pick<Store, 'metrics'>, opts: { defaultMetrics?: boolean } = {}): BotMetrics {
+export function createMetrics(store: Pick<Store, 'metrics'>, opts: { defaultMetrics?: boolean; ttlMs?: number; now?: () => number; onError?: (err: unknown) => void } = {}): BotMetrics {
   const registry = new Registry();
+  const ttlMs = opts.ttlMs ?? FIGURES_TTL_MS;
+  const now = opts.now ?? Date.now;
+  let last: { runs: RunCount[]; backups: ClientBackupFigures[] } = { runs: [], backups: [] };
+  let readAt = Number.NEGATIVE_INFINITY;
+  let reading: Promise<typeof last> | undefined;
+  const figures = (): Promise<typeof last> => {
+    if (reading) return reading;
+    if (now() - readAt < ttlMs) return Promise.resolve(last);
+    readAt = now();
+    reading = (async () => {
+      try {
+        last = { runs: await store.metrics.runCounts(), backups: await store.metrics.lastBackupFigures() };
+      } catch (err) {
+        // The state database did not answer: keep the last figures (/healthz says db: false).
+        opts.onError?.(err);
+      } finally {
+        reading = undefined;
+      }
+      return last;
+    })();
+    return reading;
+  };
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'backupbot_process_' });
   new Gauge({
     name: 'backupbot_runs',
@@ -27,13 +55,10 @@ export function createMetrics(store: Pick<Store, 'metrics'>, opts: { defaultMetr
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await store.metrics.runCounts()) this.set({ kind: r.kind, result: r.status }, r.n);
+      for (const r of (await figures()).runs) this.set({ kind: r.kind, result: r.status }, r.n);
     },
   });
-  const figures = () => store.metrics.lastBackupFigures();
-  // One query per scrape, shared by the three gauges (collected concurrently); a new scrape always reads afresh.
-  let scrape: ReturnType<typeof figures> | undefined;
-  const rows = () => (scrape ??= figures());
+  const rows = async () => (await figures()).backups;
   new Gauge({
     name: 'backupbot_last_successful_backup_timestamp_seconds',
     help: 'Unix time of the last successful backup, per client',
@@ -70,12 +95,7 @@ export function createMetrics(store: Pick<Store, 'metrics'>, opts: { defaultMetr
   return {
     registry, slackFailures, slackRejected, slackDuplicates,
     async render() {
-      scrape = undefined;
-      try {
-        return { contentType: registry.contentType, body: await registry.metrics() };
-      } finally {
-        scrape = undefined;
-      }
+      return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
 }

@@ -8,6 +8,7 @@ import * as alerts from './alerts.js';
 import * as approvals from './approvals.js';
 import * as auditLog from './audit.js';
 import * as backups from './backup-register.js';
+import * as deliveries from './deliveries.js';
 import * as jobState from './job-state.js';
 import * as metrics from './metrics.js';
 import * as restoreTests from './restore-test-register.js';
@@ -45,6 +46,7 @@ const queries = {
   jobs: { ensureState: jobState.ensureJobState, claimFire: jobState.claimFire, getState: jobState.getJobState, listStates: jobState.listJobStates, setLastFire: jobState.setLastFire },
   status: { pendingApprovals: status.countPendingApprovals, failures: status.countFailures, lastFinishedRun: status.lastFinishedRun },
   metrics: { runCounts: metrics.countRunsByKindAndStatus, lastBackupFigures: metrics.lastBackupFigures },
+  deliveries: { record: deliveries.recordDelivery, prune: deliveries.pruneDeliveries },
 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

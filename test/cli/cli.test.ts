@@ -116,7 +116,7 @@ describe('backup-bot CLI', () => {
     const empty = mkdtempSync(join(tmpdir(), 'qs-'));
     const child = spawn(process.execPath, [CLI, 'serve'], {
       cwd: empty,
-      env: { ...process.env, LOG_LEVEL: 'warn', BACKUP_BOT_CONFIG: '', BACKUP_BOT_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${stateName}`, BACKUP_BOT_DEMO_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${demoName}` },
+      env: { ...process.env, LOG_LEVEL: 'warn', BACKUP_BOT_CONFIG: '', BACKUP_BOT_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${stateName}`, BACKUP_BOT_DEMO_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${demoName}`, BACKUP_BOT_METRICS_LISTEN: '127.0.0.1:0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -17,6 +17,8 @@ export function testConfig(o: { stateUrl: string; demoUrl?: string; storageDir?:
         ...(o.client ?? {}),
       },
     },
+    // Any free port: test files run in parallel (and next to a bot that may hold 9464).
+    metrics: { listen: '127.0.0.1:0' },
     ...(o.raw ?? {}),
   };
   return validateConfig(raw, 'test config');

@@ -87,6 +87,7 @@ test('serve: two clients every minute → backups on time, a digest, an alert fo
       roles: { operators: ['U0OPER'] },
     }])),
     schedules: { watchdog: '* * * * *', digest: '* * * * *', watchdogGrace: '1m', shutdownTimeout: '1m' },
+    metrics: { listen: '127.0.0.1:0' },
   };
   const config = validateConfig(raw, 'serve test');
   const cfgPath = join(dir, 'backup-bot.yml');

@@ -7,7 +7,7 @@ import type { RecordingNotifier } from '../helpers/notifier.js';
 import { runJob } from '../../src/operations/job-runner.js';
 import { getJobState } from '../../src/store/job-state.js';
 import { listRuns } from '../../src/store/runs.js';
-import { breeCron, latestFire } from '../../src/operations/schedule.js';
+import { latestFire } from '../../src/operations/schedule.js';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { withLock } from '../../src/store/locks.js';
@@ -83,15 +83,31 @@ describe('runJob', () => {
     expect(post.message.text).toContain('<@U0OPER>');
   });
 
+  test('the body gets the signal; aborted, the job ends cancelled: no failed run, no alert; an aborted signal starts nothing', async () => {
+    clock.advance(24 * 3_600_000);
+    const controller = new AbortController();
+    const t = { job: 'restore-test', client: 'demo', cron: '0 3 * * *', signal: controller.signal };
+    const posts = a.notifier.posts.length;
+    const failedRuns = (await listRuns(a.pool, { kind: 'job', status: 'failed' })).length;
+    let seen: AbortSignal | undefined;
+    const pending = runJob(a, t, async (_fire, signal) => {
+      seen = signal;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      throw signal.reason;
+    });
+    while (!seen) await sleep(10);
+    controller.abort(new Error('cancelled: the bot is stopping'));
+    expect(await pending).toMatchObject({ status: 'cancelled', reason: 'cancelled: the bot is stopping' });
+    expect(seen).toBe(controller.signal);
+    expect(a.notifier.posts.length).toBe(posts);
+    expect(await listRuns(a.pool, { kind: 'job', status: 'failed' })).toHaveLength(failedRuns);
+    let ran = false;
+    expect(await runJob(a, { ...t, job: 'retention' }, async () => { ran = true; })).toMatchObject({ status: 'cancelled' });
+    expect(ran).toBe(false);
+  });
+
   test('the fire is the latest one at or before now (a timer a hair early still counts)', () => {
     expect(latestFire('0 3 * * *', 'UTC', new Date('2026-03-01T02:59:59.700Z'))).toEqual(new Date('2026-03-01T03:00:00Z'));
     expect(latestFire('0 6 * * 1#1', 'UTC', new Date('2026-03-09T06:00:05Z'))).toEqual(new Date('2026-03-02T06:00:00Z'));
-  });
-
-  test('bree gets a cron it can parse: nth weekday and DOM+DOW become a superset', () => {
-    expect(breeCron('0 6 * * 1#1')).toBe('0 6 * * 1');
-    expect(breeCron('0 3 1 * 1')).toBe('0 3 * * *');
-    expect(breeCron('0 3 * * 0')).toBe('0 3 * * 0');
-    expect(breeCron('*/5 * * * *')).toBe('*/5 * * * *');
   });
 });

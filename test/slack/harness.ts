@@ -19,9 +19,11 @@ export interface LogLine { level: number; msg: string; [k: string]: unknown }
 export interface Bot {
   emu: SlackEmulator;
   server: Server;
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT of the Slack request URL (HTTP mode; in Socket Mode there is none: the operational listener's). */
   base: string;
   eventsUrl: string;
+  /** http://127.0.0.1:PORT of /metrics and /healthz (their own listener, metrics.listen). */
+  opsBase: string;
   logs: LogLine[];
   state: TestDatabase;
   demo: TestDatabase;
@@ -67,12 +69,13 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
   const logger = createLogger({ level: 'info', destination });
   const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
   const pool = createPool(state.url, { max: 2, applicationName: 'backup-bot-test' });
-  const base = `http://127.0.0.1:${server.slack!.port}`;
+  const opsBase = server.ops.url;
+  const base = server.slack!.port !== undefined ? `http://127.0.0.1:${server.slack!.port}` : opsBase;
   const eventsUrl = `${base}/slack/events`;
   let stopped = false;
   const stopServer = async () => { if (!stopped) { stopped = true; await server.stop('test done'); } };
   return {
-    emu, server, base, eventsUrl, logs, state, demo, storageDir, pool,
+    emu, server, base, eventsUrl, opsBase, logs, state, demo, storageDir, pool,
     async slash(text, so = {}) {
       const responseUrl = so.responseUrl ?? emu.responseUrl();
       const body = slashCommandBody({ command: so.command ?? '/backup', text, user_id: so.user ?? 'U0OPER', channel_id: so.channel ?? OPS_CHANNEL, response_url: responseUrl, ...(so.triggerId ? { trigger_id: so.triggerId } : {}) });

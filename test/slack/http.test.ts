@@ -3,7 +3,11 @@ import { sendSigned, slashCommandBody, signedHeaders, TEST_SIGNING_SECRET } from
 import { listRuns } from '../../src/store/runs.js';
 import { listBackups } from '../../src/store/backup-register.js';
 
-/** The HTTP front door: only requests verifiably from Slack run anything; retries act once; health and metrics. */
+/**
+ * The HTTP front door (Bolt's HTTPReceiver and its signature check, plus our refusal of future
+ * timestamps): only requests verifiably from Slack run anything; retries act once. /healthz and
+ * /metrics are not here: they have their own listener (test/ops-endpoints.test.ts).
+ */
 let bot: Bot;
 beforeAll(async () => { bot = await startBot(); });
 afterAll(async () => { await bot?.close(); });
@@ -38,10 +42,26 @@ describe('requests not verifiably from Slack get 401 with no body, and nothing r
 
   test('the refusals are logged and counted in /metrics', async () => {
     expect(bot.logs.some((l) => String(l.msg).includes('not verifiably from Slack') && String(l.reason).includes('future'))).toBe(true);
-    const m = await (await fetch(`${bot.base}/metrics`)).text();
+    const m = await (await fetch(`${bot.opsBase}/metrics`)).text();
     expect(m).toMatch(/backupbot_slack_requests_rejected_total\{reason="signature mismatch"\} [1-9]/);
     expect(m).toMatch(/backupbot_slack_requests_rejected_total\{reason="request from the future"\} 1/);
+    expect(m).toMatch(/backupbot_slack_requests_rejected_total\{reason="stale request"\} 1/);
   });
+
+  test('a body over the limit (1 MiB) is refused with 413 before anything is parsed', async () => {
+    const before = await backupRuns();
+    const big = `${body()}&pad=${'x'.repeat(1024 * 1024)}`;
+    const res = await sendSigned(bot.eventsUrl, big);
+    expect(res.status).toBe(413);
+    expect(res.text).toBe('');
+    expect(await backupRuns()).toBe(before);
+  });
+});
+
+test('Slack\'s ssl_check (unsigned) is answered 200 and runs nothing', async () => {
+  const res = await sendSigned(bot.eventsUrl, 'ssl_check=1&token=x', { omit: ['x-slack-signature', 'x-slack-request-timestamp'] });
+  expect(res.status).toBe(200);
+  expect(res.text).toBe('');
 });
 
 test('X-Slack-Retry-Num replays of a /backup now start one backup only', async () => {
@@ -66,17 +86,24 @@ test('X-Slack-Retry-Num replays of a /backup now start one backup only', async (
   expect(bot.logs.filter((l) => String(l.msg).includes('already handled'))).toHaveLength(3);
 });
 
-test('GET /healthz answers with the database state', async () => {
-  const res = await fetch(`${bot.base}/healthz`);
+test('GET /healthz (operational listener) answers with the database state and the Slack mode', async () => {
+  const res = await fetch(`${bot.opsBase}/healthz`);
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ ok: true, mode: 'http', db: true });
 });
 
 test('GET /metrics: runs by kind and result, last successful backup time, bytes and duration per client', async () => {
-  const res = await fetch(`${bot.base}/metrics`);
+  // The register figures are read at most once per 15 s: an earlier scrape's set may still be served.
+  let res = await fetch(`${bot.opsBase}/metrics`);
+  const deadline = Date.now() + 20_000;
+  let m = await res.text();
+  while (!/backupbot_runs\{kind="backup"/.test(m) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    res = await fetch(`${bot.opsBase}/metrics`);
+    m = await res.text();
+  }
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/plain');
-  const m = await res.text();
   const [last] = await listBackups(bot.pool, { client: 'demo', onlyOk: true });
   expect(m).toMatch(/backupbot_runs\{kind="backup",result="ok"\} [1-9]/);
   const ts = /backupbot_last_successful_backup_timestamp_seconds\{client="demo"\} ([0-9.e+]+)/.exec(m);
@@ -86,7 +113,10 @@ test('GET /metrics: runs by kind and result, last successful backup time, bytes 
   expect(m).toContain('backupbot_process_');
 });
 
-test('unknown paths are 404; Slack requests only on POST /slack/events', async () => {
+test('unknown paths are 404; Slack requests only on POST /slack/events; /healthz and /metrics not on the Slack URL', async () => {
+  expect(bot.opsBase).not.toBe(bot.base);
   expect((await fetch(`${bot.base}/nope`)).status).toBe(404);
   expect((await fetch(`${bot.eventsUrl}`)).status).toBe(404);
+  expect((await fetch(`${bot.base}/healthz`)).status).toBe(404);
+  expect((await fetch(`${bot.base}/metrics`)).status).toBe(404);
 });

@@ -30,11 +30,12 @@ test('connects with the app-level token through apps.connections.open and the re
   expect(opens.length).toBeGreaterThanOrEqual(1);
   expect(opens[0]!.token).toBe(bot.emu.appToken);
   expect(bot.emu.socketConnections).toBe(1);
-  const health = await fetch(`${bot.base}/healthz`);
+  const health = await fetch(`${bot.opsBase}/healthz`);
   expect(health.status).toBe(200);
   expect(await health.json()).toEqual({ ok: true, mode: 'socket', db: true, socketConnected: true });
-  // no Slack request endpoint in Socket Mode
-  expect((await fetch(bot.eventsUrl, { method: 'POST', body: 'x' })).status).toBe(404);
+  // no Slack request endpoint in Socket Mode (no Slack listener at all; the operational one does not take it)
+  expect(bot.server.slack!.port).toBeUndefined();
+  expect((await fetch(`${bot.opsBase}/slack/events`, { method: 'POST', body: 'x' })).status).toBe(404);
 });
 
 test('a /backup help envelope is acked over the socket within 3 s, and the usage answered', async () => {

@@ -1,0 +1,104 @@
+import { startBot, DEMO_CHANNEL, type Bot } from './harness.js';
+import { buttonClickPayload, interactivityBody, sendSigned, slashCommandBody } from './sign.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
+import { deliveryKey } from '../../src/slack/app.js';
+import { getDelivery } from '../../src/store/deliveries.js';
+import { listRuns } from '../../src/store/runs.js';
+
+/**
+ * Replays across replicas and restarts (issue 15.3): a delivery is remembered in the state database,
+ * so the same signed request sent to another instance, or to a new one after a restart, is
+ * acknowledged and acts once.
+ */
+let state: TestDatabase;
+let demo: TestDatabase;
+const bots: Bot[] = [];
+const idle = (b: Bot) => b.server.slack!.background.idle(120_000);
+
+beforeAll(async () => {
+  state = await createTestDatabase('bbt_replay');
+  demo = await createTestDatabase('bbt_replaydemo');
+  await fillSampleDatabase(demo.url);
+});
+afterAll(async () => {
+  for (const b of bots) await b.close().catch(() => undefined);
+  await demo?.drop();
+  await state?.drop();
+});
+
+async function bot(): Promise<Bot> {
+  const b = await startBot({ shared: { state, demo } });
+  bots.push(b);
+  return b;
+}
+
+test('the same signed /backup now sent to two instances on one state database, and again after a restart, starts one backup', async () => {
+  const [a, b] = [await bot(), await bot()];
+  const backups = async () => (await listRuns(a.pool, { kind: 'backup' })).length;
+  const body = slashCommandBody({ command: '/backup', text: 'now demo', user_id: 'U0OPER', response_url: a.emu.responseUrl(), trigger_id: '1700000000.111.aaaa' });
+
+  const first = await sendSigned(a.eventsUrl, body);
+  expect(first.status).toBe(200);
+  expect(first.json.text).toContain('started');
+  await idle(a); // the backup is done: a second copy handled anywhere would start another one
+
+  // Slack's retry (or a replay) reaches the other replica.
+  const copy = await sendSigned(b.eventsUrl, body, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } });
+  expect(copy.status).toBe(200);
+  expect(copy.text).toBe('');
+  await idle(b);
+  expect(await backups()).toBe(1);
+  expect(b.logs.some((l) => String(l.msg).includes('already handled') && l.retryNum === 1)).toBe(true);
+
+  // Both stop; a new instance (a restart) gets the same request again.
+  await a.stopServer();
+  await b.stopServer();
+  const c = await bot();
+  const again = await sendSigned(c.eventsUrl, body);
+  expect(again.status).toBe(200);
+  expect(again.text).toBe('');
+  await idle(c);
+  expect((await listRuns(c.pool, { kind: 'backup' })).length).toBe(1);
+  expect(c.logs.some((l) => String(l.msg).includes('already handled'))).toBe(true);
+  const m = await (await fetch(`${c.opsBase}/metrics`)).text();
+  expect(m).toMatch(/backupbot_slack_requests_duplicate_total 1/);
+
+  // What was recorded: the first delivery, by the instance that ran it.
+  expect(await getDelivery(c.pool, 'trigger:1700000000.111.aaaa')).toMatchObject({ retry_num: null, retry_reason: null, instance: a.server.ctx.instance.id });
+});
+
+test('a replayed button click on another instance is acknowledged and not run again', async () => {
+  const [a, b] = [await bot(), await bot()];
+  const responseUrl = a.emu.responseUrl();
+  const id = responseUrl.split('/').pop()!;
+  // A QA click on a register entry that does not exist: the handler answers through response_url each time it runs.
+  const click = interactivityBody(buttonClickPayload({ actionId: 'qa_verified', value: '999999', userId: 'U0QA', channel: DEMO_CHANNEL, responseUrl }));
+  expect((await sendSigned(a.eventsUrl, click)).status).toBe(200);
+  await a.emu.waitFor(() => a.emu.responses.get(id)!.bodies.length === 1, 'the answer to the first click', 10_000);
+  const copy = await sendSigned(b.eventsUrl, click);
+  expect(copy.status).toBe(200);
+  expect(copy.text).toBe('');
+  expect(b.logs.some((l) => String(l.msg).includes('already handled') && String(l.key).startsWith('action:'))).toBe(true);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(a.emu.responses.get(id)!.bodies).toHaveLength(1);
+  expect(JSON.stringify(a.emu.responses.get(id)!.bodies[0])).toContain('999999 is not in the register');
+});
+
+describe('deliveryKey', () => {
+  test('one key per delivery kind, the same in every copy', () => {
+    expect(deliveryKey({ event_id: 'Ev1', trigger_id: 't' })).toBe('event:Ev1');
+    expect(deliveryKey({ type: 'block_actions', trigger_id: 't1', user: { id: 'U1' }, actions: [{ action_id: 'approve', action_ts: '1700000000.1' }] })).toBe('action:1700000000.1:approve:U1');
+    expect(deliveryKey({ command: '/backup', trigger_id: 't2' })).toBe('trigger:t2');
+    expect(deliveryKey({ type: 'url_verification' })).toBeUndefined();
+  });
+
+  test('a view submission is keyed by view id and hash; a corrected resubmission of the same view is a new delivery', () => {
+    const sub = (value: string, trigger = 't3') => ({ type: 'view_submission', trigger_id: trigger, user: { id: 'U0OWNER' }, view: { id: 'V1', hash: 'h1', state: { values: { confirm: { value: { value } } } } } });
+    const k = deliveryKey(sub('dmo'))!;
+    expect(k).toMatch(/^view:view_submission:V1:h1:/);
+    expect(deliveryKey(sub('dmo'))).toBe(k);
+    expect(deliveryKey(sub('demo'))).not.toBe(k);
+    expect(deliveryKey(sub('dmo', 't4'))).not.toBe(k);
+  });
+});
