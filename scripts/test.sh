@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# `npm test`: prepare the machine (services, Docker, staging images), build, run every test against the
-# real PostgreSQL, MariaDB, Docker engine and s3rver, and print one closing line "N passed, N failed".
+# `npm test`: prepare the machine (services, Docker, staging images, a Node >= 22), build, run every test
+# against the real PostgreSQL, MariaDB, Docker engine and s3rver, and print one closing line "N passed, N failed".
+# Build and tests run on the node scripts/node.sh picks (the machine's when >= 22, else Node 24 LTS from .tools/):
+# its directory goes first on PATH, so npm, tsc, jest and every `node` a test spawns use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-env.sh
+PATH="$(bash scripts/node.sh --bin-dir):$PATH"
+export PATH
 npm run --silent build
-results="$(mktemp)"
 status=0
+results="$(mktemp)"
 node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --json --outputFile="$results" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
