@@ -22,6 +22,9 @@ log() { printf '[node.sh] %s\n' "$*" >&2; }
 
 major_of() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
+# npm's integrity format (sha512-<base64>) of a file, with coreutils only (no xxd/openssl on a minimal Debian)
+integrity_of() { printf '%b' "$(sha512sum "$1" | cut -d' ' -f1 | sed 's/../\\x&/g')" | base64 -w0 | sed 's/^/sha512-/'; }
+
 provisioned_bin_dir() {
   local arch
   case "$(uname -m)" in
@@ -44,7 +47,7 @@ provisioned_bin_dir() {
     npm pack --silent --pack-destination "$tmp" "node-linux-$arch@$NODE_VERSION" >/dev/null
     local tgz="$tmp/node-linux-$arch-$NODE_VERSION.tgz"
     local got
-    got="sha512-$(sha512sum "$tgz" | cut -d' ' -f1 | xxd_b64)"
+    got="$(integrity_of "$tgz")"
     if [ "$got" != "${NODE_INTEGRITY[$arch]}" ]; then
       log "node-linux-$arch@$NODE_VERSION: integrity $got, expected ${NODE_INTEGRITY[$arch]}"; exit 1
     fi
@@ -59,9 +62,6 @@ provisioned_bin_dir() {
   exec 9>&-
   printf '%s\n' "$dir/bin"
 }
-
-# hex (sha512sum) -> base64, without xxd/openssl (not on a minimal Debian)
-xxd_b64() { local hex; read -r hex; printf '%b' "$(printf '%s' "$hex" | sed 's/../\\x&/g')" | base64 -w0; }
 
 bin_dir() {
   local machine
