@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready for backup-bot's tests, and does nothing that is already done:
+#   a Node.js >= 22 (the machine's, or Node 24 LTS provisioned under .tools/ by scripts/node.sh),
 #   PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 running (started if stopped),
 #   their client tools (pg_dump, psql, mysqldump, mariadb) installed,
 #   a Docker engine (Debian's docker.io, dockerd started in the background),
@@ -17,6 +18,10 @@ apt_install() {
   if [ "$APT_UPDATED" = 0 ]; then "${SUDO[@]}" apt-get update -qq; APT_UPDATED=1; fi
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "$@" >/dev/null
 }
+
+# --- Node.js >= 22 -------------------------------------------------------------------------------
+node_bin="$(bash scripts/node.sh --bin-dir)"
+log "node for the tests: $node_bin/node ($("$node_bin/node" --version))"
 
 # --- client tools -------------------------------------------------------------------------------
 need=()

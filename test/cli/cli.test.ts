@@ -1,3 +1,4 @@
+/** @needs docker (the doctor test checks the Docker engine: left out of `npm run test:unit`) */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';

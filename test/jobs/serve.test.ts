@@ -1,3 +1,4 @@
+/** @needs real-time (waits for two real minute boundaries: left out of `npm run test:unit`) */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
