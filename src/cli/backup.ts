@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { action, globals, printJson, printLine, withContext } from './common.js';
+import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { UserError } from '../core/errors.js';
 import { formatBytes } from '../core/time.js';
 import { BACKUP_TYPES, type BackupType } from '../store/backup-register.js';

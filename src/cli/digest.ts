@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, globals, printJson, printLine, withContext } from './common.js';
+import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { buildDigest } from '../operations/digest.js';
 import { renderDigestText } from '../notify/slack/render/digest.js';
 

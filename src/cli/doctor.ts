@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, globals, load, printJson, printLine } from './common.js';
+import { action, globals, load, printJson, printLine } from './command-frame.js';
 import { doctor } from '../operations/doctor.js';
 
 /** `backup-bot doctor`: one line per check, exit 1 if any fails. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, globals, printJson, printLine, withContext } from './common.js';
+import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { formatBytes, formatDateTime } from '../core/time.js';
 import { listStoredBackupsDetailed } from '../operations/list-backups.js';
 

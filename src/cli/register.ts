@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, globals, load } from './common.js';
+import { action, globals, load } from './command-frame.js';
 import { UserError } from '../core/errors.js';
 import { openStore } from '../store/store.js';
 import { requireClient } from '../context.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, globals, printJson, printLine, withContext } from './common.js';
+import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { runRestoreTest } from '../operations/restore-test.js';
 import { userInfo } from 'node:os';
 import { formatDuration } from '../config/duration.js';

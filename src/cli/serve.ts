@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, load, printLine } from './common.js';
+import { action, load, printLine } from './command-frame.js';
 import { startServer } from '../server.js';
 
 /** `backup-bot serve`: the bot (Slack app, scheduler); on embedded defaults when there is no config file. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, globals, printJson, printLine, withContext } from './common.js';
+import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { verifyBackup } from '../operations/verify-backup.js';
 import { osUser } from './backup.js';
 

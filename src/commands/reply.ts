@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import type { Run } from '../store/runs.js';
 import { formatDateTime } from '../core/time.js';
 import { errorMessage } from '../core/errors.js';
-import type { BackgroundTasks } from './deps.js';
+import type { BackgroundTasks } from './background-tasks.js';
 
 export interface Ephemeral { response_type: 'ephemeral'; text: string; blocks?: unknown[] }
 

@@ -53,7 +53,7 @@ export async function runBackup(ctx: Context, input: RunBackupInput): Promise<Ba
   ctx.client(input.client);
   const type = input.type ?? 'manual';
   if (!BACKUP_TYPES.includes(type)) throw new UserError(`unknown backup type "${String(type).slice(0, 40)}" (accepted: ${BACKUP_TYPES.join(', ')})`);
-  const res = await ctx.store.withLock('backup', input.client, () => execute(ctx, input, type), { wait: input.wait ?? false });
+  const res = await ctx.store.withLock('backup', input.client, () => backupLocked(ctx, input, type), { wait: input.wait ?? false });
   if (res.acquired) return res.value;
   throw new BackupBusyError(await findRunning(ctx, input.client));
 }
@@ -71,7 +71,7 @@ async function findRunning(ctx: Context, client: string): Promise<Run> {
 
 interface Recorded { backup: BackupRow; view: BackupResultView; error?: string; hint?: string; durationMs: number; locations: BackupLocation[] }
 
-async function execute(ctx: Context, input: RunBackupInput, type: BackupType): Promise<BackupOutcome> {
+async function backupLocked(ctx: Context, input: RunBackupInput, type: BackupType): Promise<BackupOutcome> {
   const t0 = Date.now();
   const s = backupState(ctx, input.client, type);
   let recorded: Recorded | undefined;

@@ -52,7 +52,7 @@ export async function prune(ctx: Context, input: PruneInput): Promise<PruneResul
   const res = await ctx.store.withLock('prune', client, async () => {
     const run = await ctx.store.runs.start({ kind: 'prune', client, actor: input.actor, trigger: input.trigger, details: { dryRun }, instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
-      return await execute(ctx, input, cfg.storage, cfg.retention, run, dryRun);
+      return await pruneLocked(ctx, input, cfg.storage, cfg.retention, run, dryRun);
     } catch (err) {
       const msg = redactSecrets(errorMessage(err));
       await ctx.store.runs.finish(run.id, { status: 'failed', error: msg, at: ctx.clock.now() });
@@ -63,7 +63,7 @@ export async function prune(ctx: Context, input: PruneInput): Promise<PruneResul
   return res.value;
 }
 
-async function execute(ctx: Context, input: PruneInput, destinations: string[], policy: ReturnType<Context['client']>['retention'], run: Run, dryRun: boolean): Promise<PruneResult> {
+async function pruneLocked(ctx: Context, input: PruneInput, destinations: string[], policy: ReturnType<Context['client']>['retention'], run: Run, dryRun: boolean): Promise<PruneResult> {
   const client = input.client;
   const now = ctx.clock.now();
   const rows = await ctx.store.backups.list({ client, limit: 1_000_000 });

@@ -117,57 +117,68 @@ export async function measureImpact(ctx: Context, client: string, backup: Backup
   };
 }
 
+type RequestInput = z.output<typeof requestRestoreInput>;
+type Checked = { ok: true; backup: BackupRow; strategy: RestoreStrategy; tables: string[] } | { ok: false; message: string; details?: Record<string, unknown> };
+
 /**
  * Stores a pending production-restore request (verified backups only), measures what it will cost, audits it
  * and reports the request (the approvers are asked to decide).
  */
 export async function requestRestore(ctx: Context, raw: RequestRestoreInput): Promise<RequestRestoreResult> {
-  const parsed = requestRestoreInput.safeParse(raw);
   const refuse = async (message: string, details: Record<string, unknown> = {}): Promise<RequestRestoreResult> => {
     const r = raw as Partial<Record<string, unknown>>;
-    await ctx.store.audit.append({ actor: String(r.requestedBy ?? 'unknown'), action: 'restore.request_refused', client: typeof r.client === 'string' ? r.client.slice(0, 63) : null, reason: message, details });
+    await ctx.store.audit.append({ actor: String(r.requestedBy ?? 'unknown').slice(0, 40), action: 'restore.request_refused', client: typeof r.client === 'string' ? r.client.slice(0, 63) : null, reason: message, details });
     return { ok: false, message };
   };
-  if (!parsed.success) {
-    return refuse(describeInputIssues(parsed.error));
-  }
+  const parsed = requestRestoreInput.safeParse(raw);
+  if (!parsed.success) return refuse(describeInputIssues(parsed.error));
   const input = parsed.data;
-  if (!Object.prototype.hasOwnProperty.call(ctx.config.clients, input.client)) {
-    return refuse(`unknown client "${input.client}" (configured clients: ${Object.keys(ctx.config.clients).join(', ')})`);
-  }
-  const cfg = ctx.client(input.client);
-  const authz = await authorize(ctx, { client: input.client, userId: input.requestedBy, role: 'operators', action: 'request a production restore' });
+  const authz = await authorize(ctx, { client: input.client, userId: input.requestedBy, role: 'operators', action: `request a production restore of ${input.client}` });
   if (!authz.ok) return { ok: false, message: authz.message };
+  const checked = await checkRequest(ctx, input);
+  if (!checked.ok) return refuse(checked.message, checked.details);
+  const approval = await storeRequest(ctx, input, checked);
+  const message = await ctx.reporter.report({ kind: 'restore.request', client: input.client, approval, approverRole: approverRole(approval.scope) });
+  if (message) await ctx.store.approvals.setMessage(approval.id, message.channel, message.ts);
+  return { ok: true, approval: { ...approval, slack_channel: message?.channel ?? null, slack_ts: message?.ts ?? null }, message };
+}
+
+/** What may be requested: a verified backup of this client, the checklist complete, tables only for a partial restore. */
+async function checkRequest(ctx: Context, input: RequestInput): Promise<Checked> {
+  const cfg = ctx.client(input.client);
+  const no = (message: string, details?: Record<string, unknown>): Checked => ({ ok: false, message, ...(details ? { details } : {}) });
   const backup = await ctx.store.backups.get(input.backupId);
-  if (!backup || backup.client !== input.client) return refuse(`backup ${input.backupId} is not a backup of ${input.client}`);
-  if (backup.deleted_at) return refuse(`backup ${backup.file ?? backup.id} was deleted by retention and cannot be restored`);
-  if (backup.result !== 'OK' || !backup.verified) return refuse(`backup ${backup.file ?? backup.id} is not verified; only verified backups can be restored to production (run \`verify\` first)`);
+  if (!backup || backup.client !== input.client) return no(`backup ${input.backupId} is not a backup of ${input.client}`);
+  if (backup.deleted_at) return no(`backup ${backup.file ?? backup.id} was deleted by retention and cannot be restored`);
+  if (backup.result !== 'OK' || !backup.verified) return no(`backup ${backup.file ?? backup.id} is not verified; only verified backups can be restored to production (run \`verify\` first)`);
   const missing = REQUESTER_CHECKLIST_IDS.filter((id) => !input.checklist.includes(id));
   if (missing.length) {
-    return refuse(`the pre-restore checklist (SOP-001 13.3) is not complete; still to confirm: ${missing.map((id) => RESTORE_CHECKLIST.find((c) => c.id === id)!.text).join('; ')}`);
+    return no(`the pre-restore checklist (SOP-001 13.3) is not complete; still to confirm: ${missing.map((id) => RESTORE_CHECKLIST.find((c) => c.id === id)!.text).join('; ')}`);
   }
-  let strategy: RestoreStrategy = ctx.config.approvals.strategy;
-  let tables: string[] = [];
-  if (input.scope === 'partial') {
-    strategy = 'partial';
-    if (cfg.database.engine !== 'postgres' || formatOf(backup.format ?? backup.file) !== 'custom') {
-      return refuse(`a partial restore needs a custom-format PostgreSQL backup (${backup.file ?? backup.id} is ${backup.format ?? 'plain'}); restore the whole database instead`);
-    }
-    tables = [...new Set(input.tables)];
-    if (tables.length === 0) return refuse('a partial restore needs the tables to restore (accepted: table names, optionally schema.table)');
-    const target = parseDbUrl(cfg.database.url, 'postgres');
-    const check = await withDb(target, target.database, (c) => checkPartialRestore(c, tables)).catch((err) => ({ ok: false as const, reason: `cannot check the production database: ${errorMessage(err)}` }));
-    if (!check.ok) return refuse(check.reason, { tables });
-  } else if (input.tables.length) {
-    return refuse('tables can only be chosen for a partial restore (scope "partial")');
+  if (input.scope !== 'partial') {
+    if (input.tables.length) return no('tables can only be chosen for a partial restore (scope "partial")');
+    if (cfg.database.engine !== 'postgres') return no(`production restore is available for PostgreSQL clients only (${input.client} is ${cfg.database.engine})`);
+    return { ok: true, backup, strategy: ctx.config.approvals.strategy, tables: [] };
   }
-  if (cfg.database.engine !== 'postgres') return refuse(`production restore is available for PostgreSQL clients only (${input.client} is ${cfg.database.engine})`);
+  if (cfg.database.engine !== 'postgres' || formatOf(backup.format ?? backup.file) !== 'custom') {
+    return no(`a partial restore needs a custom-format PostgreSQL backup (${backup.file ?? backup.id} is ${backup.format ?? 'plain'}); restore the whole database instead`);
+  }
+  const tables = [...new Set(input.tables)];
+  if (tables.length === 0) return no('a partial restore needs the tables to restore (accepted: table names, optionally schema.table)');
+  const target = parseDbUrl(cfg.database.url, 'postgres');
+  const check = await withDb(target, target.database, (c) => checkPartialRestore(c, tables)).catch((err) => ({ ok: false as const, reason: `cannot check the production database: ${errorMessage(err)}` }));
+  if (!check.ok) return no(check.reason, { tables });
+  return { ok: true, backup, strategy: 'partial', tables };
+}
 
+/** The pending request, its hash and its audit entry, in one transaction. */
+async function storeRequest(ctx: Context, input: RequestInput, c: Extract<Checked, { ok: true }>): Promise<ApprovalRow> {
+  const { backup, strategy, tables } = c;
   const now = ctx.clock.now();
   const impact = await measureImpact(ctx, input.client, backup, now);
   const ttl = parseDuration(ctx.config.approvals.ttl) ?? 86_400_000;
-  const checklist = RESTORE_CHECKLIST.map((c) => ({ item: c.text, confirmed: c.by === 'requester' }));
-  const approval = await ctx.store.transaction(async (tx) => {
+  const checklist = RESTORE_CHECKLIST.map((x) => ({ item: x.text, confirmed: x.by === 'requester' }));
+  return ctx.store.transaction(async (tx) => {
     const id = await tx.approvals.nextId();
     const fields = {
       id, client: input.client, scope: input.scope, strategy, tables, backup_id: backup.id, backup_key: backup.key ?? backup.file ?? backup.id,
@@ -187,7 +198,4 @@ export async function requestRestore(ctx: Context, raw: RequestRestoreInput): Pr
     });
     return row;
   });
-  const message = await ctx.reporter.report({ kind: 'restore.request', client: input.client, approval, approverRole: approverRole(approval.scope) });
-  if (message) await ctx.store.approvals.setMessage(approval.id, message.channel, message.ts);
-  return { ok: true, approval: { ...approval, slack_channel: message?.channel ?? null, slack_ts: message?.ts ?? null }, message };
 }

@@ -4,7 +4,7 @@ import { parseDbUrl } from '../core/db-url.js';
 import { dropDatabase, withAdmin } from '../core/restore/pg-admin.js';
 import type { ApprovalRow } from '../store/approvals.js';
 import { planOf } from './runbook.js';
-import { restoreSteps } from './restore-steps.js';
+import { RESTORE_STEPS } from './restore-steps.js';
 
 /**
  * At start (`serve`): production restores whose runbook died with the bot are marked interrupted with their last
@@ -15,7 +15,7 @@ export async function markRestoresInterrupted(ctx: Context): Promise<ApprovalRow
   for (const a of rows) {
     await ctx.store.audit.append({ actor: 'backup-bot', action: 'restore.interrupted', client: a.client, target: `approval:${a.id}`, reason: a.error, details: { lastStep: a.last_step, oldDatabase: a.old_database, restoreDatabase: a.restore_database } });
     if (a.runbook_message_channel && a.runbook_message_ts) {
-      const plan = planOf(restoreSteps(a.scope === 'partial' ? 'partial' : a.strategy === 'replace' ? 'replace' : 'swap'));
+      const plan = planOf(RESTORE_STEPS);
       await ctx.reporter.report({ kind: 'restore.runbook', client: a.client, view: { approval: a, plan, steps: a.steps, status: `interrupted after "${a.last_step ?? 'none'}"`, error: a.error } }, { channel: a.runbook_message_channel, ts: a.runbook_message_ts });
     }
     await ctx.reporter.report({ kind: 'notice.restore_interrupted', client: a.client, approval: a });

@@ -17,7 +17,7 @@ import type { RestoreTestRow } from '../store/restore-test-register.js';
 import type { RunTrigger } from '../store/runs.js';
 import type { BackupFacts } from './manifest.js';
 import { runBackup } from './backup.js';
-import type { Step } from './runbook.js';
+import type { Step, Undo } from './runbook.js';
 
 export type RestoreStrategyName = 'swap' | 'replace' | 'partial';
 
@@ -85,6 +85,7 @@ async function restorePreRestoreBackup(s: RestoreState): Promise<string> {
 const restoreStep: Step<RestoreState> = {
   name: 'restore',
   label: 'Restore',
+  undo: (s) => (s.strategy === 'swap' ? dropRestoredCopy : reloadPreRestoreBackup),
   async run(s) {
     const ctx = s.ctx;
     const format = formatOf(s.backup.format ?? s.backup.file);
@@ -109,164 +110,158 @@ const restoreStep: Step<RestoreState> = {
 };
 
 /** The way back from `restore`, which depends on the strategy. */
-function restoreUndo(strategy: RestoreStrategyName): Step<RestoreState>['undo'] {
-  if (strategy === 'swap') {
-    return {
-      name: 'drop_restored_copy',
-      needed: (s) => s.newDb !== undefined && !s.swapped,
-      async run(s) {
-        await withAdmin(s.target, (c) => dropDatabase(c, s.newDb!));
-        return `${s.newDb} dropped; production ${s.prodDb} was never touched`;
-      },
-    };
-  }
-  return { name: 'restore_pre_restore_backup', needed: (s) => s.prodDropped || s.partialApplied, run: restorePreRestoreBackup };
-}
+const dropRestoredCopy: Undo<RestoreState> = {
+  name: 'drop_restored_copy',
+  needed: (s) => s.newDb !== undefined && !s.swapped,
+  async run(s) {
+    await withAdmin(s.target, (c) => dropDatabase(c, s.newDb!));
+    return `${s.newDb} dropped; production ${s.prodDb} was never touched`;
+  },
+};
+const reloadPreRestoreBackup: Undo<RestoreState> = { name: 'restore_pre_restore_backup', needed: (s) => s.prodDropped || s.partialApplied, run: restorePreRestoreBackup };
 
 /**
  * The production-restore runbook (SOP-001 9.2), in the order the SOP gives it. Every step that changes something
  * has its way back: a failure after the application was stopped restarts it; after the switch, the databases
  * are swapped back; a replace or partial restore reloads the verified pre-restore backup.
  */
-export function restoreSteps(strategy: RestoreStrategyName): Array<Step<RestoreState>> {
-  return [
-    {
-      name: 'download',
-      label: 'Download the approved backup and check its sha256',
+export const RESTORE_STEPS: Array<Step<RestoreState>> = [
+  {
+    name: 'download',
+    label: 'Download the approved backup and check its sha256',
+    async run(s) {
+      s.local = await downloadBackup(sourcesOf(s.ctx, s.backup), s.approval.backup_sha256, s.backup.file ?? 'backup');
+      return `${s.backup.file}: sha256 ${s.local.sha256.slice(0, 12)}… matches the approved backup`;
+    },
+  },
+  {
+    name: 'notify_users',
+    label: 'Notify users (maintenance notice)',
+    skip: (s) => (s.cfg.notifyChannel ? undefined : 'no notifyChannel configured for the users'),
+    async run(s) {
+      const now = s.ctx.clock.now();
+      const rto = parseDuration(s.cfg.rto) ?? 4 * 3_600_000;
+      const expectedMin = (s.approval.impact as { expectedDowntimeMinutes?: number | null }).expectedDowntimeMinutes;
+      const until = new Date(now.getTime() + (expectedMin ? expectedMin * 60_000 * 2 : rto));
+      const ref = await s.ctx.reporter.report({ kind: 'users.maintenance', client: s.client, from: now, until });
+      return ref ? `maintenance notice posted in <#${s.cfg.notifyChannel}>` : `the maintenance notice could NOT be posted in <#${s.cfg.notifyChannel}> (Slack did not accept it): tell the users another way`;
+    },
+  },
+  {
+    name: 'stop_app',
+    label: 'Stop the application',
+    async run(s) {
+      s.appStopped = true;
+      return stopApp(s.docker, s.cfg.app);
+    },
+    undo: { name: 'restart_app', needed: (s) => s.appStopped, run: restartApp },
+  },
+  {
+    name: 'pre_restore_backup',
+    label: 'Pre-restore backup (verified)',
+    async run(s) {
+      const out = await runBackup(s.ctx, { client: s.client, type: 'pre-restore', actor: s.userId, actorName: s.actorName, trigger: s.trigger, wait: true, notify: false });
+      if (!out.ok || !out.verified || !out.backup) throw new Error(`the pre-restore backup did not complete verified${out.error ? `: ${out.error}` : ''}${out.hint ? ` (check: ${out.hint})` : ''}; the restore does not start without it`);
+      s.preBackup = out.backup;
+      await s.ctx.store.approvals.setDatabases(s.approval.id, { preRestoreBackupId: out.backup.id });
+      return `${out.backup.file} stored and verified`;
+    },
+  },
+  {
+    name: 'terminate_connections',
+    label: 'Terminate connections',
+    async run(s) {
+      const n = await withAdmin(s.target, (c) => terminateConnections(c, s.prodDb));
+      return `${n} session(s) ended on ${s.prodDb}`;
+    },
+  },
+  restoreStep,
+  {
+    name: 'verify',
+    label: 'Verify row counts against the backup',
+    async run(s) {
+      const db = s.strategy === 'swap' ? s.newDb! : s.prodDb;
+      const expected = s.facts.rowCounts;
+      const tables = s.strategy === 'partial' ? Object.keys(expected).filter((t) => s.approval.tables.includes(t)) : Object.keys(expected);
+      const { got, tableCount } = await withDb(s.target, db, async (c) => ({ got: await countRows(c, tables), tableCount: s.strategy === 'partial' ? null : await countTables(c) }));
+      s.counts = got;
+      const bad = tables.filter((t) => got[t] !== expected[t]);
+      if (bad.length) throw new Error(`row counts differ from the backup's manifest: ${bad.map((t) => `${t} ${got[t]} (expected ${expected[t]})`).join(', ')}`);
+      if (tableCount !== null && s.facts.tables !== undefined && tableCount < s.facts.tables) throw new Error(`${tableCount} tables restored, the backup has ${s.facts.tables}`);
+      const tablesNote = tableCount !== null ? `; ${tableCount} tables` : '';
+      return tables.length ? `${tables.length} table(s) match the backup's row counts${tablesNote}` : `no row counts in the manifest (verify.tables empty)${tablesNote}`;
+    },
+  },
+  {
+    name: 'switch',
+    label: 'Put the restored database in place (old one kept aside)',
+    skip: (s) => (s.strategy === 'replace' ? 'strategy replace: restored in place' : s.strategy === 'partial' ? 'partial restore: in place' : undefined),
+    async run(s) {
+      const ctx = s.ctx;
+      s.oldDb = derivedName(s.prodDb, `_old_${compactTimestamp(ctx.clock.now())}`);
+      await withAdmin(s.target, (c) => renameDatabases(c, [{ from: s.prodDb, to: s.oldDb! }, { from: s.newDb!, to: s.prodDb }]));
+      s.swapped = true;
+      const keep = parseDuration(ctx.config.approvals.keepOldFor) ?? 7 * 86_400_000;
+      await ctx.store.approvals.setDatabases(s.approval.id, { oldDatabase: s.oldDb, oldDatabaseDropAfter: new Date(ctx.clock.now().getTime() + keep) });
+      return `${s.prodDb} → ${s.oldDb} (kept for ${ctx.config.approvals.keepOldFor}), ${s.newDb} → ${s.prodDb}`;
+    },
+    undo: {
+      name: 'swap_back',
+      needed: (s) => s.swapped,
       async run(s) {
-        s.local = await downloadBackup(sourcesOf(s.ctx, s.backup), s.approval.backup_sha256, s.backup.file ?? 'backup');
-        return `${s.backup.file}: sha256 ${s.local.sha256.slice(0, 12)}… matches the approved backup`;
+        const failedDb = derivedName(s.prodDb, `_failed_${s.runId}`);
+        await withAdmin(s.target, async (c) => {
+          await renameDatabases(c, [{ from: s.prodDb, to: failedDb }, { from: s.oldDb!, to: s.prodDb }]);
+          await dropDatabase(c, failedDb);
+        });
+        await s.ctx.store.approvals.setDatabases(s.approval.id, { oldDatabase: null, oldDatabaseDropAfter: null });
+        return `${s.oldDb} renamed back to ${s.prodDb}; the restored copy was dropped`;
       },
     },
-    {
-      name: 'notify_users',
-      label: 'Notify users (maintenance notice)',
-      skip: (s) => (s.cfg.notifyChannel ? undefined : 'no notifyChannel configured for the users'),
-      async run(s) {
-        const now = s.ctx.clock.now();
-        const rto = parseDuration(s.cfg.rto) ?? 4 * 3_600_000;
-        const expectedMin = (s.approval.impact as { expectedDowntimeMinutes?: number | null }).expectedDowntimeMinutes;
-        const until = new Date(now.getTime() + (expectedMin ? expectedMin * 60_000 * 2 : rto));
-        const ref = await s.ctx.reporter.report({ kind: 'users.maintenance', client: s.client, from: now, until });
-        return ref ? `maintenance notice posted in <#${s.cfg.notifyChannel}>` : `the maintenance notice could NOT be posted in <#${s.cfg.notifyChannel}> (Slack did not accept it): tell the users another way`;
-      },
+  },
+  {
+    name: 'start_app',
+    label: 'Start the application and check its health',
+    async run(s) {
+      const started = await startApp(s.docker, s.cfg.app);
+      s.appStarted = true;
+      s.appStopped = false;
+      return `${started}; ${await checkHealth(s.cfg.app)}`;
     },
-    {
-      name: 'stop_app',
-      label: 'Stop the application',
+    undo: {
+      name: 'stop_app_again',
+      needed: (s) => s.appStarted,
       async run(s) {
+        const note = await stopApp(s.docker, s.cfg.app);
+        s.appStarted = false;
         s.appStopped = true;
-        return stopApp(s.docker, s.cfg.app);
-      },
-      undo: { name: 'restart_app', needed: (s) => s.appStopped, run: restartApp },
-    },
-    {
-      name: 'pre_restore_backup',
-      label: 'Pre-restore backup (verified)',
-      async run(s) {
-        const out = await runBackup(s.ctx, { client: s.client, type: 'pre-restore', actor: s.userId, actorName: s.actorName, trigger: s.trigger, wait: true, notify: false });
-        if (!out.ok || !out.verified || !out.backup) throw new Error(`the pre-restore backup did not complete verified${out.error ? `: ${out.error}` : ''}${out.hint ? ` (check: ${out.hint})` : ''}; the restore does not start without it`);
-        s.preBackup = out.backup;
-        await s.ctx.store.approvals.setDatabases(s.approval.id, { preRestoreBackupId: out.backup.id });
-        return `${out.backup.file} stored and verified`;
+        return note;
       },
     },
-    {
-      name: 'terminate_connections',
-      label: 'Terminate connections',
-      async run(s) {
-        const n = await withAdmin(s.target, (c) => terminateConnections(c, s.prodDb));
-        return `${n} session(s) ended on ${s.prodDb}`;
-      },
+  },
+  {
+    name: 'notify_back',
+    label: 'Notify users service is back',
+    skip: (s) => (s.cfg.notifyChannel ? undefined : 'no notifyChannel configured for the users'),
+    async run(s) {
+      const ref = await s.ctx.reporter.report({ kind: 'users.restored', client: s.client, dataAsOf: s.backup.taken_at });
+      return ref ? `service-restored notice posted in <#${s.cfg.notifyChannel}> (data as of the backup)` : `the service-restored notice could NOT be posted in <#${s.cfg.notifyChannel}> (Slack did not accept it): tell the users another way`;
     },
-    { ...restoreStep, undo: restoreUndo(strategy) },
-    {
-      name: 'verify',
-      label: 'Verify row counts against the backup',
-      async run(s) {
-        const db = s.strategy === 'swap' ? s.newDb! : s.prodDb;
-        const expected = s.facts.rowCounts;
-        const tables = s.strategy === 'partial' ? Object.keys(expected).filter((t) => s.approval.tables.includes(t)) : Object.keys(expected);
-        const { got, tableCount } = await withDb(s.target, db, async (c) => ({ got: await countRows(c, tables), tableCount: s.strategy === 'partial' ? null : await countTables(c) }));
-        s.counts = got;
-        const bad = tables.filter((t) => got[t] !== expected[t]);
-        if (bad.length) throw new Error(`row counts differ from the backup's manifest: ${bad.map((t) => `${t} ${got[t]} (expected ${expected[t]})`).join(', ')}`);
-        if (tableCount !== null && s.facts.tables !== undefined && tableCount < s.facts.tables) throw new Error(`${tableCount} tables restored, the backup has ${s.facts.tables}`);
-        const tablesNote = tableCount !== null ? `; ${tableCount} tables` : '';
-        return tables.length ? `${tables.length} table(s) match the backup's row counts${tablesNote}` : `no row counts in the manifest (verify.tables empty)${tablesNote}`;
-      },
+  },
+  {
+    name: 'register',
+    label: 'Write the restore register (Prod)',
+    async run(s) {
+      const ctx = s.ctx;
+      const a = (await ctx.store.approvals.get(s.approval.id)) ?? s.approval;
+      s.register = await ctx.store.restoreTests.insert({
+        runId: s.runId, client: s.client, testedAt: ctx.clock.now(), backupUsed: s.backup.file, environment: 'Prod', restoreMinutes: Math.round((Date.now() - s.t0) / 600) / 100,
+        recordsVerified: s.counts, checks: [{ name: 'row counts match the backup manifest', ok: true }, { name: 'application health', ok: true }],
+        executedBy: s.actorName, result: 'OK', approvalId: a.id,
+        observations: [`Production restore (${s.strategy}) #${a.id} approved by ${a.decided_by_name} (${a.decided_role}) at ${a.decided_at?.toISOString()}`,
+          s.preBackup ? `pre-restore backup ${s.preBackup.file}` : '', a.old_database ? `previous database kept as ${a.old_database} until ${a.old_database_drop_after?.toISOString()}` : ''].filter(Boolean).join('; '),
+      }, ctx.config.timezone);
+      return `restore register row ${s.register.id} (Prod) with approval #${a.id}`;
     },
-    {
-      name: 'switch',
-      label: 'Put the restored database in place (old one kept aside)',
-      skip: (s) => (s.strategy === 'replace' ? 'strategy replace: restored in place' : s.strategy === 'partial' ? 'partial restore: in place' : undefined),
-      async run(s) {
-        const ctx = s.ctx;
-        s.oldDb = derivedName(s.prodDb, `_old_${compactTimestamp(ctx.clock.now())}`);
-        await withAdmin(s.target, (c) => renameDatabases(c, [{ from: s.prodDb, to: s.oldDb! }, { from: s.newDb!, to: s.prodDb }]));
-        s.swapped = true;
-        const keep = parseDuration(ctx.config.approvals.keepOldFor) ?? 7 * 86_400_000;
-        await ctx.store.approvals.setDatabases(s.approval.id, { oldDatabase: s.oldDb, oldDatabaseDropAfter: new Date(ctx.clock.now().getTime() + keep) });
-        return `${s.prodDb} → ${s.oldDb} (kept for ${ctx.config.approvals.keepOldFor}), ${s.newDb} → ${s.prodDb}`;
-      },
-      undo: {
-        name: 'swap_back',
-        needed: (s) => s.swapped,
-        async run(s) {
-          const failedDb = derivedName(s.prodDb, `_failed_${s.runId}`);
-          await withAdmin(s.target, async (c) => {
-            await renameDatabases(c, [{ from: s.prodDb, to: failedDb }, { from: s.oldDb!, to: s.prodDb }]);
-            await dropDatabase(c, failedDb);
-          });
-          await s.ctx.store.approvals.setDatabases(s.approval.id, { oldDatabase: null, oldDatabaseDropAfter: null });
-          return `${s.oldDb} renamed back to ${s.prodDb}; the restored copy was dropped`;
-        },
-      },
-    },
-    {
-      name: 'start_app',
-      label: 'Start the application and check its health',
-      async run(s) {
-        const started = await startApp(s.docker, s.cfg.app);
-        s.appStarted = true;
-        s.appStopped = false;
-        return `${started}; ${await checkHealth(s.cfg.app)}`;
-      },
-      undo: {
-        name: 'stop_app_again',
-        needed: (s) => s.appStarted,
-        async run(s) {
-          const note = await stopApp(s.docker, s.cfg.app);
-          s.appStarted = false;
-          s.appStopped = true;
-          return note;
-        },
-      },
-    },
-    {
-      name: 'notify_back',
-      label: 'Notify users service is back',
-      skip: (s) => (s.cfg.notifyChannel ? undefined : 'no notifyChannel configured for the users'),
-      async run(s) {
-        const ref = await s.ctx.reporter.report({ kind: 'users.restored', client: s.client, dataAsOf: s.backup.taken_at });
-        return ref ? `service-restored notice posted in <#${s.cfg.notifyChannel}> (data as of the backup)` : `the service-restored notice could NOT be posted in <#${s.cfg.notifyChannel}> (Slack did not accept it): tell the users another way`;
-      },
-    },
-    {
-      name: 'register',
-      label: 'Write the restore register (Prod)',
-      async run(s) {
-        const ctx = s.ctx;
-        const a = (await ctx.store.approvals.get(s.approval.id)) ?? s.approval;
-        s.register = await ctx.store.restoreTests.insert({
-          runId: s.runId, client: s.client, testedAt: ctx.clock.now(), backupUsed: s.backup.file, environment: 'Prod', restoreMinutes: Math.round((Date.now() - s.t0) / 600) / 100,
-          recordsVerified: s.counts, checks: [{ name: 'row counts match the backup manifest', ok: true }, { name: 'application health', ok: true }],
-          executedBy: s.actorName, result: 'OK', approvalId: a.id,
-          observations: [`Production restore (${s.strategy}) #${a.id} approved by ${a.decided_by_name} (${a.decided_role}) at ${a.decided_at?.toISOString()}`,
-            s.preBackup ? `pre-restore backup ${s.preBackup.file}` : '', a.old_database ? `previous database kept as ${a.old_database} until ${a.old_database_drop_after?.toISOString()}` : ''].filter(Boolean).join('; '),
-        }, ctx.config.timezone);
-        return `restore register row ${s.register.id} (Prod) with approval #${a.id}`;
-      },
-    },
-  ];
-}
+  },
+];

@@ -71,7 +71,7 @@ async function pickBackup(ctx: Context, client: string, key?: string): Promise<B
 export async function runRestoreTest(ctx: Context, input: RestoreTestInput): Promise<RestoreTestOutcome> {
   ctx.client(input.client);
   const backup = await pickBackup(ctx, input.client, input.backupKey);
-  const res = await ctx.store.withLock('restore_test', input.client, () => execute(ctx, input, backup), { wait: false });
+  const res = await ctx.store.withLock('restore_test', input.client, () => restoreTestLocked(ctx, input, backup), { wait: false });
   if (!res.acquired) {
     const running = (await ctx.store.runs.running({ client: input.client, kind: 'restore_test' }))[0];
     await ctx.store.audit.append({ actor: input.actor, action: 'restore_test.refused', client: input.client, reason: 'another restore test of this client is running', details: { running: running?.id ?? null } });
@@ -82,7 +82,7 @@ export async function runRestoreTest(ctx: Context, input: RestoreTestInput): Pro
 
 const PLAN = planOf(RESTORE_TEST_STEPS);
 
-async function execute(ctx: Context, input: RestoreTestInput, backup: BackupRow): Promise<RestoreTestOutcome> {
+async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: BackupRow): Promise<RestoreTestOutcome> {
   const s = restoreTestState(ctx, input.client, backup);
   const t0 = performance.now();
   let step = 'provisioning';

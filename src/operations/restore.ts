@@ -10,7 +10,7 @@ import { describeInputIssues } from './input-issues.js';
 import { manifestOf } from './manifest.js';
 import { checkStartGate } from './restore-gate.js';
 import { reportRestoreFailure } from './restore-incident.js';
-import { restoreSteps, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
+import { RESTORE_STEPS, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
 import { planOf, runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { ReportEvent } from './reporter.js';
 
@@ -53,21 +53,23 @@ export async function runRestore(ctx: Context, raw: RunRestoreInput, hooks: RunR
   const gate = await checkStartGate(ctx, input);
   if (!gate.ok) return refuse(gate.message, gate.approval);
   const { approval, backup } = gate;
-  const res = await ctx.store.withLock('restore', approval.client, () => execute(ctx, approval, backup, input, hooks), { wait: false });
+  const res = await ctx.store.withLock('restore', approval.client, () => restoreLocked(ctx, approval, backup, input, hooks), { wait: false });
   if (!res.acquired) return refuse(`another production restore of ${approval.client} is running; wait for it to finish. Nothing was done.`, approval);
   return res.value;
 }
+
+const PLAN = planOf(RESTORE_STEPS);
 
 function strategyOf(a: ApprovalRow): RestoreStrategyName {
   return a.scope === 'partial' ? 'partial' : a.strategy === 'replace' ? 'replace' : 'swap';
 }
 
-async function execute(ctx: Context, approval: ApprovalRow, backup: BackupRow, input: z.infer<typeof runRestoreInput>, hooks: RunRestoreHooks): Promise<RunRestoreResult> {
+async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: BackupRow, input: z.infer<typeof runRestoreInput>, hooks: RunRestoreHooks): Promise<RunRestoreResult> {
   const cfg = ctx.client(approval.client);
   const target = parseDbUrl(cfg.database.url, 'postgres');
   const strategy = strategyOf(approval);
-  const steps = restoreSteps(strategy);
-  const plan = planOf(steps);
+  const steps = RESTORE_STEPS;
+  const plan = PLAN;
   const s: RestoreState = {
     ctx, cfg, client: approval.client, approval, backup, facts: manifestOf(backup), strategy, target, prodDb: target.database, docker: dockerFromConfig(ctx.config),
     userId: input.userId, actorName: input.userName ?? approval.requested_by_name ?? input.userId, trigger: input.trigger, t0: Date.now(),

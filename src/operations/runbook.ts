@@ -20,9 +20,11 @@ export interface Step<S> {
   skip?(s: S): string | undefined;
   /** Does the step's work; the note is recorded with it. Throwing fails the runbook. */
   run(s: S, signal: AbortSignal): Promise<string | void>;
-  /** Undoes what `run` changed, when `needed` says there is something to undo (default: always). */
-  undo?: { name: string; needed?(s: S): boolean; run(s: S): Promise<string | void> };
+  /** Undoes what `run` changed, when `needed` says there is something to undo (default: always); or picks the undo by state. */
+  undo?: Undo<S> | ((s: S) => Undo<S> | undefined);
 }
+
+export interface Undo<S> { name: string; needed?(s: S): boolean; run(s: S): Promise<string | void> }
 
 export type StepStatus = 'started' | 'done' | 'failed' | 'skipped';
 export interface StepRecord { at: string; step: string; status: StepStatus; note?: string; undo?: boolean }
@@ -75,92 +77,104 @@ export function planOf<S>(steps: Array<Step<S>>): StepPlan[] {
   return steps.map((s) => ({ name: s.name, label: s.label }));
 }
 
+type Conclude<S, R> = (o: StepsOutcome, rb: Runbook<S>) => Promise<{ status: 'ok' | 'failed'; error?: string | null; details?: Record<string, unknown>; result: R }>;
+
 /**
  * Starts the run and executes the steps; then `conclude` records the result (register rows, details) and
  * the run is finished with the status it returns. Returns what happened; never throws for a failed step.
  */
-export async function runRunbook<S, R>(
-  ctx: Context,
-  spec: RunbookSpec<S>,
-  state: S,
-  conclude: (o: StepsOutcome, rb: Runbook<S>) => Promise<{ status: 'ok' | 'failed'; error?: string | null; details?: Record<string, unknown>; result: R }>,
-): Promise<{ outcome: StepsOutcome | 'not-started'; run: Run; result?: R; records: StepRecord[]; message?: MessageRef }> {
-  const store = ctx.store;
-  let run = await store.runs.start({ kind: spec.kind, client: spec.client, actor: spec.actor, trigger: spec.trigger, details: spec.details, instance: ctx.instance, startedAt: ctx.clock.now() });
-  const records: StepRecord[] = [];
-  let message: MessageRef | undefined;
-  let outcome: StepsOutcome | undefined;
-  let postTried = false;
-
-  const show = async () => {
-    const event = spec.view?.({ run, state, records, outcome });
-    if (!event) return;
-    if (message) { await ctx.reporter.report(event, message); return; }
-    if (postTried && !outcome) return; // posting failed once: only the result is tried again
-    postTried = true;
-    message = await ctx.reporter.report(event);
-    if (message) {
-      await store.runs.setMessage(run.id, message.channel, message.ts).catch(() => undefined);
-      await spec.onMessage?.(message, run);
-    }
-  };
-  const rb: Runbook<S> = { get run() { return run; }, records, get message() { return message; }, show };
-
-  const record = async (step: string, status: StepStatus, note?: string, undo = false) => {
-    const rec: StepRecord = { at: ctx.clock.now().toISOString(), step, status, ...(note ? { note: redactSecrets(note).slice(0, 500) } : {}), ...(undo ? { undo } : {}) };
-    records.push(rec);
-    const timelineStep = status === 'started' && !undo ? step : `${step}:${status}`;
-    await store.runs.step(run.id, timelineStep, rec.note, new Date(rec.at));
-    await spec.onRecord?.(rec, state, run);
-    if (spec.auditEverySteps) {
-      await store.audit.append({ actor: spec.actor, action: `${spec.name}.step`, client: spec.client, target: String(spec.details.target ?? `run:${run.id}`), details: { run: run.id, step, status, ...(rec.note ? { note: rec.note } : {}) } });
-    }
-    await show();
-  };
-
+export async function runRunbook<S, R>(ctx: Context, spec: RunbookSpec<S>, state: S, conclude: Conclude<S, R>): Promise<{ outcome: StepsOutcome | 'not-started'; run: Run; result?: R; records: StepRecord[]; message?: MessageRef }> {
+  const run = await ctx.store.runs.start({ kind: spec.kind, client: spec.client, actor: spec.actor, trigger: spec.trigger, details: spec.details, instance: ctx.instance, startedAt: ctx.clock.now() });
+  const rb = new RunbookRun(ctx, spec, state, run);
   if (spec.onStart && (await spec.onStart(run, state)) === false) {
-    run = (await store.runs.finish(run.id, { status: 'skipped', error: 'not started', at: ctx.clock.now() })) ?? run;
-    return { outcome: 'not-started', run, records };
+    rb.run = (await ctx.store.runs.finish(run.id, { status: 'skipped', error: 'not started', at: ctx.clock.now() })) ?? run;
+    return { outcome: 'not-started', run: rb.run, records: rb.records };
   }
-  await store.audit.append({ actor: spec.actor, action: `${spec.name}.started`, client: spec.client, target: String(spec.details.target ?? `run:${run.id}`), details: { run: run.id, trigger: spec.trigger, ...spec.details } });
-  await show();
+  await ctx.store.audit.append({ actor: spec.actor, action: `${spec.name}.started`, client: spec.client, target: rb.target, details: { run: run.id, trigger: spec.trigger, ...spec.details } });
+  await rb.show();
+  rb.outcome = await rb.runSteps();
+  const c = await conclude(rb.outcome, rb);
+  await rb.finish(c.status, c.error ?? null, c.details ?? {});
+  return { outcome: rb.outcome, run: rb.run, result: c.result, records: rb.records, message: rb.message };
+}
 
-  const signal = spec.signal ?? new AbortController().signal;
-  const done: Array<Step<S>> = [];
-  for (const step of spec.steps) {
-    const why = step.skip?.(state);
-    if (why !== undefined) { await record(step.name, 'skipped', why); continue; }
-    await record(step.name, 'started');
-    try {
-      signal.throwIfAborted();
-      const note = await step.run(state, signal);
-      done.push(step);
-      if (note || spec.auditEverySteps) await record(step.name, 'done', note || undefined);
-      else records.push({ at: ctx.clock.now().toISOString(), step: step.name, status: 'done' });
-      await spec.afterStep?.(step.name);
-    } catch (err) {
-      const cause = signal.aborted ? signal.reason : err;
-      const error = redactSecrets(errorMessage(cause));
-      await record(step.name, 'failed', error);
-      done.push(step); // a step that failed half-way may have changed something: its undo decides
-      outcome = { ok: false, failedStep: step.name, error, cause, ...(await undoAll(done.reverse(), state, record)) };
-      break;
+/** One execution of a runbook: its run row, its records, its live message. */
+class RunbookRun<S> implements Runbook<S> {
+  readonly records: StepRecord[] = [];
+  message: MessageRef | undefined;
+  outcome: StepsOutcome | undefined;
+  private postTried = false;
+
+  constructor(private readonly ctx: Context, private readonly spec: RunbookSpec<S>, private readonly state: S, public run: Run) {}
+
+  get target(): string { return String(this.spec.details.target ?? `run:${this.run.id}`); }
+
+  /** Posts the run's view once, then replaces it (a failed first post is retried only for the result). */
+  async show(): Promise<void> {
+    const event = this.spec.view?.({ run: this.run, state: this.state, records: this.records, outcome: this.outcome });
+    if (!event) return;
+    if (this.message) { await this.ctx.reporter.report(event, this.message); return; }
+    if (this.postTried && !this.outcome) return;
+    this.postTried = true;
+    this.message = await this.ctx.reporter.report(event);
+    if (this.message) {
+      await this.ctx.store.runs.setMessage(this.run.id, this.message.channel, this.message.ts).catch(() => undefined);
+      await this.spec.onMessage?.(this.message, this.run);
     }
   }
-  outcome ??= { ok: true };
-  const c = await conclude(outcome, rb);
-  const finishedAt = ctx.clock.now();
-  await store.runs.step(run.id, c.status === 'ok' ? 'done' : 'failed', c.status === 'ok' ? undefined : outcome.ok ? undefined : `failed at ${outcome.failedStep}`, finishedAt).catch(() => undefined);
-  run = (await store.runs.finish(run.id, { status: c.status, error: c.error ?? null, details: c.details ?? {}, at: finishedAt })) ?? { ...run, status: c.status };
-  await show();
-  return { outcome, run, result: c.result, records, message };
+
+  /** Keeps a step record: the run's timeline, the spec's own place, the audit log where asked, the live message. */
+  async record(step: string, status: StepStatus, note?: string, undo = false): Promise<void> {
+    const rec: StepRecord = { at: this.ctx.clock.now().toISOString(), step, status, ...(note ? { note: redactSecrets(note).slice(0, 500) } : {}), ...(undo ? { undo } : {}) };
+    this.records.push(rec);
+    await this.ctx.store.runs.step(this.run.id, status === 'started' && !undo ? step : `${step}:${status}`, rec.note, new Date(rec.at));
+    await this.spec.onRecord?.(rec, this.state, this.run);
+    if (this.spec.auditEverySteps) {
+      await this.ctx.store.audit.append({ actor: this.spec.actor, action: `${this.spec.name}.step`, client: this.spec.client, target: this.target, details: { run: this.run.id, step, status, ...(rec.note ? { note: rec.note } : {}) } });
+    }
+    await this.show();
+  }
+
+  /** Each step in order (skipped when it says so); at the first failure, the undos of what had run, in reverse. */
+  async runSteps(): Promise<StepsOutcome> {
+    const signal = this.spec.signal ?? new AbortController().signal;
+    const ran: Array<Step<S>> = [];
+    for (const step of this.spec.steps) {
+      const why = step.skip?.(this.state);
+      if (why !== undefined) { await this.record(step.name, 'skipped', why); continue; }
+      await this.record(step.name, 'started');
+      try {
+        signal.throwIfAborted();
+        const note = await step.run(this.state, signal);
+        ran.push(step);
+        if (note || this.spec.auditEverySteps) await this.record(step.name, 'done', note || undefined);
+        else this.records.push({ at: this.ctx.clock.now().toISOString(), step: step.name, status: 'done' });
+        await this.spec.afterStep?.(step.name);
+      } catch (err) {
+        const cause = signal.aborted ? signal.reason : err;
+        const error = redactSecrets(errorMessage(cause));
+        await this.record(step.name, 'failed', error);
+        ran.push(step); // a step that failed half-way may have changed something: its undo decides
+        return { ok: false, failedStep: step.name, error, cause, ...(await undoAll(ran.reverse(), this.state, (...a) => this.record(...a))) };
+      }
+    }
+    return { ok: true };
+  }
+
+  async finish(status: 'ok' | 'failed', error: string | null, details: Record<string, unknown>): Promise<void> {
+    const at = this.ctx.clock.now();
+    const o = this.outcome;
+    await this.ctx.store.runs.step(this.run.id, status === 'ok' ? 'done' : 'failed', status === 'ok' || !o || o.ok ? undefined : `failed at ${o.failedStep}`, at).catch(() => undefined);
+    this.run = (await this.ctx.store.runs.finish(this.run.id, { status, error, details, at })) ?? { ...this.run, status };
+    await this.show();
+  }
 }
 
 async function undoAll<S>(steps: Array<Step<S>>, state: S, record: (step: string, status: StepStatus, note?: string, undo?: boolean) => Promise<void>): Promise<{ undone: string[]; undoFailed: string[] }> {
   const undone: string[] = [];
   const undoFailed: string[] = [];
   for (const step of steps) {
-    const undo = step.undo;
+    const undo = typeof step.undo === 'function' ? step.undo(state) : step.undo;
     if (!undo || (undo.needed && !undo.needed(state))) continue;
     await record(undo.name, 'started', undefined, true);
     try {

@@ -11,7 +11,8 @@ import type { BotMetrics } from './metrics.js';
 import { futureTimestamp, refusalReason } from './verify-request.js';
 import { SLACK_RETRY } from '../notify/slack/web-sink.js';
 import { cachedUsergroupDirectory, setUsergroupDirectory } from '../operations/authorize.js';
-import { BackgroundTasks, type CommandDeps } from '../commands/deps.js';
+import type { CommandDeps } from '../commands/deps.js';
+import { BackgroundTasks } from '../commands/background-tasks.js';
 import { register as registerCommands } from '../commands/index.js';
 import { register as registerApprovals } from '../approvals/index.js';
 

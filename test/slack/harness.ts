@@ -67,7 +67,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
   const pool = createPool(state.url, { max: 2, applicationName: 'backup-bot-test' });
   const opsBase = server.ops.url;
   const base = server.slack!.port !== undefined ? `http://127.0.0.1:${server.slack!.port}` : opsBase;

@@ -1,4 +1,4 @@
--- Scheduled jobs (issue 5): since when a job has been scheduled for a client (the watchdog's reference
+-- Scheduled jobs: since when a job has been scheduled for a client (the watchdog's reference
 -- for a client that has no verified backup yet), and what each alert was about.
 
 ALTER TABLE job_state

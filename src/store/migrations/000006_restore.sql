@@ -1,4 +1,4 @@
--- Production restores (issue 7): the request's measured impact, the runbook's progress, the database kept aside
+-- Production restores: the request's measured impact, the runbook's progress, the database kept aside
 -- after a swap, and SOP-001 section 13.5 "Historial de Incidentes de Restore".
 
 ALTER TABLE approvals

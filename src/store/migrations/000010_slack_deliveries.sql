@@ -1,4 +1,4 @@
--- Slack deliveries already handled (issue 15.3): a retry or replay of the same delivery acts once across
+-- Slack deliveries already handled: a retry or replay of the same delivery acts once across
 -- replicas and restarts. The key names the delivery (event_id, trigger_id, action_ts + action + user,
 -- view id + hash for submissions); the first INSERT wins. Rows older than a day are pruned.
 
