@@ -51,11 +51,10 @@ const distUrl = (p: string) => pathToFileURL(join(DIST, p)).href;
 /** A job that records a `job` run, works for `ms`, then finishes it. */
 const slowJob = (ms: number) => `
 import { runJobWorker } from '${distUrl('jobs/worker.js')}';
-import { startRun, finishRun } from '${distUrl('store/runs.js')}';
 await runJobWorker(async (ctx, spec) => {
-  const run = await startRun(ctx.pool, { kind: 'job', client: null, actor: 'schedule', trigger: 'schedule', details: { job: 'slow:' + spec.name }, instance: ctx.instance });
+  const run = await ctx.store.runs.start({ kind: 'job', client: null, actor: 'schedule', trigger: 'schedule', details: { job: 'slow:' + spec.name }, instance: ctx.instance });
   await new Promise((r) => setTimeout(r, ${ms}));
-  await finishRun(ctx.pool, run.id, { status: 'ok' });
+  await ctx.store.runs.finish(run.id, { status: 'ok' });
   return { job: spec.job, client: '', status: 'ok', runId: run.id };
 });
 `;
@@ -64,11 +63,10 @@ await runJobWorker(async (ctx, spec) => {
 const abortableJob = `
 import { runJobWorker } from '${distUrl('jobs/worker.js')}';
 import { runJob } from '${distUrl('operations/job-runner.js')}';
-import { startRun, finishRun } from '${distUrl('store/runs.js')}';
 await runJobWorker((ctx, spec, signal) => runJob(ctx, { job: spec.job, client: '', cron: spec.cron, signal }, async (_fire, signal) => {
-  const run = await startRun(ctx.pool, { kind: 'job', client: null, actor: 'schedule', trigger: 'schedule', details: { job: 'abortable:' + spec.name }, instance: ctx.instance });
+  const run = await ctx.store.runs.start({ kind: 'job', client: null, actor: 'schedule', trigger: 'schedule', details: { job: 'abortable:' + spec.name }, instance: ctx.instance });
   await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-  await finishRun(ctx.pool, run.id, { status: 'interrupted', error: 'stopped by its signal: ' + signal.reason.message });
+  await ctx.store.runs.finish(run.id, { status: 'interrupted', error: 'stopped by its signal: ' + signal.reason.message });
   throw signal.reason;
 }));
 `;

@@ -50,11 +50,22 @@ export interface BackupFacts {
   problem?: string;
 }
 
-const partial = backupManifestSchema.partial();
+/** A file entry as much as it can be read (a damaged entry still names its key, so prune can refuse it). */
+const looseFile = z.object({ key: z.string(), path: z.string().default('?'), sha256: z.string().default(''), sizeBytes: count.default(0) });
+
+/** Each field on its own: what is valid is used, what is not is left out (and the problem named). */
+function looseManifest(raw: Record<string, unknown>): Partial<BackupManifest> {
+  const out: Record<string, unknown> = {};
+  for (const [k, schema] of Object.entries(backupManifestSchema.shape)) {
+    const r = k === 'files' ? z.array(looseFile).safeParse(raw[k]) : (schema as z.ZodType).safeParse(raw[k]);
+    if (r.success) out[k] = r.data;
+  }
+  return out as Partial<BackupManifest>;
+}
 
 export function manifestOf(b: Pick<BackupRow, 'manifest' | 'engine' | 'format' | 'file' | 'key' | 'sha256' | 'size_bytes' | 'tables_counted'>): BackupFacts {
   const full = b.manifest ? backupManifestSchema.safeParse(b.manifest) : undefined;
-  const m = full?.success ? full.data : b.manifest ? partial.safeParse(b.manifest).data ?? {} : {};
+  const m = full?.success ? full.data : b.manifest ? looseManifest(b.manifest) : {};
   const problem = full && !full.success ? `the manifest does not match its schema: ${full.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}` : undefined;
   const engine = m.engine ?? (b.engine === 'postgres' || b.engine === 'mysql' ? b.engine : undefined);
   const size = m.sizeBytes ?? (b.size_bytes !== null && /^\d+$/.test(String(b.size_bytes)) ? Number(b.size_bytes) : undefined);

@@ -7,6 +7,8 @@ import { type RestoreTestRow } from '../store/restore-test-register.js';
 import { formatDateTime } from '../core/time.js';
 import { errorMessage } from '../core/errors.js';
 import type { RestoreTestView } from './views.js';
+import { planOf } from './runbook.js';
+import { RESTORE_TEST_STEPS } from './restore-test-steps.js';
 
 export interface QaVerifyInput { registerId: string; userId: string; userName: string }
 export type QaVerifyResult = { ok: true; row: RestoreTestRow } | { ok: false; reason: string };
@@ -57,6 +59,7 @@ async function refreshMessage(ctx: Context, row: RestoreTestRow): Promise<void> 
   const v: RestoreTestView = {
     ...view,
     backupTakenAt: view.backupTakenAt ? new Date(view.backupTakenAt) : null,
+    plan: view.plan ?? planOf(RESTORE_TEST_STEPS), // runs recorded before the plan was part of the view
     result: { ...view.result, verifiedByQa: { name: row.verified_by_qa!, at: new Date(row.verified_by_qa_at!) } },
   };
   await ctx.reporter.report({ kind: 'restore_test.progress', client: row.client, view: v }, { channel: run.slack_channel, ts: run.slack_ts });

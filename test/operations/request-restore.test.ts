@@ -65,7 +65,7 @@ test('bad input and unsafe requests are refused with the reason, nothing stored'
     [{ reason: '  ' }, /reason is required/],
     [{ checklist: ['reason'] }, /checklist \(SOP-001 13.3\) is not complete.*Personal de soporte disponible/],
     [{ requestedBy: 'U0QA' }, /operator/],
-    [{ client: 'nope' }, /unknown client "nope"/],
+    [{ client: 'nope' }, /there is no client "nope" on which you hold a role/],
     [{ backupId: '999999' }, /not a backup of demo/],
     [{ backupId: 'x; drop' }, /backupId/],
     [{ tables: ['users'] }, /only be chosen for a partial restore/],
