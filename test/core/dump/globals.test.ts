@@ -3,7 +3,7 @@
  * through gzip + sha256 into a local and an S3 destination as `backup_…_globals.sql.gz`, passwords left out
  * unless asked for, the password only in the child's environment, nothing under the final name on failure.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,9 +23,11 @@ const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const R = { parent: `bbg_${id}_parent`, app: `bbg_${id}_app` };
 const I = (s: string) => pg.escapeIdentifier(s);
 let s3: TestS3;
+const tempDirs: string[] = [];
+const tempDir = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefix)); tempDirs.push(d); return d; };
 
 const walk = (d: string): string[] => (existsSync(d) ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)])) : []);
-const local = (name: string) => new LocalStorage(name, { type: 'local', path: mkdtempSync(join(tmpdir(), 'glob-')), prefix: '' });
+const local = (name: string) => new LocalStorage(name, { type: 'local', path: tempDir('glob-'), prefix: '' });
 const s3Storage = () => new S3Storage('s3', { type: 's3', bucket: 'bk', prefix: 'p', endpoint: s3.endpoint, region: 'auto', forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', partSizeMb: 5, queueSize: 2 });
 const db = (o: Partial<ClientConfig['database']> = {}): ClientConfig['database'] => ({ engine: 'postgres', url: PG_ADMIN_URL, format: 'plain', globals: true, globalsWithPasswords: false, ...o });
 const key = backupKey('demo', globalsFileName(backupBase(new Date('2026-01-06T03:00:00Z'))));
@@ -40,6 +42,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   await s3.close();
   await withPg(PG_ADMIN_URL, async (c) => { for (const r of [R.app, R.parent]) await c.query(`DROP ROLE IF EXISTS ${I(r)}`); });
 });
@@ -56,7 +59,7 @@ test('arguments: --database for the first connection, --no-role-passwords by def
 });
 
 test('the password reaches the program in PGPASSWORD only', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'glob-prog-'));
+  const dir = tempDir('glob-prog-');
   const prog = join(dir, 'fake-pg_dumpall');
   writeFileSync(prog, '#!/bin/sh\necho "ARGS: $*"\necho "PW: $PGPASSWORD"\necho "APP: $PGAPPNAME"\n');
   chmodSync(prog, 0o755);

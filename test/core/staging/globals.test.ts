@@ -6,7 +6,7 @@
  * own attributes and password; roles the image already has do not fail the load; other errors do.
  */
 import { Readable } from 'node:stream';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -29,6 +29,7 @@ const I = (s: string) => pg.escapeIdentifier(s);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let s: Staging;
 let src: TestDatabase;
+const tempDirs: string[] = [];
 
 async function sql(q: string): Promise<string> {
   const r = await execIn(s.container, ['psql', '-X', '-At', '-U', s.user, '-d', s.database, '-c', q]);
@@ -38,7 +39,9 @@ async function sql(q: string): Promise<string> {
 
 /** The globals of the source server, stored the way the backup stores them. */
 async function backupGlobals(withPasswords: boolean): Promise<{ file: Buffer; sha256: string }> {
-  const storage = new LocalStorage('local', { type: 'local', path: mkdtempSync(join(tmpdir(), 'bbgs-')), prefix: '' });
+  const dir = mkdtempSync(join(tmpdir(), 'bbgs-'));
+  tempDirs.push(dir);
+  const storage = new LocalStorage('local', { type: 'local', path: dir, prefix: '' });
   const key = 'demo/backup_2026-01-06_03-00-00_globals.sql.gz';
   const r = await dumpGlobals({ engine: 'postgres', url: PG_ADMIN_URL, format: 'plain', globals: true, globalsWithPasswords: withPasswords }, { key, destinations: [{ name: 'local', storage, primary: true }], gzipLevel: 6 });
   expect(r.ok).toBe(true);
@@ -70,6 +73,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   if (s) await destroyStaging(s);
   await src?.drop();
   await withPg(PG_ADMIN_URL, async (c) => { for (const r of [R.reader, R.owner, R.team]) await c.query(`DROP ROLE IF EXISTS ${I(r)}`).catch(() => {}); });

@@ -2,7 +2,7 @@
  * Reading a stored globals file back (sha256, gunzip, CREATE ROLE, pg_dumpall's trailer, no password hashes
  * unless asked for), on files made from real pg_dumpall output.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -22,6 +22,7 @@ function store(content: Buffer): { key: string; sha256: string } {
   return { key, sha256: sha(content) };
 }
 let real: string;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(async () => {
   const r = await runProgram('pg_dumpall', ['--host', '127.0.0.1', '--username', 'postgres', '--database', 'postgres', '--globals-only', '--no-role-passwords']);
