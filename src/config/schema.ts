@@ -108,6 +108,10 @@ const database = z.strictObject({
   url: nonEmpty,
   /** PostgreSQL only: plain (.sql.gz, SOP default) or custom (-Fc, .dump). */
   format: z.enum(['plain', 'custom']).default('plain'),
+  /** PostgreSQL only: also store `pg_dumpall --globals-only` (roles, memberships) as `backup_…_globals.sql.gz`. */
+  globals: z.boolean().default(false),
+  /** With `globals`: keep the roles' password hashes in that file (default: `--no-role-passwords`). */
+  globalsWithPasswords: z.boolean().default(false),
 });
 
 const retentionDays = z.strictObject({ days: z.number().int().positive() });
@@ -220,6 +224,12 @@ export const configSchema = z.strictObject({
     });
     if (c.database.engine === 'mysql' && c.database.format === 'custom') {
       ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'database', 'format'], message: '"custom" is only available for PostgreSQL (accepted for mysql: "plain")' });
+    }
+    if (c.database.engine === 'mysql' && (c.database.globals || c.database.globalsWithPasswords)) {
+      const key = c.database.globals ? 'globals' : 'globalsWithPasswords';
+      ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'database', key], message: 'is only available for PostgreSQL (pg_dumpall --globals-only); for mysql leave it out or false' });
+    } else if (c.database.globalsWithPasswords && !c.database.globals) {
+      ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'database', 'globalsWithPasswords'], message: 'needs globals: true (the passwords are kept in the globals file)' });
     }
   }
 });

@@ -8,6 +8,7 @@ import { zonedParts } from './time.js';
  *   compressed by pg_dump (`--compress=<gzipLevel>`) and `pg_restore` reads it directly, so it is NOT
  *   gzipped again.
  * - Files archives: `backup_…_files_<n>-<sanitized path>.tar.gz` beside the database dump.
+ * - PostgreSQL globals (`database.globals`, `pg_dumpall --globals-only`): `backup_…_globals.sql.gz`.
  * - Two backups of one client in the same second: the second gets `_2`, the third `_3`
  *   (`backup_2026-01-06_03-00-00_2.sql.gz`); `uniqueBackupBase` picks the first free one.
  * - Logical storage key `<client>/<file>`; manifest `<key>.manifest.json`.
@@ -40,6 +41,11 @@ export function sanitizePath(path: string): string {
 /** `backup_…_files_1-var_www_html.tar.gz` (n counts from 1 in config order). */
 export function filesArchiveName(base: string, n: number, path: string): string {
   return `${base}_files_${n}-${sanitizePath(path)}.tar.gz`;
+}
+
+/** `backup_…_globals.sql.gz`: the roles and memberships (`pg_dumpall --globals-only`) of the same backup. */
+export function globalsFileName(base: string): string {
+  return `${base}_globals.sql.gz`;
 }
 
 export function backupKey(client: string, file: string): string {

@@ -66,33 +66,77 @@ export async function terminateConnections(admin: pg.Client, database: string): 
   return r.rows.filter((x) => x.ok).length;
 }
 
-export interface DatabaseProps { owner: string; encoding: string; collate: string; ctype: string }
+/**
+ * What CREATE DATABASE fixes and a later ALTER cannot change in place: owner (alterable, but needed at create
+ * so the restored objects can be owned), encoding, locale (provider, collate, ctype, ICU locale and rules)
+ * and tablespace. The optional fields are absent on servers that do not have them (PostgreSQL < 15 / 16).
+ */
+export interface DatabaseProps {
+  owner: string;
+  encoding: string;
+  collate: string;
+  ctype: string;
+  /** PostgreSQL 15+: `libc`, `icu` (17+: `builtin`). */
+  localeProvider?: string;
+  /** The ICU (15-16: daticulocale) or builtin/ICU (17+: datlocale) locale; null for libc. */
+  locale?: string | null;
+  /** PostgreSQL 16+: ICU tailoring rules. */
+  icuRules?: string | null;
+  tablespace?: string;
+}
+
+const PROVIDERS: Record<string, string> = { c: 'libc', i: 'icu', b: 'builtin' };
 
 export async function databaseProps(admin: pg.Client, name: string): Promise<DatabaseProps> {
-  const r = await admin.query<DatabaseProps>(
-    `SELECT pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
-       FROM pg_database WHERE datname = $1`,
+  // to_jsonb(d): the locale columns differ between major versions (daticulocale → datlocale in 17).
+  const r = await admin.query<{ owner: string; encoding: string; collate: string; ctype: string; tablespace: string; raw: Record<string, unknown> }>(
+    `SELECT pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS collate, d.datctype AS ctype,
+            t.spcname AS tablespace, to_jsonb(d) AS raw
+       FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = $1`,
     [name],
   );
   const p = r.rows[0];
   if (!p) throw new OperationError(`database "${name}" does not exist on the server`);
-  return p;
+  const out: DatabaseProps = { owner: p.owner, encoding: p.encoding, collate: p.collate, ctype: p.ctype, tablespace: p.tablespace };
+  const provider = p.raw.datlocprovider;
+  if (typeof provider === 'string') {
+    out.localeProvider = PROVIDERS[provider] ?? provider;
+    const loc = p.raw.datlocale ?? p.raw.daticulocale;
+    out.locale = typeof loc === 'string' ? loc : null;
+  }
+  if ('daticurules' in p.raw) out.icuRules = typeof p.raw.daticurules === 'string' ? p.raw.daticurules : null;
+  return out;
 }
 
-/** Creates an empty database with the given owner, encoding and locale. */
+/**
+ * Creates an empty database with the given owner, encoding, locale (and locale provider) and tablespace.
+ * CONNECTION LIMIT, ALLOW_CONNECTIONS, IS_TEMPLATE, grants, settings and the comment are not set here:
+ * applyDatabaseSettings (pg-database-props.ts) sets them after the data is loaded (a database setting such
+ * as statement_timeout or default_transaction_read_only would otherwise apply to the load itself).
+ */
 export async function createDatabase(admin: pg.Client, name: string, p: DatabaseProps): Promise<void> {
+  const L = (v: string) => pg.escapeLiteral(v);
+  let locale = '';
+  if (p.localeProvider && p.localeProvider !== 'libc') {
+    locale = ` LOCALE_PROVIDER ${L(p.localeProvider)}`;
+    if (p.locale) locale += p.localeProvider === 'builtin' ? ` BUILTIN_LOCALE ${L(p.locale)}` : ` ICU_LOCALE ${L(p.locale)}`;
+    if (p.icuRules) locale += ` ICU_RULES ${L(p.icuRules)}`;
+  }
   await admin.query(
     `CREATE DATABASE ${pg.escapeIdentifier(name)} WITH TEMPLATE template0 OWNER ${pg.escapeIdentifier(p.owner)}
-       ENCODING ${pg.escapeLiteral(p.encoding)} LC_COLLATE ${pg.escapeLiteral(p.collate)} LC_CTYPE ${pg.escapeLiteral(p.ctype)}`,
+       ENCODING ${L(p.encoding)} LC_COLLATE ${L(p.collate)} LC_CTYPE ${L(p.ctype)}${locale}${p.tablespace ? ` TABLESPACE ${pg.escapeIdentifier(p.tablespace)}` : ''}`,
   );
 }
 
-/** Creates an empty database with the owner, encoding and locale of `like` (which must exist). */
+/** Creates an empty database with the owner, encoding, locale and tablespace of `like` (which must exist). */
 export async function createDatabaseLike(admin: pg.Client, name: string, like: string): Promise<void> {
   await createDatabase(admin, name, await databaseProps(admin, like));
 }
 
+/** Drops a database if it exists (also one marked IS_TEMPLATE, which DROP DATABASE refuses). */
 export async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
+  const t = await admin.query<{ tpl: boolean }>('SELECT datistemplate AS tpl FROM pg_database WHERE datname = $1', [name]);
+  if (t.rows[0]?.tpl) await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} WITH IS_TEMPLATE false`);
   await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
 }
 
@@ -122,6 +166,9 @@ export async function renameDatabases(admin: pg.Client, renames: Array<{ from: s
 /** Rows per table (`schema.table` or `table`, resolved with the default search path). */
 export async function countRows(c: pg.Client, tables: string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  // The database's own settings apply to this session too (production's `ALTER DATABASE … SET
+  // statement_timeout = '5s'` once they are re-applied): counting a large table must not hit them.
+  await c.query('SET statement_timeout = 0');
   for (const t of tables) {
     const ident = t.split('.').map((p) => pg.escapeIdentifier(p)).join('.');
     const r = await c.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${ident}`);
