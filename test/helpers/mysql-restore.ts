@@ -73,6 +73,8 @@ export async function seedShop(db: string, rowsPerTable = 3): Promise<void> {
     CREATE TRIGGER orders_ai AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit_log (what) VALUES (CONCAT('order ', NEW.id));
     CREATE PROCEDURE count_orders(OUT n INT) SELECT COUNT(*) INTO n FROM orders;
     CREATE FUNCTION order_total(oid INT) RETURNS DECIMAL(10,2) READS SQL DATA RETURN (SELECT total FROM orders WHERE id = oid);
+    SET NAMES latin1 COLLATE latin1_spanish_ci;
+    CREATE VIEW latin_view AS SELECT id, CONCAT(note, ' ñandú') AS w FROM legacy;
   `, db);
   for (let i = 1; i <= rowsPerTable; i++) {
     await mysqlExec(`INSERT INTO customers (id, name) VALUES (${i}, 'Cliente ñ ${i}'); INSERT INTO orders (id, customer_id, total) VALUES (${i}, ${i}, ${i * 7}.50); INSERT INTO legacy VALUES (${i}, 'café ${i}');`, db);
@@ -100,7 +102,7 @@ export async function snapshot(db: string): Promise<DbSnapshot> {
     }
     const objects: Record<string, string> = {};
     for (const o of await readObjects(t, db, ['procedure', 'function', 'view', 'trigger', 'event'])) {
-      objects[`${o.kind} ${o.name}`] = `${withoutDefiner(o.create)} | ${o.characterSetClient} ${o.collationConnection} ${o.sqlMode ?? ''}`;
+      objects[`${o.kind} ${o.name}`] = `${withoutDefiner(o.create)} | ${o.characterSetClient} ${o.collationConnection} ${o.sqlMode ?? ''} ${o.timeZone ?? ''}`;
     }
     return { charset: `${cs[0]?.cs}/${cs[0]?.co}`, tables, objects };
   });

@@ -92,9 +92,10 @@ const CREATE_ORDER: ObjectKind[] = ['procedure', 'function', 'view', 'trigger', 
  * Creates the objects in `db`, each in a session with its own character set, collation, sql_mode (and time
  * zone): routines, then views (a view that needs another view is retried once that one exists), then
  * triggers (in their original order), then events. Throws at the first object that cannot be created
- * (`bestEffort`: goes on and lists it in `failed`).
+ * (`bestEffort`: goes on and lists it in `failed`). `lockWaitTimeout` (seconds) bounds the wait for a table
+ * another session has locked (CREATE TRIGGER needs the table to itself).
  */
-export async function createObjects(t: DbTarget, db: string, objects: SchemaObject[], opts: { bestEffort?: boolean } = {}): Promise<{ created: SchemaObject[]; failed: Array<{ object: SchemaObject; error: string }> }> {
+export async function createObjects(t: DbTarget, db: string, objects: SchemaObject[], opts: { bestEffort?: boolean; lockWaitTimeout?: number } = {}): Promise<{ created: SchemaObject[]; failed: Array<{ object: SchemaObject; error: string }> }> {
   const created: SchemaObject[] = [];
   const failures: Array<{ object: SchemaObject; error: string }> = [];
   const charsets = new Set<string>();
@@ -112,6 +113,7 @@ export async function createObjects(t: DbTarget, db: string, objects: SchemaObje
         await withMysql(t, async (c) => {
           await c.query(`USE ${myIdent(db)}`);
           await c.query(`SET NAMES ${cs}`);
+          if (opts.lockWaitTimeout) await c.query(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.floor(opts.lockWaitTimeout))}`);
           for (const o of mine) {
             try {
               await applySession(c, o);

@@ -303,7 +303,7 @@ async function exchange(t: DbTarget, x: Exchange): Promise<{ renameMs: number; f
     const undoTriggers = async (why: unknown): Promise<never> => {
       const failures: string[] = [];
       for (const d of dropped) {
-        const r = await createObjects(t, d.db, [d.o], { bestEffort: true }).catch((e: unknown) => ({ failed: [{ error: errorMessage(e) }] }));
+        const r = await createObjects(t, d.db, [d.o], { bestEffort: true, lockWaitTimeout: timeout }).catch((e: unknown) => ({ failed: [{ error: errorMessage(e) }] }));
         for (const f of r.failed) failures.push(`${d.db}.${d.o.name}: ${f.error}`);
       }
       throw new SwapError(`${lockMessage(why, timeout, 'the switch')}${failures.length ? `; TRIGGERS NOT RECREATED: ${failures.join('; ')}` : ''}`, failures.length > 0, undefined, { cause: why });
@@ -329,7 +329,7 @@ async function exchange(t: DbTarget, x: Exchange): Promise<{ renameMs: number; f
       const now = await readObjects(t, x.into, x.kinds);
       await dropObjects(c, x.into, now);
     });
-    const { failed } = await createObjects(t, x.into, x.incoming, { bestEffort: x.saved });
+    const { failed } = await createObjects(t, x.into, x.incoming, { bestEffort: x.saved, lockWaitTimeout: timeout });
     return { renameMs, failed };
   } catch (err) {
     throw new SwapError(`after the tables were switched, recreating views/triggers/routines failed: ${errorMessage(err)}`, true, undefined, { cause: err });

@@ -42,7 +42,7 @@ describe('swapIn (full)', () => {
     expect(r.scope).toBe('full');
     expect(r.tablesIn).toEqual(['audit_log', 'customers', 'legacy', 'orders']);
     expect(r.tablesOut).toEqual(['added_later', 'audit_log', 'customers', 'legacy', 'orders']);
-    expect(r.created.map((o) => `${o.kind} ${o.name}`).sort()).toEqual(['function order_total', 'procedure count_orders', 'trigger customers_bi', 'trigger orders_ai', 'view big_order_names', 'view big_orders']);
+    expect(r.created.map((o) => `${o.kind} ${o.name}`).sort()).toEqual(['function order_total', 'procedure count_orders', 'trigger customers_bi', 'trigger orders_ai', 'view big_order_names', 'view big_orders', 'view latin_view']);
     expect(r.kept).toEqual(['event']);
 
     // Production is the backup: tables (charset/collation of each), rows (checksums), views/triggers/routines.
@@ -51,6 +51,7 @@ describe('swapIn (full)', () => {
     expect((await snapshot(prod)).charset).toBe('utf8mb4/utf8mb4_unicode_ci');
     // Views and triggers work against production's new tables; the FK follows the tables.
     expect((await mysqlExec('SELECT COUNT(*) FROM big_orders', prod)).trim()).toBe('2');
+    expect(backup.objects['view latin_view']).toMatch(/ \| latin1 latin1_spanish_ci/);
     await mysqlExec('INSERT INTO customers (id, name) VALUES (70, \'t\'); INSERT INTO orders VALUES (70, 70, 1)', prod);
     expect((await mysqlExec('SELECT updated_by FROM customers WHERE id = 70', prod)).trim()).toBe('trigger');
     expect((await mysqlExec('SELECT what FROM audit_log ORDER BY id DESC LIMIT 1', prod)).trim()).toBe('order 70');
@@ -173,6 +174,39 @@ describe('swapIn (full)', () => {
     await expect(swapIn(target(prod), { restoreDb, oldDb: oldDatabaseName(prod, '15') })).rejects.toThrow(/foreign keys from other databases reference production's tables .*child → .*customers \(fk_x\)/);
     expect(await snapshot(prod)).toEqual(changed);
     expect(await databasesLike(`${prod}__old`)).toEqual([]);
+  });
+});
+
+describe('swapIn (events)', () => {
+  test('a dump with --events: production\'s events replaced by the backup\'s (and back with swapBack); without an events section they are kept', async () => {
+    const prod = `${PREFIX}_events`;
+    await seedShop(prod);
+    await mysqlExec("SET time_zone = '+03:00'; CREATE EVENT ev_cleanup ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DISABLE DO DELETE FROM audit_log WHERE id < 0", prod);
+    const withEvents = join(tmp.dir, 'events.sql.gz');
+    await dumpDatabase(prod, withEvents, ['--events']);
+    const plain = join(tmp.dir, 'noevents.sql.gz');
+    await dumpDatabase(prod, plain);
+    const backup = await snapshot(prod);
+    expect(backup.objects['event ev_cleanup']).toMatch(/EVERY 1 DAY STARTS '2030-01-01 00:00:00' ON COMPLETION NOT PRESERVE DISABLE.* \+03:00$/);
+    await mysqlExec("ALTER EVENT ev_cleanup ON SCHEDULE EVERY 2 DAY STARTS '2031-01-01 00:00:00'; CREATE EVENT ev_new ON SCHEDULE EVERY 1 HOUR STARTS '2030-01-01 00:00:00' DISABLE DO SELECT 1", prod);
+    const changed = await snapshot(prod);
+
+    const r1 = await restoreToNewDatabase(withEvents, target(prod), restoreDatabaseName(prod, '41'));
+    expect(r1.load.filter.hasEventsSection).toBe(true);
+    const s1 = await swapIn(target(prod), { restoreDb: r1.database, oldDb: oldDatabaseName(prod, '41'), events: r1.load.filter.hasEventsSection });
+    expect(s1.kept).toEqual([]);
+    expect(await snapshot(prod)).toEqual(backup);
+    await swapBack(target(prod), { oldDb: oldDatabaseName(prod, '41') });
+    expect(await snapshot(prod)).toEqual(changed);
+
+    const r2 = await restoreToNewDatabase(plain, target(prod), restoreDatabaseName(prod, '42'));
+    expect(r2.load.filter.hasEventsSection).toBe(false);
+    const s2 = await swapIn(target(prod), { restoreDb: r2.database, oldDb: oldDatabaseName(prod, '42'), events: r2.load.filter.hasEventsSection });
+    expect(s2.kept).toEqual(['event']);
+    const now = await snapshot(prod);
+    expect(now.tables).toEqual(backup.tables);
+    expect(Object.keys(now.objects).filter((k) => k.startsWith('event'))).toEqual(['event ev_cleanup', 'event ev_new']);
+    expect(now.objects['event ev_cleanup']).toEqual(changed.objects['event ev_cleanup']);
   });
 });
 
