@@ -176,13 +176,18 @@ export interface ReplaceResult { props: MysqlDatabaseProps; load: MysqlLoadResul
 /**
  * Replace strategy (the runbook's "drop, create, restore"): drops production, creates it again with the
  * same character set and collation and loads the backup. `onDropped` is called right after the DROP (from
- * then on only the pre-restore backup brings production back).
+ * then on only the pre-restore backup brings production back). DROP DATABASE locks every table before it
+ * drops any: a table held by another session makes it wait `lockWaitTimeout` seconds (default 30) and fail
+ * with production as it was.
  */
-export async function replaceDatabase(file: string, target: DbTarget, opts: LoadOptions & { onDropped?: () => void } = {}): Promise<ReplaceResult> {
+export async function replaceDatabase(file: string, target: DbTarget, opts: LoadOptions & { onDropped?: () => void; lockWaitTimeout?: number } = {}): Promise<ReplaceResult> {
   const db = target.database;
   const props = await withMysql(target, async (c) => {
     const p = await databaseProps(c, db);
-    await dropDatabase(c, db);
+    await c.query(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.floor(opts.lockWaitTimeout ?? 30))}`);
+    await dropDatabase(c, db).catch((err: unknown) => {
+      throw new OperationError(`dropping "${db}" failed, production is as it was: ${errorMessage(err)}`, { cause: err });
+    });
     opts.onDropped?.();
     await createDatabase(c, db, p);
     return p;

@@ -186,4 +186,26 @@ describe('replaceDatabase (strategy replace)', () => {
     expect(r.props).toEqual({ charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' });
     expect(await snapshot(db)).toEqual(before);
   });
+
+  test('a table locked by another session: DROP DATABASE waits lockWaitTimeout and fails before dropping anything', async () => {
+    const db = `${PREFIX}_repllock`;
+    await seedShop(db);
+    const file = join(tmp.dir, 'repllock.sql.gz');
+    await dumpDatabase(db, file);
+    await mysqlExec('DELETE FROM orders WHERE id = 3', db);
+    const before = await snapshot(db);
+    const { default: mysql } = await import('mysql2/promise');
+    const holder = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: db });
+    let dropped = false;
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT COUNT(*) FROM orders');
+      await expect(replaceDatabase(file, target(db), { lockWaitTimeout: 1, onDropped: () => { dropped = true; } })).rejects.toThrow(/dropping .* failed, production is as it was: Lock wait timeout exceeded/);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+    expect(dropped).toBe(false);
+    expect(await snapshot(db)).toEqual(before);
+  });
 });
