@@ -114,9 +114,10 @@ export async function createObjects(t: DbTarget, db: string, objects: SchemaObje
           await c.query(`USE ${myIdent(db)}`);
           await c.query(`SET NAMES ${cs}`);
           if (opts.lockWaitTimeout) await c.query(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.floor(opts.lockWaitTimeout))}`);
+          const session: SessionState = {};
           for (const o of mine) {
             try {
-              await applySession(c, o);
+              await applySession(c, o, session);
               await c.query(o.create);
               created.push(o);
             } catch (err) {
@@ -138,10 +139,13 @@ export async function createObjects(t: DbTarget, db: string, objects: SchemaObje
   return { created, failed: failures };
 }
 
-async function applySession(c: Connection, o: SchemaObject): Promise<void> {
-  await c.query('SET SESSION collation_connection = ?', [o.collationConnection]);
-  if (o.sqlMode !== null) await c.query('SET SESSION sql_mode = ?', [o.sqlMode]);
-  if (o.timeZone !== null) await c.query('SET SESSION time_zone = ?', [o.timeZone]);
+interface SessionState { collation?: string; sqlMode?: string; timeZone?: string }
+
+/** Sets the session to the object's collation, sql_mode and time zone (only what differs from the last object). */
+async function applySession(c: Connection, o: SchemaObject, s: SessionState): Promise<void> {
+  if (s.collation !== o.collationConnection) { await c.query('SET SESSION collation_connection = ?', [o.collationConnection]); s.collation = o.collationConnection; }
+  if (o.sqlMode !== null && s.sqlMode !== o.sqlMode) { await c.query('SET SESSION sql_mode = ?', [o.sqlMode]); s.sqlMode = o.sqlMode; }
+  if (o.timeZone !== null && s.timeZone !== o.timeZone) { await c.query('SET SESSION time_zone = ?', [o.timeZone]); s.timeZone = o.timeZone; }
 }
 
 /** Drops the named objects from `db` (IF EXISTS); views last-created-first is not needed (DROP VIEW does not check users). */
