@@ -161,6 +161,18 @@ describe('loadMysqlDump', () => {
     await expect(loadMysqlDump(file, target(db), db)).rejects.toThrow(/more than one database \(a, b\)/);
   });
 
+  test('client shell/file commands in a dump (\\! / system / source) are not run', async () => {
+    const db = `${PREFIX}_sandbox`;
+    await mysqlExec(`CREATE DATABASE \`${db}\``);
+    const marker = join(tmp.dir, 'pwned');
+    for (const cmd of [`\\! touch ${marker}`, `system touch ${marker}`, `\\. /etc/hostname`]) {
+      const file = join(tmp.dir, 'shell.sql.gz');
+      await writeFile(file, gzipSync(`CREATE TABLE IF NOT EXISTS t (i INT);\n${cmd}\n-- Dump completed\n`));
+      await expect(loadMysqlDump(file, target(db), db)).rejects.toThrow(/failed \(exit code 1\)/);
+      await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+    }
+  });
+
   test('loads an uncompressed .sql too', async () => {
     const db = `${PREFIX}_plain`;
     await mysqlExec(`CREATE DATABASE \`${db}\``);
