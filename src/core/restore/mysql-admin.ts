@@ -14,8 +14,6 @@ import { redactSecrets } from '../redact.js';
 /** MySQL/MariaDB identifiers are at most 64 characters. */
 export const MAX_IDENT = 64;
 
-export type MysqlConnection = Connection;
-
 /** `` `name` `` with backticks doubled. */
 export function myIdent(name: string): string {
   return '`' + name.replace(/`/g, '``') + '`';

@@ -1,4 +1,3 @@
-import type { Connection } from 'mysql2/promise';
 import type { DbTarget } from '../db-url.js';
 import { OperationError, errorMessage } from '../errors.js';
 import {
@@ -363,4 +362,3 @@ export function discardRestoredCopy(t: DbTarget, restoreDb: string): Promise<str
   return dropWithRetry(t, restoreDb);
 }
 
-export type { Connection };
