@@ -263,8 +263,8 @@ h2, h3, h4, figcaption { break-after: avoid; }
 .mono, pre { font-family: 'DejaVu Sans Mono', 'Liberation Mono', monospace; }
 td.mono { font-size: 6pt; word-break: break-all; width: 34mm; }
 td.file { word-break: break-all; width: 30mm; }
-td.text, .text { white-space: pre-wrap; overflow-wrap: anywhere; }
-td.text { min-width: 36mm; }
+td.text, .text { white-space: pre-wrap; overflow-wrap: break-word; }
+td.text { overflow-wrap: anywhere; min-width: 36mm; }
 .brk { word-break: break-all; }
 .cover-key { font-family: 'DejaVu Sans Mono', 'Liberation Mono', monospace; }
 td.num { text-align: right; }
