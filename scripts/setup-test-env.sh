@@ -30,6 +30,16 @@ command -v mysqldump >/dev/null 2>&1 || need+=(mariadb-client)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 if [ "${#need[@]}" -gt 0 ]; then log "installing ${need[*]}"; apt_install "${need[@]}"; fi
 
+# --- evidence report (issue 19): headless Chromium renders and checks the HTML/PDF, poppler reads the PDF,
+# unzip and openssl check the evidence pack and its signature, DejaVu gives Chromium's text a font ---------
+need=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
+{ command -v pdftotext && command -v pdfinfo; } >/dev/null 2>&1 || need+=(poppler-utils)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+if [ "${#need[@]}" -gt 0 ]; then log "installing ${need[*]}"; apt_install "${need[@]}"; fi
+
 # --- PostgreSQL -----------------------------------------------------------------------------------
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   log "starting PostgreSQL"
