@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   digest: async () => (await import('./cli/digest.js')).registerDigestCommand,
   register: async () => (await import('./cli/register.js')).registerRegisterCommand,
   doctor: async () => (await import('./cli/doctor.js')).registerDoctorCommand,
+  evidence: async () => (await import('./cli/evidence.js')).registerEvidenceCommand,
+  db: async () => (await import('./cli/db.js')).registerDbCommand,
 };
 
 /** The command named in argv (skipping global options and the value of --config), if any. */

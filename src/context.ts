@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createStorage } from './core/storage/index.js';
 import type { Storage } from './core/storage/storage.js';
 import { UserError } from './core/errors.js';
+import { loadSigner, type Signer } from './evidence/signer.js';
 
 /**
  * What every use case is handed (pg-boss style: one wiring point builds each collaborator once). Tests build
@@ -18,6 +19,8 @@ export interface Context {
   store: Store;
   instance: Instance;
   reporter: Reporter;
+  /** The evidence signing key (never in the state database): signs decisions and chain heads, verifies them. */
+  signer: Signer;
   clock: Clock;
   logger: Logger;
   /** The storage destination by name (created once). */
@@ -29,6 +32,9 @@ export interface Context {
 
 export interface ContextOptions {
   reporter?: Reporter;
+  signer?: Signer;
+  /** Where the default signing key lives (the config file's directory; the working directory without one). */
+  keyDir?: string;
   clock?: Clock;
   logger?: Logger;
   /** Create the state database if it does not exist (embedded defaults, tests). */
@@ -37,7 +43,8 @@ export interface ContextOptions {
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
-  const store = await openStore(config.state.url, { createDatabase: opts.createDatabase, poolSize: opts.poolSize });
+  const signer = opts.signer ?? loadSigner({ signingKey: config.evidence.signingKey, trustedKeys: config.evidence.trustedKeys, baseDir: opts.keyDir ?? process.cwd() });
+  const store = await openStore(config.state.url, { createDatabase: opts.createDatabase, poolSize: opts.poolSize, ownerUrl: config.state.ownerUrl });
   let instance: Instance;
   try {
     instance = await store.claimInstance();
@@ -52,6 +59,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     store,
     instance,
     reporter: opts.reporter ?? silentReporter,
+    signer,
     clock: opts.clock ?? systemClock,
     logger: opts.logger ?? createLogger(),
     storage(name) {

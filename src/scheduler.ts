@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Bree from 'bree';
 import type { Config } from './config/schema.js';
@@ -167,6 +167,8 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     })().catch((e: unknown) => log.error({ err: errorMessage(e) }, 'could not record a job failure'));
   };
 
+  // Workers sign with the same key: the file this process loaded (unless it came from the environment, which the config carries).
+  const workerConfig: Config = { ...config, evidence: { ...config.evidence, signingKey: config.evidence.signingKey ?? (isAbsolute(ctx.signer.source) ? ctx.signer.source : undefined) } };
   const bree: Bree = new Bree({
     root: false,
     doRootCheck: false,
@@ -202,7 +204,7 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
       name: spec.name,
       path: join(jobsDir, `${spec.job}.js`),
       worker: {
-        workerData: { spec: { name: spec.name, job: spec.job, cron: spec.cron, keys: spec.keys, client: spec.client }, config, logLevel, cancelGraceMs } satisfies JobWorkerData,
+        workerData: { spec: { name: spec.name, job: spec.job, cron: spec.cron, keys: spec.keys, client: spec.client }, config: workerConfig, logLevel, cancelGraceMs } satisfies JobWorkerData,
         // A small young generation (as `--max-semi-space-size=1` in the CLI's shebang): the dump pipeline's
         // short-lived Buffers are collected often instead of piling up (peak RSS of an S3 backup 170 → 130 MB).
         resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },

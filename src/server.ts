@@ -1,4 +1,4 @@
-import type { LoadedConfig } from './config/load.js';
+import { configDir, type LoadedConfig } from './config/load.js';
 import { createContext, type Context, type ContextOptions } from './context.js';
 import { markRestoresInterrupted } from './operations/restore-recovery.js';
 import { prepareDemoDatabase } from './core/demo-database.js';
@@ -62,7 +62,8 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   const logger = opts.logger ?? createLogger();
   const sink = opts.sink ?? (slackCfg ? new SlackWebSink({ token: slackCfg.botToken, apiUrl: slackCfg.apiUrl, logger }) : new ConsoleSink());
   const reporter = opts.reporter ?? new MessageReporter({ config: loaded.config, sink, logger, buttons: APPROVAL_BUTTONS });
-  const ctx = await createContext(loaded.config, { createDatabase: defaults, ...opts, logger, reporter });
+  const ctx = await createContext(loaded.config, { createDatabase: defaults, keyDir: configDir(loaded), ...opts, logger, reporter });
+  if (ctx.signer.created) process.stdout.write(`backup-bot: created the evidence signing key ${ctx.signer.source} (key id ${ctx.signer.keyId}); keep it safe and out of the state database\n`);
   const log = ctx.logger;
 
   await recoverAtStart(ctx);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { configDir, loadConfig, type LoadedConfig } from '../config/load.js';
 import { createContext, requireClient, type Context, type ContextOptions } from '../context.js';
 import { MessageReporter } from '../notify/message-reporter.js';
 import { ConsoleSink } from '../notify/sink.js';
@@ -27,6 +27,7 @@ export async function withContext<T>(cmd: Command, fn: (ctx: Context, loaded: Lo
   const ctx = await createContext(loaded.config, {
     reporter: opts.reporter ?? (json ? silentReporter : new MessageReporter({ config: loaded.config, sink: new ConsoleSink(process.stderr), logger })),
     logger,
+    keyDir: configDir(loaded),
     createDatabase: opts.createDatabase ?? loaded.source === 'embedded defaults',
     ...opts,
   });

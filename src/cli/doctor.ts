@@ -11,7 +11,7 @@ export function registerDoctorCommand(program: Command): void {
       const { config, source } = load(cmd);
       const checks = await doctor(config, source);
       if (globals(cmd).json) printJson({ ok: checks.every((c) => c.ok), checks });
-      else for (const c of checks) printLine(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
+      else for (const c of checks) printLine(`${!c.ok ? 'FAIL' : c.warn ? 'WARN' : 'ok  '}  ${c.name}: ${c.detail}`);
       return checks.every((c) => c.ok) ? 0 : 1;
     }));
 }

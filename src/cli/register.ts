@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { action, globals, load } from './command-frame.js';
+import { action, globals, withContext } from './command-frame.js';
 import { UserError } from '../core/errors.js';
-import { openStore } from '../store/store.js';
-import { requireClient } from '../context.js';
 import { exportRegister, exportApprovalsRegister, type RegisterFormat, type RegisterName } from '../operations/export-register.js';
 
 const REGISTERS = ['backups', 'restore-tests', 'approvals'];
@@ -19,16 +17,12 @@ export function registerRegisterCommand(program: Command): void {
       if (!REGISTERS.includes(register)) throw new UserError(`unknown register "${register.slice(0, 40)}" (accepted: ${REGISTERS.join(', ')})`);
       const format = (opts.format ?? (globals(cmd).json ? 'json' : 'csv')) as RegisterFormat;
       if (format !== 'csv' && format !== 'json') throw new UserError(`unknown format "${String(opts.format).slice(0, 40)}" (accepted: csv, json)`);
-      const { config } = load(cmd);
-      if (opts.client) requireClient(config, opts.client);
-      const store = await openStore(config.state.url, { poolSize: 2 });
-      try {
+      await withContext(cmd, async (ctx) => {
+        const tz = ctx.config.timezone;
         const out = register === 'approvals'
-          ? await exportApprovalsRegister(store, { client: opts.client, format, timezone: config.timezone })
-          : await exportRegister(store, { register: register as RegisterName, client: opts.client, format, timezone: config.timezone });
+          ? await exportApprovalsRegister(ctx, { client: opts.client, format, timezone: tz })
+          : await exportRegister(ctx, { register: register as RegisterName, client: opts.client, format, timezone: tz });
         process.stdout.write(out.endsWith('\n') ? out : out + '\n');
-      } finally {
-        await store.close();
-      }
+      }, { ...(opts.client ? { client: opts.client } : {}), poolSize: 2 });
     }));
 }

@@ -22,8 +22,8 @@ export async function backupLog(deps: CommandDeps, args: Args, client: string): 
     const tz = ctx.config.timezone;
     const day = formatDate(ctx.clock.now(), tz);
     try {
-      const backups = await exportRegister(ctx.store, { register: 'backups', client, format: 'csv', timezone: tz });
-      const tests = await exportRegister(ctx.store, { register: 'restore-tests', client, format: 'csv', timezone: tz });
+      const backups = await exportRegister(ctx, { register: 'backups', client, format: 'csv', timezone: tz });
+      const tests = await exportRegister(ctx, { register: 'restore-tests', client, format: 'csv', timezone: tz });
       for (const f of [
         { filename: `${client}_registro-backups_${day}.csv`, title: `${client}: Registro de Backups (SOP-001 §11)`, content: backups },
         { filename: `${client}_registro-pruebas-restore_${day}.csv`, title: `${client}: Registro de Pruebas de Restore (SOP-001 §12)`, content: tests },

@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
@@ -29,6 +29,11 @@ export interface LoadOptions {
   cwd?: string;
   /** Allow the embedded quickstart defaults when no file exists (serve only). */
   allowDefaults?: boolean;
+}
+
+/** Where files that belong beside the config live (the signing key): its directory, or the working directory. */
+export function configDir(loaded: Pick<LoadedConfig, 'source'>, cwd = process.cwd()): string {
+  return isAbsolute(loaded.source) ? dirname(loaded.source) : cwd;
 }
 
 /** Finds the config: --config PATH, then BACKUP_BOT_CONFIG, then ./backup-bot.yml; else embedded defaults if allowed. */

@@ -200,9 +200,21 @@ const metrics = z.strictObject({
   token: z.string().min(16, 'must be at least 16 characters (e.g. the output of `openssl rand -hex 32`)').optional(),
 }).default({ listen: '127.0.0.1:9464' });
 
+/** The evidence: the Ed25519 key that signs decisions and chain heads (never stored in the state database). */
+const evidence = z.strictObject({
+  /** A PEM file (0600) or the PEM text itself via ${ENV}; default: backup-bot-signing-key.pem beside the config, created on first start. */
+  signingKey: nonEmpty.optional(),
+  /** Public keys (PEM files) of earlier signing keys, so records they signed stay verifiable after a rotation. */
+  trustedKeys: z.array(nonEmpty).default([]),
+}).default({ trustedKeys: [] });
+
 export const configSchema = z.strictObject({
   timezone: timezone.default('UTC'),
-  state: z.strictObject({ url: nonEmpty }),
+  state: z.strictObject({
+    url: nonEmpty,
+    /** The owner role's connection, used to apply migrations (least privilege: `url` is then the runtime role). */
+    ownerUrl: nonEmpty.optional(),
+  }),
   slack: slack.optional(),
   storage: z.record(name('a storage name'), storageDestination).refine((s) => Object.keys(s).length > 0, 'needs at least one destination'),
   clients: z.record(name('a client name'), client).refine((c) => Object.keys(c).length > 0, 'needs at least one client'),
@@ -210,6 +222,7 @@ export const configSchema = z.strictObject({
   approvals,
   docker,
   metrics,
+  evidence,
   /** Default staging images per engine. */
   restoreTest: z.strictObject({
     postgresImage: z.string().default('postgres:15'),

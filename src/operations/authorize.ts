@@ -10,7 +10,7 @@ export const ROLES: Role[] = ['operators', 'qa', 'itManagers', 'systemOwners'];
 export const ROLE_LABEL: Record<Role, string> = { systemOwners: 'System Owner', itManagers: 'IT Manager', qa: 'QA', operators: 'operator' };
 
 /** Resolves the members of a Slack user group (S…); `usergroups.users.list` in production. */
-export interface UsergroupDirectory { members(groupId: string): Promise<string[]> }
+export interface UsergroupDirectory { members(groupId: string, o?: { fresh?: boolean }): Promise<string[]> }
 
 const directories = new WeakMap<object, UsergroupDirectory>();
 const GROUP_TTL_MS = 60_000;
@@ -24,9 +24,9 @@ export function setUsergroupDirectory(ctx: Context, dir: UsergroupDirectory | un
 export function cachedUsergroupDirectory(list: (groupId: string) => Promise<string[]>, ttlMs = GROUP_TTL_MS, now: () => number = Date.now): UsergroupDirectory {
   const cache = new Map<string, { at: number; members: string[] }>();
   return {
-    async members(groupId) {
+    async members(groupId, o = {}) {
       const hit = cache.get(groupId);
-      if (hit && now() - hit.at < ttlMs) return hit.members;
+      if (hit && !o.fresh && now() - hit.at < ttlMs) return hit.members;
       const members = await list(groupId);
       cache.set(groupId, { at: now(), members });
       return members;
@@ -41,9 +41,10 @@ function roleMembers(ctx: Context, client: string, role: Role): string[] {
 
 /**
  * True when `userId` holds `role` for `client`: listed by user ID (U…/W…) or a member of a listed user
- * group (S…), resolved through Slack. An unknown client, or a group that cannot be resolved, grants nothing.
+ * group (S…), resolved through Slack (cached a minute; `fresh` asks Slack again, as the restore start gate
+ * does). An unknown client, or a group that cannot be resolved, grants nothing.
  */
-export async function hasRole(ctx: Context, client: string, userId: string, role: Role): Promise<boolean> {
+export async function hasRole(ctx: Context, client: string, userId: string, role: Role, o: { fresh?: boolean } = {}): Promise<boolean> {
   const members = roleMembers(ctx, client, role);
   if (members.includes(userId)) return true;
   const groups = members.filter((m) => m.startsWith('S'));
@@ -55,7 +56,7 @@ export async function hasRole(ctx: Context, client: string, userId: string, role
   }
   for (const g of groups) {
     try {
-      if ((await dir.members(g)).includes(userId)) return true;
+      if ((await dir.members(g, o)).includes(userId)) return true;
     } catch (err) {
       ctx.logger.warn({ client, role, group: g, err: errorMessage(err) }, 'could not resolve user group members');
     }

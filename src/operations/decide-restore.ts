@@ -2,7 +2,8 @@ import { describeInputIssues } from './input-issues.js';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { formatDateTime } from '../core/time.js';
-import { signatureHash, verifySignature } from '../core/signature.js';
+import { requestHashMatches } from '../core/request-hash.js';
+import { requestSubject, signDecision } from '../evidence/decisions.js';
 import type { ApprovalRow } from '../store/approvals.js';
 import { hasRole, ROLE_LABEL } from './authorize.js';
 import { approverRole } from './request-restore.js';
@@ -71,8 +72,7 @@ export async function checkDecider(ctx: Context, input: { approvalId: string; us
     await ctx.store.approvals.expire(a.id, now);
     return no(`request #${a.id} expired at ${a.expires_at.toISOString()} (requests are valid for ${ctx.config.approvals.ttl}); ask for a new one. Nothing was done.`, a, { expired: true });
   }
-  const integrity = verifySignature(a);
-  if (!integrity.requestHashOk) return no(`request #${a.id} was changed after it was made (its hash no longer matches); it cannot be signed. Nothing was done.`, a, { tampered: true });
+  if (!requestHashMatches(a)) return no(`request #${a.id} was changed after it was made (its hash no longer matches); it cannot be signed. Nothing was done.`, a, { tampered: true });
   return { ok: true, approval: a, roleLabel: label };
 }
 
@@ -107,17 +107,17 @@ export async function decideRestore(ctx: Context, raw: DecideRestoreInput): Prom
   const now = ctx.clock.now();
 
   const statement = approvalStatement(a, { name: input.userName, roleLabel: label }, input.meaning, ctx.config.timezone, input.rejectReason);
-  const sig = signatureHash({ requestHash: a.request_hash, signerId: input.userId, signerName: input.userName, meaning: input.meaning, signedAt: now, statement });
+  const signature = signDecision(ctx.signer, {
+    kind: 'restore-decision', subject: requestSubject(a), subjectId: `approval:${a.id}`, client: a.client, meaning: input.meaning,
+    signer: { slackId: input.userId, name: input.userName, role: label }, statement, reason: input.meaning === 'rejected' ? input.rejectReason ?? null : null, signedAt: now,
+  });
   const decided = await ctx.store.transaction(async (tx) => {
-    const row = await tx.approvals.decide({
-      id: a.id, decidedBy: input.userId, decidedByName: input.userName, decidedRole: label, decidedAt: now, meaning: input.meaning,
-      statement, signatureHash: sig, rejectReason: input.meaning === 'rejected' ? input.rejectReason ?? null : null,
-    });
+    const row = await tx.approvals.recordDecision({ approvalId: a.id, meaning: input.meaning, signature });
     if (row) {
       await tx.audit.append({
         actor: input.userId, action: input.meaning === 'approved' ? 'restore.approved' : 'restore.rejected', client: a.client, target: `approval:${a.id}`,
         reason: input.meaning === 'rejected' ? input.rejectReason ?? null : a.reason,
-        details: { signer: input.userName, role: label, signedAt: now.toISOString(), statement, requestHash: a.request_hash, signatureHash: sig },
+        details: { signer: input.userName, role: label, signedAt: now.toISOString(), statement, keyId: signature.keyId, signatureId: row.decision_id },
       });
     }
     return row;

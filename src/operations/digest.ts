@@ -10,6 +10,7 @@ import { zonedParts } from '../core/time.js';
 import type { MessageRef } from './reporter.js';
 import type { Digest, DigestClient, DigestMark } from './views.js';
 import { upcomingFire } from './schedule.js';
+import { checkEvidence } from './check-evidence.js';
 
 /**
  * The daily digest: one message for all clients, read from the registers (backup_register,
@@ -147,7 +148,8 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
 export async function postDigest(ctx: Context, input: { trigger?: 'schedule' | 'cli' | 'slack' | 'system'; actor?: string } = {}): Promise<{ digest: Digest; ref?: MessageRef; runId: string }> {
   const run = await ctx.store.runs.start({ kind: 'digest', actor: input.actor ?? 'schedule', trigger: input.trigger ?? 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
   try {
-    const digest = await buildDigest(ctx);
+    const evidence = await checkEvidence(ctx, { reason: 'digest', actor: input.actor ?? 'schedule' });
+    const digest = { ...(await buildDigest(ctx)), evidence: { ok: evidence.ok, summary: evidence.summary } };
     const ref = await ctx.reporter.report({ kind: 'digest', digest });
     await ctx.store.runs.finish(run.id, { status: 'ok', at: ctx.clock.now(), details: { clients: digest.clients.map((c) => ({ client: c.client, status: c.status })) } });
     return { digest, ref, runId: run.id };

@@ -4,6 +4,8 @@ import { buffer } from 'node:stream/consumers';
 import Docker from 'dockerode';
 import type { Config } from '../config/schema.js';
 import { openStore } from '../store/store.js';
+import { loadSigner } from '../evidence/signer.js';
+import { dirname, isAbsolute } from 'node:path';
 import { parseDbUrl, describeTarget } from '../core/db-url.js';
 import { checkPgDumpCompatible, mysqldumpVersion, mysqlServerVersion } from '../core/dump/versions.js';
 import { createStorage } from '../core/storage/index.js';
@@ -11,7 +13,8 @@ import { dockerFromConfig } from '../core/staging/docker.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 
-export interface Check { name: string; ok: boolean; detail: string }
+/** One line of `doctor`: a failed check fails doctor (exit 1); a warning does not. */
+export interface Check { name: string; ok: boolean; detail: string; warn?: boolean }
 
 type Probe = () => Promise<string>;
 
@@ -27,17 +30,37 @@ async function check(name: string, probe: Probe): Promise<Check> {
  * `backup-bot doctor`: config, state database, each client's database and dump tool, each storage
  * destination (write/read/delete probe), Docker and Slack. One line per check.
  */
+/** The state database, and what the bot's role could do to the evidence beyond appending (a warning, not a failure). */
+async function stateChecks(config: Config): Promise<Check[]> {
+  let store: Awaited<ReturnType<typeof openStore>> | undefined;
+  const out: Check[] = [];
+  out.push(await check('state database', async () => {
+    store = await openStore(config.state.url, { poolSize: 2, ownerUrl: config.state.ownerUrl });
+    const applied = store.migrationsApplied;
+    return `PostgreSQL ${await store.serverVersion()}, schema up to date${applied.length ? ` (applied ${applied.join(', ')})` : ''}`;
+  }));
+  if (!store) return out;
+  try {
+    const r = await (store as Awaited<ReturnType<typeof openStore>>).runtimeRole();
+    const risks = [r.superuser ? 'is a superuser' : '', r.ownsEvidence.length ? `owns ${r.ownsEvidence.join(', ')}` : '', r.canUpdateEvidence.length ? `may UPDATE/DELETE ${r.canUpdateEvidence.join(', ')}` : ''].filter(Boolean);
+    out.push(risks.length
+      ? { name: 'state database role', ok: true, warn: true, detail: `the bot's role "${r.role}" ${risks.join(', ')}: it could change the evidence (detected by \`backup-bot evidence verify\`, not prevented). Run the bot as a runtime role: \`backup-bot db grant <role>\` as the owner, state.url with that role, state.ownerUrl with the owner` }
+      : { name: 'state database role', ok: true, detail: `"${r.role}" may only INSERT and SELECT on the evidence` });
+  } catch (err) {
+    out.push({ name: 'state database role', ok: false, detail: redactSecrets(errorMessage(err)) });
+  } finally {
+    await (store as Awaited<ReturnType<typeof openStore>>).close();
+  }
+  return out;
+}
+
 export async function doctor(config: Config, source: string, opts: { fetch?: typeof fetch } = {}): Promise<Check[]> {
   const checks: Check[] = [{ name: 'config', ok: true, detail: `${source}: ${Object.keys(config.clients).length} client(s), ${Object.keys(config.storage).length} storage destination(s)` }];
 
-  checks.push(await check('state database', async () => {
-    const store = await openStore(config.state.url, { poolSize: 2 });
-    try {
-      const applied = store.migrationsApplied;
-      return `PostgreSQL ${await store.serverVersion()}, schema up to date${applied.length ? ` (applied ${applied.join(', ')})` : ''}`;
-    } finally {
-      await store.close();
-    }
+  checks.push(...await stateChecks(config));
+  checks.push(await check('evidence signing key', async () => {
+    const s = loadSigner({ signingKey: config.evidence.signingKey, trustedKeys: config.evidence.trustedKeys, baseDir: isAbsolute(source) ? dirname(source) : process.cwd() });
+    return `${s.created ? 'created ' : ''}${s.source}: Ed25519, key id ${s.keyId}${s.trusted.size > 1 ? `; ${s.trusted.size - 1} earlier key(s) trusted` : ''}`;
   }));
 
   for (const [name, c] of Object.entries(config.clients)) {

@@ -1,10 +1,12 @@
 import { UserError } from '../core/errors.js';
 import { toCsv } from '../core/csv.js';
-import { verifySignature } from '../core/signature.js';
 import { formatBytes, formatDate, formatTime } from '../core/time.js';
 import type { BackupRow } from '../store/backup-register.js';
 import type { RestoreTestRow } from '../store/restore-test-register.js';
+import type { Context } from '../context.js';
 import type { BoundQueries } from '../store/store.js';
+import { signChainHeads } from '../evidence/verify.js';
+import { verifyDecision } from '../evidence/decisions.js';
 
 export type RegisterName = 'backups' | 'restore-tests';
 export type RegisterFormat = 'csv' | 'json';
@@ -41,8 +43,17 @@ export function restoreTestRegisterRow(t: RestoreTestRow, tz: string): string[] 
 
 export interface ExportOptions { register: RegisterName; client?: string; format: RegisterFormat; timezone: string }
 
-/** Exports a register, oldest first (the order of the paper form). */
-export async function exportRegister(store: Pick<BoundQueries, 'backups' | 'restoreTests'>, o: ExportOptions): Promise<string> {
+type ExportContext = Pick<Context, 'signer' | 'clock'> & { store: BoundQueries };
+
+/** Every export signs the chain heads first, so a copy handed to an inspector pins the registers as they were. */
+async function pinHeads(ctx: ExportContext): Promise<void> {
+  await signChainHeads(ctx.store, ctx.signer, 'export', ctx.clock.now());
+}
+
+/** Exports a register, oldest first (the order of the paper form), each row with its place and hash in the chain. */
+export async function exportRegister(ctx: ExportContext, o: ExportOptions): Promise<string> {
+  const store = ctx.store;
+  await pinHeads(ctx);
   if (o.register === 'backups') {
     const rows = (await store.backups.list({ client: o.client, includeDeleted: true, limit: 1_000_000 })).reverse();
     if (o.format === 'json') {
@@ -50,9 +61,10 @@ export async function exportRegister(store: Pick<BoundQueries, 'backups' | 'rest
         client: b.client, takenAt: b.taken_at.toISOString(), type: b.type, file: b.file, key: b.key, sizeBytes: b.size_bytes === null ? null : Number(b.size_bytes),
         verified: b.verified, verifiedAt: b.verified_at?.toISOString() ?? null, executedBy: b.executed_by, result: b.result, observations: b.observations,
         sha256: b.sha256, tables: b.tables_counted, locations: b.locations, deletedAt: b.deleted_at?.toISOString() ?? null,
+        chainSeq: b.chain_seq ?? null, rowHash: b.row_hash ?? null,
       })), null, 2);
     }
-    return toCsv(['Cliente', ...BACKUP_REGISTER_COLUMNS], rows.map((b) => [b.client, ...backupRegisterRow(b, o.timezone)]));
+    return toCsv(['Cliente', ...BACKUP_REGISTER_COLUMNS, ...CHAIN_COLUMNS], rows.map((b) => [b.client, ...backupRegisterRow(b, o.timezone), b.chain_seq ?? '', b.row_hash ?? '']));
   }
   if (o.register === 'restore-tests') {
     const rows = (await store.restoreTests.list({ client: o.client, limit: 1_000_000 })).reverse();
@@ -61,36 +73,46 @@ export async function exportRegister(store: Pick<BoundQueries, 'backups' | 'rest
         client: t.client, testedAt: t.tested_at.toISOString(), quarter: t.quarter, backupUsed: t.backup_used, environment: t.environment,
         restoreMinutes: t.restore_minutes === null ? null : Number(t.restore_minutes), recordsVerified: t.records_verified, checks: t.checks,
         executedBy: t.executed_by, verifiedByQa: t.verified_by_qa, verifiedByQaAt: t.verified_by_qa_at?.toISOString() ?? null, result: t.result, observations: t.observations,
+        qaSignature: t.qa_signature ?? null, qaKeyId: t.qa_key_id ?? null, chainSeq: t.chain_seq ?? null, rowHash: t.row_hash ?? null,
       })), null, 2);
     }
-    return toCsv(['Cliente', ...RESTORE_TEST_REGISTER_COLUMNS], rows.map((t) => [t.client, ...restoreTestRegisterRow(t, o.timezone)]));
+    return toCsv(['Cliente', ...RESTORE_TEST_REGISTER_COLUMNS, 'Firma QA (Ed25519)', 'Clave', ...CHAIN_COLUMNS],
+      rows.map((t) => [t.client, ...restoreTestRegisterRow(t, o.timezone), t.qa_signature ?? '', t.qa_key_id ?? '', t.chain_seq ?? '', t.row_hash ?? '']));
   }
   throw new UserError(`unknown register "${String(o.register)}" (accepted: backups, restore-tests)`);
 }
 
-/** Every production-restore request with its signed decision; the hash is re-verified on export (21 CFR 11.70). */
-export const APPROVALS_REGISTER_COLUMNS = ['Solicitud', 'Cliente', 'Fecha Solicitud', 'Solicitado Por', 'Alcance', 'Tablas', 'Backup', 'Motivo', 'Ticket', 'Decision', 'Firmado Por', 'Rol', 'Fecha Firma (UTC)', 'Declaracion', 'Motivo Rechazo', 'Hash Solicitud', 'Hash Firma', 'Hash Verificado', 'Estado', 'Ultimo Paso', 'Resultado'];
+/** The place and hash of a row in its register's chain (check with `backup-bot evidence verify`, or by hand: README). */
+const CHAIN_COLUMNS = ['Cadena #', 'Hash Cadena'];
 
-export async function exportApprovalsRegister(store: Pick<BoundQueries, 'approvals'>, o: { client?: string; format: RegisterFormat; timezone: string }): Promise<string> {
-  const rows = (await store.approvals.list({ client: o.client, limit: 1_000_000 })).reverse();
+/** Every production-restore request with its signed decision; the signature is re-verified on export (21 CFR 11.70). */
+export const APPROVALS_REGISTER_COLUMNS = ['Solicitud', 'Cliente', 'Fecha Solicitud', 'Solicitado Por', 'Alcance', 'Tablas', 'Backup', 'Motivo', 'Ticket', 'Decision', 'Firmado Por', 'Rol', 'Fecha Firma (UTC)', 'Declaracion', 'Motivo Rechazo', 'Hash Solicitud', 'Firma (Ed25519)', 'Clave', 'Firma Verificada', 'Estado', 'Ultimo Paso', 'Resultado', ...CHAIN_COLUMNS];
+
+export async function exportApprovalsRegister(ctx: ExportContext, o: { client?: string; format: RegisterFormat; timezone: string }): Promise<string> {
+  await pinHeads(ctx);
+  const rows = (await ctx.store.approvals.list({ client: o.client, limit: 1_000_000 })).reverse();
   const outcome = (a: (typeof rows)[number]) => a.status === 'completed' ? `restored${a.old_database ? `; previous database kept as ${a.old_database}` : ''}` : a.error ?? a.status;
-  const items = rows.map((a) => {
-    const v = verifySignature(a);
-    return { a, v };
-  });
+  const items = [];
+  for (const a of rows) {
+    const d = verifyDecision(ctx.signer, a, await ctx.store.signatures.forSubject(`approval:${a.id}`));
+    const problems = [...d.problems, ...(a.meaning && !d.approved && !d.rejected ? ['no valid signature for the recorded decision'] : [])];
+    items.push({ a, v: { ok: problems.length === 0, problems } });
+  }
   if (o.format === 'json') {
     return JSON.stringify(items.map(({ a, v }) => ({
       id: a.id, client: a.client, requestedAt: a.requested_at.toISOString(), requestedBy: a.requested_by, requestedByName: a.requested_by_name, scope: a.scope,
       strategy: a.strategy, tables: a.tables, backup: a.backup_file ?? a.backup_key, backupSha256: a.backup_sha256, reason: a.reason, ticket: a.ticket,
       decision: a.meaning, signerId: a.decided_by, signerName: a.decided_by_name, signerRole: a.decided_role, signedAt: a.decided_at?.toISOString() ?? null,
-      statement: a.statement, rejectReason: a.reject_reason, requestHash: a.request_hash, signatureHash: a.signature_hash, hashVerified: v.ok, hashProblems: v.problems,
+      statement: a.statement, rejectReason: a.reject_reason, requestHash: a.request_hash, signature: a.decision_signature, keyId: a.decision_key_id,
+      signatureVerified: v.ok, signatureProblems: v.problems,
       status: a.status, lastStep: a.last_step, outcome: outcome(a), preRestoreBackupId: a.pre_restore_backup_id, registerId: a.register_id,
+      chainSeq: a.chain_seq, rowHash: a.row_hash,
     })), null, 2);
   }
   return toCsv(APPROVALS_REGISTER_COLUMNS, items.map(({ a, v }) => [
     a.id, a.client, `${formatDate(a.requested_at, o.timezone)} ${formatTime(a.requested_at, o.timezone)}`, a.requested_by_name ?? a.requested_by, a.scope, a.tables.join(' '),
     a.backup_file ?? a.backup_key, a.reason, a.ticket ?? '', a.meaning ?? '', a.decided_by_name ? `${a.decided_by_name} (${a.decided_by})` : '', a.decided_role ?? '',
-    a.decided_at?.toISOString() ?? '', a.statement ?? '', a.reject_reason ?? '', a.request_hash, a.signature_hash ?? '', v.ok ? 'Si' : `NO: ${v.problems.join('; ')}`,
-    a.status, a.last_step ?? '', outcome(a),
+    a.decided_at?.toISOString() ?? '', a.statement ?? '', a.reject_reason ?? '', a.request_hash, a.decision_signature ?? '', a.decision_key_id ?? '',
+    v.ok ? (a.decision_signature ? 'Si' : '') : `NO: ${v.problems.join('; ')}`, a.status, a.last_step ?? '', outcome(a), a.chain_seq ?? '', a.row_hash ?? '',
   ]));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Context } from '../context.js';
-import { hasRole } from './authorize.js';
+import { hasRole, ROLE_LABEL } from './authorize.js';
+import { restoreTestSubject, signDecision } from '../evidence/decisions.js';
 
 import { type RestoreTestRow } from '../store/restore-test-register.js';
 
@@ -22,7 +23,8 @@ const input = z.object({
 /**
  * "QA verified" on a restore-test result (SOP-001 §12 "Verificado Por (QA)"). The register row id came
  * back in a button, so nothing in it is trusted: the row is read from the register, the QA role of the
- * row's client is re-checked from the config, and the column is filled by a conditional update (once).
+ * row's client is re-checked from the config, the launcher may not sign (four eyes), a failed test is not
+ * verified, and the verification is an Ed25519 signature over the recorded row (once per test).
  * Every outcome is audited.
  */
 export async function qaVerifyRestoreTest(ctx: Context, raw: QaVerifyInput): Promise<QaVerifyResult> {
@@ -38,16 +40,39 @@ export async function qaVerifyRestoreTest(ctx: Context, raw: QaVerifyInput): Pro
     await ctx.store.audit.append({ actor: userId, action: 'restore_test.qa_verify_refused', client: row.client, target: `restore_test:${row.id}`, reason: 'missing role qa', details: { userName } });
     return { ok: false, reason: `only QA of ${row.client} can mark a restore test verified (clients.${row.client}.roles.qa); nothing was changed` };
   }
-  const at = ctx.clock.now();
-  const updated = await ctx.store.restoreTests.setQaVerified(row.id, { id: userId, name: userName, at });
-  if (!updated) {
-    const now = (await ctx.store.restoreTests.get(row.id)) ?? row;
-    const when = now.verified_by_qa_at ? formatDateTime(new Date(now.verified_by_qa_at), ctx.config.timezone) : '?';
-    return { ok: false, reason: `already verified by ${now.verified_by_qa ?? '?'} at ${when}` };
+  const refused = async (reason: string, why: string) => {
+    await ctx.store.audit.append({ actor: userId, action: 'restore_test.qa_verify_refused', client: row.client, target: `restore_test:${row.id}`, reason: why, details: { userName } });
+    return { ok: false as const, reason };
+  };
+  // Four eyes: whoever launched the test does not also sign it as QA (who launched it is read from the audit log).
+  if (row.run_id && (await ctx.store.audit.actors('restore_test.started', `run:${row.run_id}`)).includes(userId)) {
+    return refused('you launched this restore test, so you cannot also verify it as QA (four eyes: another QA member must sign); nothing was signed', 'four eyes: the launcher may not sign as QA');
   }
-  await ctx.store.audit.append({ actor: userId, action: 'restore_test.qa_verified', client: row.client, target: `restore_test:${row.id}`, details: { userName, result: row.result, runId: row.run_id } });
+  if (row.verified_by_qa) return alreadyVerified(ctx, row);
+  if (row.result !== 'OK') return refused(`this restore test failed (${row.result}): there is nothing to verify as QA; fix the cause and run a new test. Nothing was signed`, 'the test failed');
+  const at = ctx.clock.now();
+  const statement = `I, ${userName}, QA of ${row.client}, have reviewed the restore test of ${row.client} recorded in the §12 register (row ${row.id}, ${row.quarter}, backup ${row.backup_used ?? '?'}, result ${row.result}) and verify it.`;
+  const signature = signDecision(ctx.signer, {
+    kind: 'qa-verification', subject: restoreTestSubject(row), subjectId: `restore_test:${row.id}`, client: row.client, meaning: 'qa-verified',
+    signer: { slackId: userId, name: userName, role: ROLE_LABEL.qa }, statement, signedAt: at,
+  });
+  try {
+    await ctx.store.transaction(async (tx) => {
+      await tx.signatures.insert(signature);
+      await tx.audit.append({ actor: userId, action: 'restore_test.qa_verified', client: row.client, target: `restore_test:${row.id}`, details: { userName, result: row.result, runId: row.run_id, keyId: signature.keyId } });
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err; // one QA signature per test: a second click lost the race
+    return alreadyVerified(ctx, (await ctx.store.restoreTests.get(row.id)) ?? row);
+  }
+  const updated = (await ctx.store.restoreTests.get(row.id))!;
   await refreshMessage(ctx, updated).catch((err) => ctx.logger.warn({ err: errorMessage(err), row: row.id }, 'could not update the restore-test message'));
   return { ok: true, row: updated };
+}
+
+function alreadyVerified(ctx: Context, row: RestoreTestRow): QaVerifyResult {
+  const when = row.verified_by_qa_at ? formatDateTime(new Date(row.verified_by_qa_at), ctx.config.timezone) : '?';
+  return { ok: false, reason: `already verified by ${row.verified_by_qa ?? '?'} at ${when}` };
 }
 
 /** Re-renders the run's result message with "Verificado por (QA)" instead of the button. */

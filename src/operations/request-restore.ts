@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Context } from '../context.js';
 import { parseDbUrl } from '../core/db-url.js';
 import { errorMessage } from '../core/errors.js';
-import { requestHash } from '../core/signature.js';
+import { requestHash } from '../core/request-hash.js';
 import { countRows, withDb } from '../core/restore/pg-admin.js';
 import { checkPartialRestore } from '../core/restore/partial.js';
 import { formatOf } from '../core/restore/load-backup.js';

@@ -51,7 +51,10 @@ export async function runRestore(ctx: Context, raw: RunRestoreInput, hooks: RunR
   if (!parsed.success) return refuse(describeInputIssues(parsed.error));
   const input = parsed.data;
   const gate = await checkStartGate(ctx, input);
-  if (!gate.ok) return refuse(gate.message, gate.approval);
+  if (!gate.ok) {
+    if (gate.tampered) await alertTampered(ctx, gate.approval, input.approvalId, gate.tampered);
+    return refuse(gate.message, gate.approval);
+  }
   const { approval, backup } = gate;
   const res = await ctx.store.withLock('restore', approval.client, () => restoreLocked(ctx, approval, backup, input, hooks), { wait: false });
   if (!res.acquired) return refuse(`another production restore of ${approval.client} is running; wait for it to finish. Nothing was done.`, approval);
@@ -59,6 +62,17 @@ export async function runRestore(ctx: Context, raw: RunRestoreInput, hooks: RunR
 }
 
 const PLAN = planOf(RESTORE_STEPS);
+
+/** S1: a production-restore request whose approval record does not verify (audited by the refusal; alerted once per incident). */
+async function alertTampered(ctx: Context, a: ApprovalRow | undefined, approvalId: string, problems: string[]): Promise<void> {
+  const client = a?.client ?? '';
+  const title = `approval record does not verify: restore #${approvalId} refused`;
+  await ctx.store.audit.append({ actor: 'backup-bot', action: 'evidence.broken', client: client || null, target: `approval:${approvalId}`, reason: title, details: { problems } });
+  if (!client) return;
+  const alert = await ctx.store.alerts.open({ client, kind: 'evidence', severity: 'S1', message: `${title}: ${problems.join('; ')}`.slice(0, 2000), at: ctx.clock.now(), details: { approvalId } }).catch(() => undefined);
+  const ref = await ctx.reporter.report({ kind: 'alert.evidence_broken', client, title, problems, audience: ['systemOwners', 'itManagers', 'operators'] });
+  if (ref && alert) await ctx.store.alerts.setMessage(alert.id, ref.channel, ref.ts).catch(() => undefined);
+}
 
 function strategyOf(a: ApprovalRow): RestoreStrategyName {
   return a.scope === 'partial' ? 'partial' : a.strategy === 'replace' ? 'replace' : 'swap';
@@ -84,7 +98,7 @@ async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: Backup
   };
   const r = await runRunbook(ctx, {
     name: 'restore', kind: 'restore', client: s.client, actor: input.userId, trigger: input.trigger, steps, signal: hooks.signal, auditEverySteps: true,
-    details: { target: `approval:${approval.id}`, approvalId: approval.id, strategy, backup: backup.file, approvedBy: approval.decided_by_name, signatureHash: approval.signature_hash },
+    details: { target: `approval:${approval.id}`, approvalId: approval.id, strategy, backup: backup.file, approvedBy: approval.decided_by_name, decisionSignature: approval.decision_id },
     async onStart(run) {
       s.runId = run.id;
       const claimed = await ctx.store.approvals.claimForRunbook({ id: approval.id, startedBy: input.userId, startedByName: s.actorName, at: ctx.clock.now(), runId: run.id, instance: ctx.instance.id });

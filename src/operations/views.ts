@@ -113,6 +113,12 @@ export interface DigestClient {
   openAlerts: number;
 }
 
-export interface Digest { generatedAt: string; timezone: string; clients: DigestClient[] }
+export interface Digest {
+  generatedAt: string;
+  timezone: string;
+  clients: DigestClient[];
+  /** The daily check of the evidence chains and signatures (set when the digest is posted). */
+  evidence?: { ok: boolean; summary: string };
+}
 
 export type { AlertRow, ApprovalRow };

@@ -2,7 +2,7 @@ import type { Queryable } from './queryable.js';
 
 /** Watchdog incidents: at most one open row per (client, kind) (unique partial index alerts_one_open). */
 /** backup: missing/failed backup; rpo: RPO breach (watchdog); restore: a failed production restore. */
-export type AlertKind = 'backup' | 'rpo' | 'restore';
+export type AlertKind = 'backup' | 'rpo' | 'restore' | 'evidence';
 
 export interface AlertRow {
   id: string;

@@ -1,4 +1,5 @@
 import type { Queryable } from './queryable.js';
+import { appendChained } from './chain.js';
 
 export type BackupType = 'scheduled' | 'manual' | 'pre-change' | 'pre-restore';
 export const BACKUP_TYPES: BackupType[] = ['scheduled', 'manual', 'pre-change', 'pre-restore'];
@@ -26,6 +27,8 @@ export interface BackupRow {
   locations: BackupLocation[];
   manifest: Record<string, unknown> | null;
   deleted_at: Date | null;
+  chain_seq?: string | null;
+  row_hash?: string | null;
 }
 
 export interface NewBackupRow {
@@ -49,39 +52,39 @@ export interface NewBackupRow {
   manifest?: Record<string, unknown> | null;
 }
 
+/** A §11 row (evidence, chained); what happens to the backup later is appended as events. */
 export async function insertBackup(db: Queryable, b: NewBackupRow): Promise<BackupRow> {
-  const r = await db.query(
-    `INSERT INTO backup_register (run_id, client, taken_at, type, file, key, format, engine, size_bytes, verified, verified_at,
-        executed_by, result, observations, sha256, tables_counted, locations, manifest)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) RETURNING *`,
-    [b.runId ?? null, b.client, b.takenAt, b.type, b.file ?? null, b.key ?? null, b.format ?? null, b.engine ?? null, b.sizeBytes ?? null,
-      b.verified, b.verifiedAt ?? null, b.executedBy, b.result, b.observations ?? '', b.sha256 ?? null, b.tablesCounted ?? null,
-      JSON.stringify(b.locations ?? []), b.manifest ? JSON.stringify(b.manifest) : null],
-  );
-  return r.rows[0] as BackupRow;
+  const row = await appendChained<BackupRow>(db, 'backup_register', {
+    run_id: b.runId ?? null, client: b.client, taken_at: b.takenAt, type: b.type, file: b.file ?? null, key: b.key ?? null, format: b.format ?? null,
+    engine: b.engine ?? null, size_bytes: b.sizeBytes ?? null, verified: b.verified, verified_at: b.verifiedAt ?? null, executed_by: b.executedBy,
+    result: b.result, observations: b.observations ?? '', sha256: b.sha256 ?? null, tables_counted: b.tablesCounted ?? null,
+    locations: b.locations ?? [], manifest: b.manifest ?? null, deleted_at: null,
+  });
+  return (await getBackup(db, row.id))!;
 }
 
-export async function setBackupVerified(db: Queryable, id: string, verified: boolean, at: Date, observations?: string): Promise<void> {
-  await db.query(
-    `UPDATE backup_register SET verified = $2, verified_at = $3,
-        observations = CASE WHEN $4::text IS NULL OR $4 = '' THEN observations WHEN observations = '' THEN $4 ELSE observations || '; ' || $4 END
-      WHERE id = $1`,
-    [id, verified, at, observations ?? null],
-  );
+/** A later read-back of the backup (the monthly integrity check, `verify`): appended, and the register shows its outcome. */
+export async function setBackupVerified(db: Queryable, id: string, verified: boolean, at: Date, observations?: string, runId?: string | null): Promise<void> {
+  const b = await getBackup(db, id);
+  if (!b) return;
+  await appendChained(db, 'backup_register_events', { backup_id: id, client: b.client, kind: 'verification', at, ok: verified, note: observations ?? '', run_id: runId ?? null });
 }
 
-export async function markBackupDeleted(db: Queryable, id: string, at: Date): Promise<void> {
-  await db.query('UPDATE backup_register SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL', [id, at]);
+/** Retention deleted the backup's objects: appended once. */
+export async function markBackupDeleted(db: Queryable, id: string, at: Date, runId?: string | null): Promise<void> {
+  const b = await getBackup(db, id);
+  if (!b || b.deleted_at) return;
+  await appendChained(db, 'backup_register_events', { backup_id: id, client: b.client, kind: 'deletion', at, ok: null, note: '', run_id: runId ?? null });
 }
 
 export async function getBackup(db: Queryable, id: string): Promise<BackupRow | undefined> {
-  const r = await db.query('SELECT * FROM backup_register WHERE id = $1', [id]);
+  const r = await db.query('SELECT * FROM backup_rows WHERE id = $1', [id]);
   return r.rows[0] as BackupRow | undefined;
 }
 
 export async function findBackupByKey(db: Queryable, client: string, keyOrFile: string): Promise<BackupRow | undefined> {
   const r = await db.query(
-    `SELECT * FROM backup_register WHERE client = $1 AND (key = $2 OR file = $2) AND deleted_at IS NULL ORDER BY taken_at DESC LIMIT 1`,
+    `SELECT * FROM backup_rows WHERE client = $1 AND (key = $2 OR file = $2) AND deleted_at IS NULL ORDER BY taken_at DESC LIMIT 1`,
     [client, keyOrFile],
   );
   return r.rows[0] as BackupRow | undefined;
@@ -89,7 +92,7 @@ export async function findBackupByKey(db: Queryable, client: string, keyOrFile: 
 
 export async function listBackups(db: Queryable, f: { client?: string; includeDeleted?: boolean; onlyOk?: boolean; verifiedOnly?: boolean; limit?: number; since?: Date } = {}): Promise<BackupRow[]> {
   const r = await db.query(
-    `SELECT * FROM backup_register
+    `SELECT * FROM backup_rows
       WHERE ($1::text IS NULL OR client = $1) AND ($2 OR deleted_at IS NULL) AND (NOT $3 OR result = 'OK')
         AND (NOT $4 OR verified) AND ($6::timestamptz IS NULL OR taken_at >= $6)
       ORDER BY taken_at DESC, id DESC LIMIT $5`,
@@ -109,7 +112,7 @@ export async function latestVerifiedBackup(db: Queryable, client: string): Promi
 export async function backupIdsReferencedByApprovals(db: Queryable, client: string): Promise<string[]> {
   const r = await db.query<{ id: string }>(
     `SELECT a.backup_id::text AS id FROM approvals a WHERE a.client = $1 AND a.backup_id IS NOT NULL
-     UNION SELECT to_jsonb(a) ->> 'pre_restore_backup_id' FROM approvals a WHERE a.client = $1 AND to_jsonb(a) ->> 'pre_restore_backup_id' IS NOT NULL
+     UNION SELECT s.pre_restore_backup_id::text FROM approval_state s JOIN approvals a ON a.id = s.approval_id WHERE a.client = $1 AND s.pre_restore_backup_id IS NOT NULL
      UNION SELECT b.id::text FROM backup_register b JOIN approvals a ON a.client = b.client AND a.backup_key = b.key WHERE b.client = $1`,
     [client],
   );

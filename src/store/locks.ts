@@ -37,10 +37,11 @@ export async function withLock<T>(pool: Pool, scope: string, key: string, fn: ()
   }
 }
 
-/** True when someone holds the lock right now (does not take it). */
+/** True when someone holds the lock right now, in this state database (advisory locks are per database; does not take it). */
 export async function isLocked(pool: Pool, scope: string, key: string): Promise<boolean> {
   const r = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2 AND granted`,
+    `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2 AND granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [LOCK_NS_WORK, `${scope}:${key}`],
   );
   return Number(r.rows[0]?.n ?? 0) > 0;

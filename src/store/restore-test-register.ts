@@ -1,4 +1,5 @@
 import type { Queryable } from './queryable.js';
+import { appendChained } from './chain.js';
 import { zonedParts } from '../core/time.js';
 
 export interface RestoreTestRow {
@@ -16,6 +17,12 @@ export interface RestoreTestRow {
   verified_by_qa: string | null;
   verified_by_qa_id: string | null;
   verified_by_qa_at: Date | null;
+  /** The QA signature (signatures row) behind "Verificado Por (QA)", when there is one. */
+  qa_signature_id?: string | null;
+  qa_key_id?: string | null;
+  qa_signature?: string | null;
+  chain_seq?: string | null;
+  row_hash?: string | null;
   result: 'OK' | 'Fail';
   observations: string;
   approval_id: string | null;
@@ -42,36 +49,25 @@ export function quarterOf(d: Date, timeZone = 'UTC'): string {
   return `${year}-Q${Math.ceil(Number(month) / 3)}`;
 }
 
+/** A §12 row (evidence, chained). Its QA verification is a signature (src/store/signatures.ts), shown by restore_test_rows. */
 export async function insertRestoreTest(db: Queryable, t: NewRestoreTestRow, timeZone = 'UTC'): Promise<RestoreTestRow> {
-  const r = await db.query(
-    `INSERT INTO restore_test_register (run_id, client, tested_at, quarter, backup_used, environment, restore_minutes, records_verified, checks,
-        executed_by, result, observations, approval_id)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING *`,
-    [t.runId ?? null, t.client, t.testedAt, quarterOf(t.testedAt, timeZone), t.backupUsed ?? null, t.environment ?? 'Test',
-      t.restoreMinutes ?? null, JSON.stringify(t.recordsVerified ?? {}), JSON.stringify(t.checks ?? []), t.executedBy, t.result,
-      t.observations ?? '', t.approvalId ?? null],
-  );
-  return r.rows[0] as RestoreTestRow;
-}
-
-/** Fills "Verificado Por (QA)" once; returns undefined when it was already filled (a second click). */
-export async function setQaVerified(db: Queryable, id: string, qa: { id: string; name: string; at: Date }): Promise<RestoreTestRow | undefined> {
-  const r = await db.query(
-    `UPDATE restore_test_register SET verified_by_qa = $2, verified_by_qa_id = $3, verified_by_qa_at = $4
-      WHERE id = $1 AND verified_by_qa IS NULL RETURNING *`,
-    [id, qa.name, qa.id, qa.at],
-  );
-  return r.rows[0] as RestoreTestRow | undefined;
+  const row = await appendChained<RestoreTestRow>(db, 'restore_test_register', {
+    run_id: t.runId ?? null, client: t.client, tested_at: t.testedAt, quarter: quarterOf(t.testedAt, timeZone), backup_used: t.backupUsed ?? null,
+    environment: t.environment ?? 'Test', restore_minutes: t.restoreMinutes ?? null, records_verified: t.recordsVerified ?? {}, checks: t.checks ?? [],
+    executed_by: t.executedBy, verified_by_qa: null, verified_by_qa_id: null, verified_by_qa_at: null, result: t.result, observations: t.observations ?? '',
+    approval_id: t.approvalId ?? null,
+  });
+  return (await getRestoreTest(db, row.id))!;
 }
 
 export async function getRestoreTest(db: Queryable, id: string): Promise<RestoreTestRow | undefined> {
-  const r = await db.query('SELECT * FROM restore_test_register WHERE id = $1', [id]);
+  const r = await db.query('SELECT * FROM restore_test_rows WHERE id = $1', [id]);
   return r.rows[0] as RestoreTestRow | undefined;
 }
 
 export async function listRestoreTests(db: Queryable, f: { client?: string; environment?: 'Test' | 'Prod'; result?: 'OK' | 'Fail'; limit?: number } = {}): Promise<RestoreTestRow[]> {
   const r = await db.query(
-    `SELECT * FROM restore_test_register WHERE ($1::text IS NULL OR client = $1) AND ($2::text IS NULL OR environment = $2)
+    `SELECT * FROM restore_test_rows WHERE ($1::text IS NULL OR client = $1) AND ($2::text IS NULL OR environment = $2)
        AND ($3::text IS NULL OR result = $3)
      ORDER BY tested_at DESC, id DESC LIMIT $4`,
     [f.client ?? null, f.environment ?? null, f.result ?? null, f.limit ?? 1000],

@@ -6,7 +6,7 @@ import type { RunKind } from './runs.js';
 /** Pending restore approvals per client (not yet decided and not expired at `at`). */
 export async function countPendingApprovals(db: Queryable, at: Date): Promise<Map<string, number>> {
   const r = await db.query<{ client: string; n: string }>(
-    `SELECT client, count(*) AS n FROM approvals WHERE status = 'pending' AND expires_at > $1 GROUP BY client`,
+    `SELECT client, count(*) AS n FROM approval_rows WHERE status = 'pending' AND expires_at > $1 GROUP BY client`,
     [at],
   );
   return new Map(r.rows.map((x) => [x.client, Number(x.n)]));

@@ -4,6 +4,7 @@ import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
 import { isLocked, withLock, type LockResult } from './locks.js';
 import { reapInterruptedRuns } from './interrupted.js';
+import { checkRuntimeRole, type RuntimeRoleCheck } from './privileges.js';
 import * as alerts from './alerts.js';
 import * as approvals from './approvals.js';
 import * as auditLog from './audit.js';
@@ -14,6 +15,9 @@ import * as metrics from './metrics.js';
 import * as restoreTests from './restore-test-register.js';
 import * as runs from './runs.js';
 import * as status from './status.js';
+import * as signatures from './signatures.js';
+import * as heads from './chain-heads.js';
+import * as chains from './chain.js';
 
 /**
  * The state database as the rest of the bot sees it: named queries grouped by what they are about,
@@ -31,17 +35,20 @@ const queries = {
     idsReferencedByApprovals: backups.backupIdsReferencedByApprovals,
   },
   restoreTests: {
-    insert: restoreTests.insertRestoreTest, setQaVerified: restoreTests.setQaVerified, get: restoreTests.getRestoreTest, list: restoreTests.listRestoreTests,
+    insert: restoreTests.insertRestoreTest, get: restoreTests.getRestoreTest, list: restoreTests.listRestoreTests,
   },
   approvals: {
-    nextId: approvals.nextApprovalId, insert: approvals.insertApproval, get: approvals.getApproval, decide: approvals.decideApproval,
+    nextId: approvals.nextApprovalId, insert: approvals.insertApproval, get: approvals.getApproval, recordDecision: approvals.recordDecision,
     expire: approvals.expireApproval, setMessage: approvals.setApprovalMessage, setRunbookMessage: approvals.setRunbookMessage,
     claimForRunbook: approvals.claimApprovalForRunbook, recordStep: approvals.recordApprovalStep, setDatabases: approvals.setApprovalDatabases,
     finish: approvals.finishApproval, markInterrupted: approvals.markInterruptedApprovals, list: approvals.listApprovals,
     oldDatabasesDue: approvals.listOldDatabasesDue, markOldDatabaseDropped: approvals.markOldDatabaseDropped,
   },
   incidents: { insertRestoreIncident: approvals.insertRestoreIncident, list: approvals.listRestoreIncidents },
-  audit: { append: auditLog.audit, list: auditLog.listAudit },
+  audit: { append: auditLog.audit, list: auditLog.listAudit, has: auditLog.hasAudit, actors: auditLog.auditActors },
+  signatures: { insert: signatures.insertSignature, forSubject: signatures.signaturesFor, list: signatures.listSignatures },
+  chains: { read: chains.readChain, tips: chains.chainTips },
+  heads: { insert: heads.insertChainHead, list: heads.listChainHeads, latest: heads.latestChainHeads },
   alerts: { open: alerts.openAlert, setMessage: alerts.setAlertMessage, resolve: alerts.resolveAlerts, listOpen: alerts.listOpenAlerts, list: alerts.listAlerts },
   jobs: { ensureState: jobState.ensureJobState, claimFire: jobState.claimFire, getState: jobState.getJobState, listStates: jobState.listJobStates, setLastFire: jobState.setLastFire },
   status: { pendingApprovals: status.countPendingApprovals, failures: status.countFailures, lastFinishedRun: status.lastFinishedRun },
@@ -78,6 +85,8 @@ export interface Store extends BoundQueries {
   ping(): Promise<void>;
   /** The server's version string (doctor). */
   serverVersion(): Promise<string>;
+  /** What the connected role could do to the evidence beyond appending (doctor). */
+  runtimeRole(): Promise<RuntimeRoleCheck>;
   close(): Promise<void>;
 }
 
@@ -85,6 +94,19 @@ export interface StoreOptions {
   /** Create the database if it does not exist (embedded defaults, tests). */
   createDatabase?: boolean;
   poolSize?: number;
+  /** The owner role's connection: migrations run with it (the runtime role of `url` may lack the right to). */
+  ownerUrl?: string;
+}
+
+/** Applies pending migrations with the owner's connection when one is given, else with the bot's own. */
+async function migrateWith(pool: Pool, ownerUrl: string | undefined): Promise<string[]> {
+  if (!ownerUrl) return migrate(pool);
+  const owner = await connectState(ownerUrl, { max: 1 });
+  try {
+    return await migrate(owner);
+  } finally {
+    await owner.end().catch(() => {});
+  }
 }
 
 /** Connects, applies pending migrations, and returns the store (one per process or worker thread). */
@@ -93,7 +115,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
   const pool: Pool = await connectState(url, { max: opts.poolSize ?? 10 });
   let migrationsApplied: string[];
   try {
-    migrationsApplied = await migrate(pool);
+    migrationsApplied = await migrateWith(pool, opts.ownerUrl);
   } catch (err) {
     await pool.end().catch(() => {});
     throw err;
@@ -108,6 +130,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
     claimInstance: () => claimInstance(pool),
     ping: async () => { await pool.query('SELECT 1'); },
+    runtimeRole: () => checkRuntimeRole(pool),
     serverVersion: async () => (await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v,
     async close() {
       if (closed) return;

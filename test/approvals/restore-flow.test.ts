@@ -7,7 +7,7 @@ import { REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js
 import { getApproval, listApprovals } from '../../src/store/approvals.js';
 import { getBackup, listBackups } from '../../src/store/backup-register.js';
 import { listAudit } from '../../src/store/audit.js';
-import { verifySignature } from '../../src/core/signature.js';
+import { decisionVerifies } from '../helpers/evidence.js';
 import { tableChecksums, writeAfterBackup } from '../operations/restore-fixtures.js';
 
 /** Done-when: request → refused approval by a non-owner → approval by the System Owner with typed confirmation → runbook → production equals the backup. */
@@ -114,11 +114,11 @@ test('request → refused non-owner → signed System Owner approval → runbook
   expect(JSON.stringify(bot.emu.callsTo('views.update').filter((c) => c.params.view_id === modal.id).at(-1)?.params.view)).toContain('You approved restore');
   const approved = (await getApproval(pool(), req!.id))!;
   expect(approved).toMatchObject({ status: 'approved', decided_by: 'U0OWNER', decided_by_name: 'Sofía Owner', meaning: 'approved' });
-  expect(verifySignature(approved).ok).toBe(true);
+  expect(await decisionVerifies(bot.server.ctx, approved)).toBe(true);
   const decided = bot.emu.messages.get(`${DEMO_CHANNEL}:${req!.slack_ts}`)!;
   expect(JSON.stringify(decided.blocks)).not.toContain('approve_restore');
   expect(JSON.stringify(decided.blocks)).toContain('start_restore');
-  expect(JSON.stringify(decided.blocks)).toContain(approved.signature_hash!);
+  expect(JSON.stringify(decided.blocks)).toContain(`key ${approved.decision_key_id}`);
 
   // 5. the requester starts the runbook
   expect((await click('start_restore', req!.id, 'U0OPER', req!.slack_ts!)).status).toBe(200);
@@ -136,8 +136,12 @@ test('request → refused non-owner → signed System Owner approval → runbook
   const runbook = bot.emu.messages.get(`${DEMO_CHANNEL}:${done.runbook_message_ts}`)!;
   expect(runbook.text).toMatch(/^Production restore of demo: completed/);
   expect(runbook.history.length).toBeGreaterThan(10);
+  // the whole flow leaves evidence that verifies: chains, the signed decision, and heads signed now
+  const { checkEvidence } = await import('../../src/operations/check-evidence.js');
+  const evidence = await checkEvidence(bot.server.ctx, { reason: 'verify', actor: 'test' });
+  expect(evidence).toMatchObject({ ok: true, broken: [] });
+  expect(evidence.headsSigned).toBeGreaterThan(0);
   // the old database is kept aside; the harness drops databases named after the demo one
-  await bot.pool.query('SELECT 1');
   const { withPg, PG_ADMIN_URL } = await import('../helpers/db.js');
   await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${done.old_database}" WITH (FORCE)`));
 });

@@ -1,5 +1,6 @@
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { testSigningKeyPath } from './signing-key.js';
 
 /** A validated config for tests: `state.url` and one client `demo` on `demoUrl`, storage in `dir`. */
 export function testConfig(o: { stateUrl: string; demoUrl?: string; storageDir?: string; raw?: Record<string, unknown>; client?: Record<string, unknown> }): Config {
@@ -19,6 +20,7 @@ export function testConfig(o: { stateUrl: string; demoUrl?: string; storageDir?:
     },
     // Any free port: test files run in parallel (and next to a bot that may hold 9464).
     metrics: { listen: '127.0.0.1:0' },
+    evidence: { signingKey: testSigningKeyPath() },
     ...(o.raw ?? {}),
   };
   return validateConfig(raw, 'test config');

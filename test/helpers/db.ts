@@ -43,3 +43,24 @@ export async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): 
     await c.end();
   }
 }
+
+/**
+ * What a database administrator can do as the superuser: the statement runs with triggers switched off
+ * (session_replication_role = replica), so even the append-only evidence tables can be changed. Tests use it to
+ * set up odd states and to show that such edits are detected.
+ */
+export async function asSuperuser(pool: { connect(): Promise<pg.PoolClient> }, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SET LOCAL session_replication_role = replica');
+    const r = await c.query(sql, params);
+    await c.query('COMMIT');
+    return r;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
+}

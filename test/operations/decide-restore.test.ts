@@ -9,7 +9,7 @@ import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/re
 import { decideRestore } from '../../src/operations/decide-restore.js';
 import { getApproval } from '../../src/store/approvals.js';
 import { listAudit } from '../../src/store/audit.js';
-import { verifySignature } from '../../src/core/signature.js';
+import { decisionVerifies } from '../helpers/evidence.js';
 import type { BackupRow } from '../../src/store/backup-register.js';
 import { makeVerifiedBackup } from './restore-fixtures.js';
 
@@ -62,7 +62,7 @@ test('an approver without the System Owner role is refused, nothing changes, ref
     if (!r.ok) expect(r.message).toMatch(/only the System Owner of demo can approve/);
   }
   const row = await getApproval(ctx.pool, a.id);
-  expect(row).toMatchObject({ status: 'pending', decided_by: null, signature_hash: null });
+  expect(row).toMatchObject({ status: 'pending', decided_by: null, decision_signature: null });
   expect(await refusalsFor(a.id)).toHaveLength(3);
 });
 
@@ -122,7 +122,8 @@ test('approval by the System Owner is signed, bound to the request, and a second
   expect(row).toMatchObject({ status: 'approved', meaning: 'approved', decided_by: 'U0OWNER', decided_by_name: 'Sofía Owner', decided_role: 'System Owner' });
   expect(row.statement).toBe(`I, Sofía Owner, System Owner of demo, approve restoring the production database of demo from backup ${backup.file} taken 2026-03-09 03:00 UTC; all data entered after 2026-03-09 03:00 UTC will be lost (request #${a.id}).`);
   expect(row.decided_at!.toISOString()).toBe(clock.now().toISOString());
-  expect(verifySignature(row)).toMatchObject({ ok: true, requestHashOk: true, signatureOk: true });
+  expect(await decisionVerifies(ctx, row)).toBe(true);
+  expect(row.decision_key_id).toBe(ctx.signer.keyId);
   const again = await approve(a.id, 'U0OWNER2');
   expect(again.ok).toBe(false);
   if (!again.ok) expect(again.message).toMatch(/already approved by Sofía Owner/);
@@ -141,7 +142,7 @@ test('two approvers at the same moment (and double clicks) produce exactly one d
   expect(['approved', 'rejected']).toContain(row.status);
   const decisions = (await listAudit(ctx.pool)).filter((x) => x.target === `approval:${a.id}` && (x.action === 'restore.approved' || x.action === 'restore.rejected'));
   expect(decisions).toHaveLength(1);
-  expect(verifySignature(row).ok).toBe(true);
+  expect(await decisionVerifies(ctx, row)).toBe(true);
 });
 
 test('rejection needs a reason and records the signed rejection', async () => {
@@ -153,5 +154,5 @@ test('rejection needs a reason and records the signed rejection', async () => {
   const row = (await getApproval(ctx.pool, a.id))!;
   expect(row).toMatchObject({ status: 'rejected', meaning: 'rejected', reject_reason: 'restore the table only' });
   expect(row.statement).toMatch(/^I, Sofía Owner, System Owner of demo, reject restoring/);
-  expect(verifySignature(row).ok).toBe(true);
+  expect(await decisionVerifies(ctx, row)).toBe(true);
 });

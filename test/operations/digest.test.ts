@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, asSuperuser } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await insertBackup(ctx.pool, { client: 'demo', takenAt: new Date(now.getTime() - 3_600_000), type: 'manual', key: 'demo/unverified.sql.gz', sizeBytes: 1000, verified: false, executedBy: 'U1', result: 'Error' });
   // Restore tests of demo: OK in 2026-Q1 (QA signed), nothing in Q2 → next due 2026-06-01 05:00, not overdue.
   const rt = await insertRestoreTest(ctx.pool, { client: 'demo', testedAt: new Date('2026-03-02T05:30:00Z'), executedBy: 'schedule', result: 'OK' });
-  await ctx.pool.query('UPDATE restore_test_register SET verified_by_qa = $2 WHERE id = $1', [rt.id, 'QA Person']);
+  await asSuperuser(ctx.pool, 'UPDATE restore_test_register SET verified_by_qa = $2 WHERE id = $1', [rt.id, 'QA Person']);
   // Pending approvals: two for demo (one expired → not pending), none for erp.
   for (const [client, expires, status] of [['demo', 1, 'pending'], ['demo', 1, 'pending'], ['demo', -1, 'pending'], ['demo', 1, 'approved']] as const) {
     await ctx.pool.query(

@@ -10,7 +10,7 @@ import { insertBackup, listBackups, type BackupRow, type BackupType } from '../.
 import { listAudit } from '../../src/store/audit.js';
 import { getRun, listRuns, startRun } from '../../src/store/runs.js';
 import type { Context } from '../../src/context.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, asSuperuser } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { testConfig } from '../helpers/config.js';
 import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
@@ -55,7 +55,7 @@ beforeEach(async () => {
   });
   ctx = await testContext(config, { clock });
   // A clean register for each test (the audit log is append-only; tests filter it by target).
-  await ctx.pool.query('UPDATE backup_register SET deleted_at = now() WHERE deleted_at IS NULL');
+  await asSuperuser(ctx.pool, 'UPDATE backup_register SET deleted_at = now() WHERE deleted_at IS NULL');
 });
 afterEach(async () => {
   await ctx?.close();
@@ -261,7 +261,7 @@ describe('prune', () => {
     await stored(1);
     await stored(2);
     const bad = await stored(80);
-    await ctx.pool.query(`UPDATE backup_register SET manifest = jsonb_set(manifest, '{files}', '[{"key":"other/secret.tar.gz"}]') WHERE id = $1`, [bad.id]);
+    await asSuperuser(ctx.pool, `UPDATE backup_register SET manifest = jsonb_set(manifest, '{files}', '[{"key":"other/secret.tar.gz"}]') WHERE id = $1`, [bad.id]);
     await ctx.storage('local').put('other/secret.tar.gz', Readable.from([Buffer.from('x')]));
     const r = await prune(ctx, { client: 'demo', actor: 'schedule', trigger: 'schedule' });
     expect(r.run.status).toBe('failed');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import pg from 'pg';
-import { createTestDatabase, PG_ADMIN_URL, withPg, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, PG_ADMIN_URL, withPg, type TestDatabase, asSuperuser } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, FakeClock } from '../helpers/context.js';
 import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/core/demo-database.js';
@@ -216,7 +216,7 @@ test('replace strategy: a backup that breaks halfway through loading → product
   const broken = gzipSync(Buffer.from(sql));
   await writeFile(file, broken);
   const sha = createHash('sha256').update(broken).digest('hex');
-  await ctx.pool.query('UPDATE backup_register SET sha256 = $2 WHERE id = $1', [backup.id, sha]);
+  await asSuperuser(ctx.pool, 'UPDATE backup_register SET sha256 = $2 WHERE id = $1', [backup.id, sha]);
   await writeAfterBackup(prod.url);
   const before = await tableChecksums(prod.url);
   const approval = await approvedRequest(ctx, (await getBackup(ctx.pool, backup.id))!);
@@ -307,7 +307,7 @@ test('old databases kept by completed swaps are dropped after approvals.keepOldF
   const interrupted = kept.filter((k) => k.status === 'interrupted');
   expect(completed.length).toBeGreaterThan(0);
   expect(await dropExpiredOldDatabases(ctx)).toEqual([]);
-  await ctx.pool.query(`UPDATE approvals SET old_database_drop_after = now() - interval '1 second' WHERE old_database IS NOT NULL`);
+  await ctx.pool.query(`UPDATE approval_state SET old_database_drop_after = now() - interval '1 second' WHERE old_database IS NOT NULL`);
   // The daily retention job drops them (one run per client).
   const [job] = await scheduledRetention(ctx, { cron: '* * * * *' });
   expect(job).toMatchObject({ job: 'retention', client: 'demo', status: 'ok' });

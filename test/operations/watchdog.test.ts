@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, asSuperuser } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
@@ -135,7 +135,7 @@ describe('watchdog', () => {
   test('a client without any verified backup is measured from when scheduling started', async () => {
     const other = await testContext(testConfig({ stateUrl: db.url, client: { channel: 'C0DEMO' } }), { clock });
     try {
-      await other.pool.query("DELETE FROM backup_register");
+      await asSuperuser(other.pool, "DELETE FROM backup_register");
       await other.pool.query("DELETE FROM runs WHERE kind = 'backup'");
       await setLastFire(other.pool, 'scheduled-backup', 'demo', new Date('2026-03-05T03:00:00Z'));
       await other.pool.query("UPDATE job_state SET since = '2026-03-05T03:00:00Z' WHERE job = 'scheduled-backup'");

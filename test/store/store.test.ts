@@ -9,7 +9,12 @@ import { LOCK_NS_INSTANCE } from '../../src/store/locks.js';
 import { startRun, runStep, finishRun, getRun } from '../../src/store/runs.js';
 import { reapInterruptedRuns } from '../../src/store/interrupted.js';
 import { insertBackup } from '../../src/store/backup-register.js';
-import { insertRestoreTest, setQaVerified, quarterOf } from '../../src/store/restore-test-register.js';
+import { insertRestoreTest, quarterOf } from '../../src/store/restore-test-register.js';
+import { insertSignature } from '../../src/store/signatures.js';
+import { loadSigner } from '../../src/evidence/signer.js';
+import { restoreTestSubject, signDecision } from '../../src/evidence/decisions.js';
+import { testSigningKeyPath } from '../helpers/signing-key.js';
+import { tmpdir } from 'node:os';
 import { exportRegister } from '../../src/operations/export-register.js';
 
 let db: TestDatabase;
@@ -40,9 +45,9 @@ describe('state store', () => {
 
   test('the audit log is append-only: UPDATE, DELETE and TRUNCATE are refused', async () => {
     await audit(pool, { actor: 'U1', action: 'test.entry', client: 'demo', details: { a: 1 } });
-    await expect(pool.query("UPDATE audit_log SET actor = 'mallory'")).rejects.toThrow(/append-only: UPDATE/);
-    await expect(pool.query('DELETE FROM audit_log')).rejects.toThrow(/append-only: DELETE/);
-    await expect(pool.query('TRUNCATE audit_log')).rejects.toThrow(/append-only: TRUNCATE/);
+    await expect(pool.query("UPDATE audit_log SET actor = 'mallory'")).rejects.toThrow(/append-only\): UPDATE/);
+    await expect(pool.query('DELETE FROM audit_log')).rejects.toThrow(/append-only\): DELETE/);
+    await expect(pool.query('TRUNCATE audit_log')).rejects.toThrow(/append-only\): TRUNCATE/);
     const rows = await listAudit(pool, { action: 'test.entry' });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.actor).toBe('U1');
@@ -96,19 +101,25 @@ describe('state store', () => {
       sizeBytes: 1_572_864, verified: true, executedBy: 'schedule', result: 'OK', sha256: 'ab'.repeat(32), tablesCounted: 16, locations: [{ destination: 'local', ok: true }],
     });
     await insertBackup(pool, { client: 'demo', takenAt: new Date('2026-01-07T10:30:00Z'), type: 'manual', executedBy: 'U0OPER', verified: false, result: 'Error', observations: 'pg_dump: =cmd|"x"' });
-    const csv = await exportRegister(queriesOn(pool), { register: 'backups', format: 'csv', timezone: 'UTC' });
+    const signer = loadSigner({ baseDir: tmpdir(), signingKey: testSigningKeyPath() });
+    const ectx = { store: queriesOn(pool), signer, clock: { now: () => new Date() } };
+    const csv = await exportRegister(ectx, { register: 'backups', format: 'csv', timezone: 'UTC' });
     const lines = csv.trim().split('\r\n');
-    expect(lines[0]).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones');
-    expect(lines[1]).toBe(`demo,2026-01-06,03:00,Auto,backup_2026-01-06_03-00-00.sql.gz,1.50 MB,Si,schedule,OK,,${'ab'.repeat(32)},16,local:ok`);
+    expect(lines[0]).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones,Cadena #,Hash Cadena');
+    expect(lines[1]).toMatch(new RegExp(`^demo,2026-01-06,03:00,Auto,backup_2026-01-06_03-00-00.sql.gz,1.50 MB,Si,schedule,OK,,${'ab'.repeat(32)},16,local:ok,1,[0-9a-f]{64}$`));
     expect(lines[2]).toContain('Manual,,,No,U0OPER,Error,');
     const t = await insertRestoreTest(pool, { client: 'demo', testedAt: new Date('2026-03-15T12:00:00Z'), backupUsed: 'backup_2026-03-08_03-00-00.sql.gz', restoreMinutes: 3.5, recordsVerified: { lotes: { staging: 200, production: 200 }, movimientos: 1000 }, executedBy: 'U0OPER', result: 'OK' });
     expect(t.quarter).toBe('2026-Q1');
-    expect(await setQaVerified(pool, t.id, { id: 'U0QA', name: 'Quality Person', at: new Date('2026-03-15T13:00:00Z') })).toBeDefined();
-    expect(await setQaVerified(pool, t.id, { id: 'U0QA2', name: 'Someone Else', at: new Date() })).toBeUndefined();
-    const csv12 = await exportRegister(queriesOn(pool), { register: 'restore-tests', format: 'csv', timezone: 'UTC' });
-    expect(csv12.split('\r\n')[0]).toBe('Cliente,Fecha,Trimestre,Backup Usado,Ambiente,Tiempo Restore (min),Registros Verificados,Ejecutado Por,Verificado Por (QA),Resultado,Observaciones');
-    expect(csv12.split('\r\n')[1]).toBe('demo,2026-03-15,Q1,backup_2026-03-08_03-00-00.sql.gz,Test,3.5,lotes:200 movimientos:1000,U0OPER,Quality Person 2026-03-15 13:00,OK,');
-    const json = JSON.parse(await exportRegister(queriesOn(pool), { register: 'backups', format: 'json', timezone: 'UTC', client: 'demo' })) as unknown[];
+    const qa = signDecision(signer, {
+      kind: 'qa-verification', subject: restoreTestSubject(t), subjectId: `restore_test:${t.id}`, client: 'demo', meaning: 'qa-verified',
+      signer: { slackId: 'U0QA', name: 'Quality Person', role: 'QA' }, statement: 'verified', signedAt: new Date('2026-03-15T13:00:00Z'),
+    });
+    await insertSignature(pool, qa);
+    await expect(insertSignature(pool, { ...qa, signerId: 'U0QA2', signerName: 'Someone Else' })).rejects.toThrow(/signatures_one_per_subject/);
+    const csv12 = await exportRegister(ectx, { register: 'restore-tests', format: 'csv', timezone: 'UTC' });
+    expect(csv12.split('\r\n')[0]).toBe('Cliente,Fecha,Trimestre,Backup Usado,Ambiente,Tiempo Restore (min),Registros Verificados,Ejecutado Por,Verificado Por (QA),Resultado,Observaciones,Firma QA (Ed25519),Clave,Cadena #,Hash Cadena');
+    expect(csv12.split('\r\n')[1]).toMatch(new RegExp(`^demo,2026-03-15,Q1,backup_2026-03-08_03-00-00.sql.gz,Test,3.5,lotes:200 movimientos:1000,U0OPER,Quality Person 2026-03-15 13:00,OK,,[A-Za-z0-9+/=]{88},${signer.keyId},1,[0-9a-f]{64}$`));
+    const json = JSON.parse(await exportRegister(ectx, { register: 'backups', format: 'json', timezone: 'UTC', client: 'demo' })) as unknown[];
     expect(json).toHaveLength(2);
     expect(quarterOf(new Date('2026-12-31T23:30:00Z'), 'America/Argentina/Buenos_Aires')).toBe('2026-Q4');
   });

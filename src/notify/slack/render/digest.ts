@@ -40,7 +40,7 @@ function headline(d: Digest): string {
 /** One message for all clients (Block Kit within 50 blocks / 3000 characters per text). */
 export function renderDigest(d: Digest): OutMessage {
   const perClient = d.clients.map((c) => digestClientLines(c, d.timezone).join('\n'));
-  const text = [`:bar_chart: *${headline(d)}*`, ...perClient].join('\n');
+  const text = [`:bar_chart: *${headline(d)}*`, ...perClient, ...(d.evidence ? [`${d.evidence.ok ? ':lock:' : ':rotating_light:'} ${d.evidence.summary}`] : [])].join('\n');
   const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: clip(headline(d), 150) } }];
   if (perClient.length <= MAX_SECTIONS) {
     for (const p of perClient) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(p) } });
@@ -55,6 +55,7 @@ export function renderDigest(d: Digest): OutMessage {
     }
     if (buf) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: buf } });
   }
+  if (d.evidence) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${d.evidence.ok ? ':lock:' : ':rotating_light:'} ${d.evidence.summary}` }] });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'From the backup and restore-test registers. `backup-bot digest --json` for the data.' }] });
   return { text: clip(text, 39_000), blocks: blocks.slice(0, 50) };
 }

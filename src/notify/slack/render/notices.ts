@@ -45,3 +45,10 @@ export function renderIntegritySummary(results: Array<{ client: string; ok: bool
   const lines = results.map((o) => `${o.ok ? ':white_check_mark:' : ':x:'} *${o.client}*: ${o.ok ? 'newest backup read back and verified' : `FAILED — ${o.error ?? 'see the run'}`}${o.runId ? ` (run ${o.runId})` : ''}`);
   return { text: [':mag: *Monthly integrity check (SOP 8.2)*', ...lines].join('\n') };
 }
+
+/** S1: a record that should be evidence does not verify (a start gate refusal, or the digest's check). */
+export function renderEvidenceAlert(e: { client: string; title: string; problems: string[] }, mentions: string): OutMessage {
+  const lines = e.problems.slice(0, 12).map((p) => `• ${p}`);
+  if (e.problems.length > 12) lines.push(`• … and ${e.problems.length - 12} more (\`backup-bot evidence verify\`)`);
+  return { text: [`:rotating_light: *S1 — ${e.title}*${e.client ? ` (${e.client})` : ''}`, ...lines, 'Nothing was changed in production. Check who had write access to the state database; `backup-bot evidence verify` lists every broken record.', mentions].filter(Boolean).join('\n') };
+}

@@ -86,7 +86,7 @@ export function renderRestoreDecided(a: ApprovalRow, o: { timezone: string; star
     section(decided),
   ];
   if (a.statement) blocks.push(section(`> ${a.statement}`));
-  if (a.signature_hash) blocks.push(context(`Signature sha256 ${a.signature_hash} over request sha256 ${a.request_hash}`));
+  if (a.decision_signature) blocks.push(context(`Signed (Ed25519, key ${a.decision_key_id}) over request #${a.id} · request sha256 ${a.request_hash.slice(0, 16)}… · signature ${a.decision_signature.slice(0, 16)}…`));
   if (o.note) blocks.push(context(o.note));
   if (o.startButton && a.status === 'approved') {
     blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: o.startButton, text: { type: 'plain_text', text: 'Start restore' }, style: 'danger', value: a.id }] });
