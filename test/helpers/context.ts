@@ -6,6 +6,9 @@ import { createPool, type Pool } from '../../src/store/db.js';
 import { MessageReporter } from '../../src/notify/message-reporter.js';
 import { APPROVAL_BUTTONS } from '../../src/approvals/index.js';
 import { RecordingNotifier } from './notifier.js';
+import { loadSigner } from '../../src/evidence/signer.js';
+import { testSigningKeyPath } from './signing-key.js';
+import { tmpdir } from 'node:os';
 
 /** The reporter the bot uses, writing into a recorder. */
 export function recordingReporter(config: Config, notifier = new RecordingNotifier()): MessageReporter {
@@ -18,7 +21,9 @@ export function recordingReporter(config: Config, notifier = new RecordingNotifi
  */
 export async function testContext(config: Config, o: { clock?: Clock; notifier?: RecordingNotifier } = {}): Promise<Context & { notifier: RecordingNotifier; pool: Pool }> {
   const notifier = o.notifier ?? new RecordingNotifier();
-  const ctx = await createContext(config, { reporter: recordingReporter(config, notifier), logger: silentLogger, clock: o.clock, poolSize: 5 });
+  // The test run's key unless the config names one (never a key file in the working directory).
+  const signer = loadSigner({ signingKey: config.evidence.signingKey ?? testSigningKeyPath(), trustedKeys: config.evidence.trustedKeys, baseDir: tmpdir() });
+  const ctx = await createContext(config, { reporter: recordingReporter(config, notifier), signer, logger: silentLogger, clock: o.clock, poolSize: 5 });
   const pool = createPool(config.state.url, { max: 2, applicationName: 'backup-bot-test' });
   const close = ctx.close.bind(ctx);
   return Object.assign(ctx, { notifier, pool, close: async () => { await close(); await pool.end().catch(() => undefined); } });

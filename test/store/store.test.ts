@@ -83,6 +83,8 @@ describe('state store', () => {
     await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid`, [LOCK_NS_INSTANCE, dead.id]);
     await dead.release();
     await deadPool.end();
+    // pg_terminate_backend only signals: wait until the dead backend has let go of its lock
+    for (let i = 0; i < 100 && (await pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid AND granted`, [LOCK_NS_INSTANCE, dead.id])).rowCount; i++) await new Promise((r) => setTimeout(r, 50));
     const reaped = await reapInterruptedRuns(pool);
     expect(reaped.map((r) => r.id)).toEqual([r1.id]);
     const after = await getRun(pool, r1.id);
