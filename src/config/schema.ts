@@ -89,6 +89,8 @@ const restoreTest = z.strictObject({
   memoryMb: z.number().int().min(64).default(1024),
   cpus: z.number().positive().max(64).default(1),
   app: restoreTestApp.optional(),
+  /** Overrides the top-level restoreTest.pull for this client. */
+  pull: z.enum(['never', 'missing']).optional(),
   /** Months (1-12) in which the quarterly restore test is due (SOP 8.3). */
   months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
 });
@@ -175,7 +177,11 @@ const approvals = z.strictObject({
 const docker = z.strictObject({
   /** e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; default: DOCKER_HOST or the local socket. */
   host: z.string().optional(),
-}).default({});
+  /** TLS with a client certificate for a tcp:// / https:// engine (PEM file paths); default: DOCKER_TLS_VERIFY + DOCKER_CERT_PATH. */
+  tls: z.strictObject({ ca: nonEmpty, cert: nonEmpty, key: nonEmpty }).optional(),
+  /** Accept a remote engine without TLS client authentication (plain tcp://): the Docker API is root on that host. */
+  allowInsecure: z.boolean().default(false),
+}).default({ allowInsecure: false });
 
 export const configSchema = z.strictObject({
   timezone: timezone.default('UTC'),
@@ -190,7 +196,9 @@ export const configSchema = z.strictObject({
   restoreTest: z.strictObject({
     postgresImage: z.string().default('postgres:15'),
     mysqlImage: z.string().default('mariadb:10.11'),
-  }).default({ postgresImage: 'postgres:15', mysqlImage: 'mariadb:10.11' }),
+    /** never: a missing staging image is an error (build it with scripts/build-staging-image.sh); missing: pull it. */
+    pull: z.enum(['never', 'missing']).default('never'),
+  }).default({ postgresImage: 'postgres:15', mysqlImage: 'mariadb:10.11', pull: 'never' }),
 }).superRefine((cfg, ctx) => {
   for (const [clientName, c] of Object.entries(cfg.clients)) {
     c.storage.forEach((dest, i) => {

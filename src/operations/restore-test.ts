@@ -5,7 +5,7 @@ import { parseDuration } from '../config/duration.js';
 import { OperationError, UserError, errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { formatDate } from '../core/time.js';
-import { describeDockerHost, dockerFromConfig, dockerIsLocal, pingDocker } from '../core/staging/docker.js';
+import { describeDockerHost, dockerFromConfig, pingDocker } from '../core/staging/docker.js';
 import { ensureImage, majorOf } from '../core/staging/image.js';
 import { abortable, containerLogTail, createStaging, describeContainerState, destroyStaging, waitReady, type Staging } from '../core/staging/container.js';
 import { restoreIntoStaging, verifyDownload } from '../core/staging/restore.js';
@@ -195,7 +195,7 @@ async function execute(ctx: Context, input: RestoreTestInput, cfg: ClientConfig,
     const where = describeDockerHost(ctx.config);
     docker = dockerFromConfig(ctx.config);
     await abortable(pingDocker(docker, where), signal);
-    const img = await abortable(ensureImage(docker, image), signal);
+    const img = await abortable(ensureImage(docker, image, { pull: cfg.restoreTest.pull ?? ctx.config.restoreTest.pull }), signal);
     // The staging server must be at least the source server's major version (checked before anything starts).
     const srcMajor = majorOf(m.serverVersion);
     if (engine === 'postgres' && srcMajor !== undefined && img.major !== undefined && img.major < srcMajor) {
@@ -205,7 +205,7 @@ async function execute(ctx: Context, input: RestoreTestInput, cfg: ClientConfig,
     signal.throwIfAborted();
     stagingPromise = createStaging(docker, { engine, image, runId: run.id, client, memoryMb: cfg.restoreTest.memoryMb, cpus: cfg.restoreTest.cpus, stateId: stateIdOf(ctx.config.state.url) });
     staging = await abortable(stagingPromise, signal);
-    const ready = waitReady(staging, { signal, hostCheck: dockerIsLocal(ctx.config), timeoutMs: Math.min(timeoutMs, 180_000) }).then(() => { timings.provisionMs = performance.now() - tp; });
+    const ready = waitReady(staging, { signal, timeoutMs: Math.min(timeoutMs, 180_000) }).then(() => { timings.provisionMs = performance.now() - tp; });
     ready.catch(() => {});
 
     await setStep('downloading');
