@@ -179,7 +179,12 @@ const docker = z.strictObject({
   host: z.string().optional(),
   /** TLS with a client certificate for a tcp:// / https:// engine (PEM file paths); default: DOCKER_TLS_VERIFY + DOCKER_CERT_PATH. */
   tls: z.strictObject({ ca: nonEmpty, cert: nonEmpty, key: nonEmpty }).optional(),
-  /** Accept a remote engine without TLS client authentication (plain tcp://): the Docker API is root on that host. */
+  /** ssh://user@host: the engine host's SSH key fingerprint (ssh-keygen -lf) and an optional private key file (else SSH_AUTH_SOCK). */
+  ssh: z.strictObject({
+    hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an SSH key fingerprint as ssh-keygen -lf prints it ("SHA256:" and 43 base64 characters)').optional(),
+    privateKey: nonEmpty.optional(),
+  }).optional(),
+  /** Accept a remote engine without TLS client authentication (plain tcp://) or an ssh:// engine whose host key is not pinned: the Docker API is root on that host. */
   allowInsecure: z.boolean().default(false),
 }).default({ allowInsecure: false });
 
