@@ -1,8 +1,9 @@
 /**
  * A second Docker engine for tests of the remote (TLS) staging engine: `dockerd` on 127.0.0.1 with
  * `--tlsverify` (client certificates required), its own data root, exec root, pid file, unix socket and
- * config file, no default bridge and no iptables/ip-forward changes, so it does not disturb the main
- * engine. Certificates are made here with openssl: a CA, a server certificate for IP 127.0.0.1, a client
+ * config file, its own default bridge (an interface created here; never `--bridge none`: a dockerd
+ * started with it deletes the host's `docker0`, the main engine's bridge) and no iptables/ip-forward
+ * changes, so it does not disturb the main engine. Certificates are made here with openssl: a CA, a server certificate for IP 127.0.0.1, a client
  * certificate, and a second "rogue" CA with its own client certificate.
  *
  * `stop()` always stops it (SIGTERM, then SIGKILL), kills a leftover containerd, unmounts whatever is
@@ -80,12 +81,14 @@ export async function startTlsDockerd(): Promise<TlsDockerd> {
   const dir = await mkdtemp('/tmp/bbt-dockerd-');
   let child: ChildProcess | undefined;
   let stopped = false;
+  let bridge: string | undefined;
   const hardStop = () => {
     if (stopped) return;
     stopped = true;
     const containerd = pidFrom(join(dir, 'exec', 'containerd', 'containerd.pid'));
     if (alive(child?.pid)) try { process.kill(child!.pid!, 'SIGKILL'); } catch { /* gone */ }
     if (alive(containerd)) try { process.kill(containerd!, 'SIGKILL'); } catch { /* gone */ }
+    if (bridge) spawnSync('ip', ['link', 'del', bridge]);
     try { removeDir(dir); } catch { /* best effort at exit */ }
   };
   process.once('exit', hardStop);
@@ -104,6 +107,16 @@ export async function startTlsDockerd(): Promise<TlsDockerd> {
     writeFileSync(join(dir, 'daemon.json'), '{}\n');
 
     const port = await freePort();
+    // The engine's default bridge: an interface of its own (interface names: at most 15 characters), on a
+    // subnet no route of this host uses.
+    const name = `bbt${port}`;
+    const used = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout ?? '';
+    const third = Array.from({ length: 250 }, (_, i) => (port + i) % 250 + 1).find((n) => !used.includes(`10.213.${n}.`));
+    if (third === undefined) throw new Error('no free 10.213.x.0/24 subnet for the test dockerd bridge');
+    run('ip', ['link', 'add', 'name', name, 'type', 'bridge'], dir);
+    bridge = name;
+    run('ip', ['addr', 'add', `10.213.${third}.1/24`, 'dev', name], dir);
+    run('ip', ['link', 'set', name, 'up'], dir);
     const socket = join(dir, 'docker.sock');
     const logFd = openSync(join(dir, 'dockerd.log'), 'a');
     child = spawn('dockerd', [
@@ -111,7 +124,7 @@ export async function startTlsDockerd(): Promise<TlsDockerd> {
       '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
       '-H', `unix://${socket}`, '-H', `tcp://127.0.0.1:${port}`,
       '--tlsverify', '--tlscacert', join(dir, 'test-ca.pem'), '--tlscert', join(dir, 'server-cert.pem'), '--tlskey', join(dir, 'server-key.pem'),
-      '--bridge', 'none', '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
+      '--bridge', name, '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
       '--exec-opt', 'native.cgroupdriver=cgroupfs', '--log-level', 'warn',
     ], { stdio: ['ignore', logFd, logFd], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
     closeSync(logFd);

@@ -7,6 +7,7 @@
  * verify, destroy) and runRestoreTest configured with docker.host + docker.tls — and it is refused
  * without a client certificate, with one from another CA, and when the server certificate does not verify.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +77,12 @@ describe('a TLS-only second dockerd on 127.0.0.1 with client-certificate verific
   let src: TestDatabase;
   let loadMs = 0;
 
+  // The host's interfaces before: the main engine's docker0 must survive the second engine.
+  const links = () => spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((l) => l !== '');
+  let linksBefore: string[] = [];
+
   beforeAll(async () => {
+    linksBefore = links();
     const t0 = performance.now();
     d = await startTlsDockerd();
     const t1 = performance.now();
@@ -94,6 +100,9 @@ describe('a TLS-only second dockerd on 127.0.0.1 with client-certificate verific
       // Stopped, and its directories (data root, exec root, socket, certificates) are gone.
       const { existsSync } = await import('node:fs');
       expect(existsSync(d.dir)).toBe(false);
+      // Its bridge is gone, and every interface of the host (docker0 of the main engine) is still there.
+      expect(links().filter((l) => l.startsWith('bbt'))).toEqual([]);
+      expect(links()).toEqual(expect.arrayContaining(linksBefore.filter((l) => !l.startsWith('veth'))));
     }
   }, 120_000);
 
