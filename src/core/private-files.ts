@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
  * not left to `mode & ~umask`). Existing looser files and directories are not changed behind the
  * operator's back: `findLooseModes` lists them (`backup-bot doctor`).
  */
-export const FILE_MODE = 0o600;
-export const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 
 const openP = promisify(openFd);
 const fchmodP = promisify(fchmod);
@@ -119,7 +119,7 @@ export async function findLooseModes(root: string, opts: { limit?: number } = {}
   return out;
 }
 
-export const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;
+const octal = (mode: number) => `0${mode.toString(8).padStart(3, '0')}`;
 
 /**
  * One line for `doctor`: "owner-only (0600 files, 0700 directories)" or an Error listing the first

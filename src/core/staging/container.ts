@@ -18,7 +18,7 @@ export const STAGING_PIDS_LIMIT = 512;
  * Tried one by one on the locally built images started as root: postgres needs CHOWN, FOWNER, SETUID,
  * SETGID; mariadb CHOWN, SETUID, SETGID; DAC_OVERRIDE is for the official images' `find … -exec chown`.
  */
-export const ROOT_ENTRYPOINT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'];
+const ROOT_ENTRYPOINT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'];
 
 /** The capabilities an image needs: none when it runs as a non-root user, ROOT_ENTRYPOINT_CAPS otherwise. */
 export function capsForUser(user: string | undefined): string[] {

@@ -35,7 +35,7 @@ export type PullPolicy = 'never' | 'missing';
  * engine against the image's RepoDigests), `sha256:<64 hex>` (a local image ID: what a `docker import`ed
  * or `docker load`ed image without a registry has), or a mutable tag. A shortened ID is refused.
  */
-export function pinOf(image: string): 'digest' | 'id' | 'tag' {
+function pinOf(image: string): 'digest' | 'id' | 'tag' {
   if (/^sha256:/.test(image)) {
     if (!/^sha256:[0-9a-f]{64}$/.test(image)) throw new OperationError(`image ${image}: an image ID must be the full "sha256:" followed by 64 hex digits (docker image inspect --format '{{.Id}}' IMAGE)`);
     return 'id';
