@@ -66,9 +66,21 @@ async function readContainerFile(container: Docker.Container, path: string): Pro
  * the container's own /etc/passwd and /etc/group. (Docker's `copyUIDGID` looks the name up in the
  * engine host's /etc/passwd instead, which gave the host's postgres uid: not used.)
  */
-export async function containerOwner(container: Docker.Container, user: string | undefined): Promise<Owner> {
+export async function containerOwner(container: Docker.Container, user: string | undefined, imageId?: string): Promise<Owner> {
   const u = (user ?? '').trim();
   if (!u) return ROOT;
+  // An image's files do not change: one lookup per image and user.
+  const key = imageId ? `${imageId} ${u}` : undefined;
+  const known = key ? ownerCache.get(key) : undefined;
+  if (known) return known;
+  const owner = await lookupOwner(container, u);
+  if (key && ownerCache.size < 100) ownerCache.set(key, owner);
+  return owner;
+}
+
+const ownerCache = new Map<string, Owner>();
+
+async function lookupOwner(container: Docker.Container, u: string): Promise<Owner> {
   const [name = '', group] = u.split(':');
   const num = (x: string | undefined) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : undefined);
   let uid = num(name);
@@ -174,20 +186,22 @@ export async function createStaging(docker: Docker, spec: StagingSpec): Promise<
 
   let container: Docker.Container | undefined;
   try {
-    const imageUser = (await docker.getImage(spec.image).inspect()).Config?.User;
+    const image = await docker.getImage(spec.image).inspect();
+    const imageUser = image.Config?.User;
+    const caps = capsForUser(imageUser);
     container = await docker.createContainer({
       name: base,
-      Image: spec.image,
+      // The image just inspected, by ID: a tag moved meanwhile does not change what runs.
+      Image: image.Id,
       Env: env,
       Labels: stagingLabels(spec.runId, spec.client, 'db', spec.stateId),
-      HostConfig: hardenedHostConfig(limits, capsForUser(imageUser), 'none'),
+      HostConfig: hardenedHostConfig(limits, caps, 'none'),
     });
-    const caps = capsForUser(imageUser);
-    const owner = await containerOwner(container, imageUser);
+    const owner = await containerOwner(container, imageUser, image.Id);
     // An image started as root (the official ones) reads the file as root and drops to its server's user;
     // the images of scripts/build-staging-image.sh started as root drop first: root-owned, readable by
     // the server's group.
-    const serverGroup = caps.length ? await containerOwner(container, `0:${pgEngine ? 'postgres' : 'mysql'}`).catch(() => undefined) : undefined;
+    const serverGroup = caps.length ? await containerOwner(container, `0:${pgEngine ? 'postgres' : 'mysql'}`, image.Id).catch(() => undefined) : undefined;
     await putSecretFile(container, SECRET_DIR, 'password', password, serverGroup ?? owner, serverGroup !== undefined);
     await container.start();
     return { docker, stateId: spec.stateId, engine: spec.engine, image: spec.image, container, containerName: base, user, password, database, innerPort, limits, owner };

@@ -193,8 +193,11 @@ async function appCheck(s: Staging, app: AppSpec, spec: VerifySpec, signal?: Abo
   }
   let container: Docker.Container;
   let imageUser: string | undefined;
+  let imageId: string | undefined;
   try {
-    imageUser = (await s.docker.getImage(app.image).inspect()).Config?.User;
+    const image = await s.docker.getImage(app.image).inspect();
+    imageUser = image.Config?.User;
+    imageId = image.Id;
     container = await s.docker.createContainer({
       name: `${s.containerName}-app`.slice(0, 63),
       Image: app.image,
@@ -211,7 +214,7 @@ async function appCheck(s: Staging, app: AppSpec, spec: VerifySpec, signal?: Abo
   let last = 'no answer';
   try {
     if (Object.values(app.env).some((v) => v.includes('${STAGING_DB_PASSWORD_FILE}'))) {
-      await putSecretFile(container, SECRET_DIR, 'password', s.password, await containerOwner(container, imageUser));
+      await putSecretFile(container, SECRET_DIR, 'password', s.password, await containerOwner(container, imageUser, imageId));
     }
     await container.start();
     for (;;) {
