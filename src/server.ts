@@ -78,7 +78,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   }
   // --- end production restores ---
   // --- restore tests (issue 6): remove staging containers/networks left by a killed bot (labelled, run not running) ---
-  void cleanupOrphans(dockerFromConfig(ctx.config), async (runId) => (await getRun(ctx.pool, runId).catch(() => undefined))?.status === 'running', { stateId: stateIdOf(ctx.config.state.url) })
+  void Promise.resolve().then(() => cleanupOrphans(dockerFromConfig(ctx.config), async (runId) => (await getRun(ctx.pool, runId).catch(() => undefined))?.status === 'running', { stateId: stateIdOf(ctx.config.state.url) }))
     .then((o) => { if (o.containers.length || o.networks.length || o.errors.length) log.warn(o, 'removed orphaned staging containers'); })
     .catch((err) => log.warn({ err: errorMessage(err) }, 'could not look for orphaned staging containers (Docker unreachable?)'));
   // --- end restore tests ---

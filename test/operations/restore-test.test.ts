@@ -225,6 +225,19 @@ describe('runRestoreTest', () => {
     }
   });
 
+  it('a remote docker.host without TLS: refused before anything is contacted, recorded failed naming docker.tls and docker.allowInsecure', async () => {
+    const b = await backupOf(ctx, 'demo', src.url, TABLES);
+    const c2 = await contextWith({}, { docker: { host: 'tcp://192.0.2.10:2375' } });
+    try {
+      const out = await runRestoreTest(c2, { client: 'demo', backupKey: b.key, actor: 'U0OPER', trigger: 'cli', notify: false });
+      expect(out).toMatchObject({ ok: false, failedStep: 'provisioning' });
+      expect(out.error).toMatch(/^docker\.host tcp:\/\/192\.0\.2\.10:2375: a remote Docker engine without TLS client authentication is refused: .*docker\.tls.*docker\.allowInsecure: true/);
+      expect(out.register).toMatchObject({ result: 'Fail' });
+    } finally {
+      await c2.close();
+    }
+  });
+
   it('staging image missing (restoreTest.pull defaults to never: no registry contacted): clear error naming the build script, recorded failed', async () => {
     const b = await backupOf(ctx, 'demo', src.url, TABLES);
     const c2 = await contextWith({ restoreTest: { image: 'backup-bot/does-not-exist:1', timeout: '2m', memoryMb: 512, cpus: 1 } });
