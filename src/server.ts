@@ -148,7 +148,8 @@ async function recoverAtStart(ctx: Context): Promise<void> {
   for (const a of await markRestoresInterrupted(ctx).catch((err: unknown) => { log.error({ err: errorMessage(err) }, 'could not mark interrupted restores'); return []; })) {
     log.warn({ approval: a.id, client: a.client, lastStep: a.last_step, oldDatabase: a.old_database }, 'production restore interrupted by a previous stop');
   }
-  void cleanupOrphans(dockerFromConfig(ctx.config), async (runId) => (await ctx.store.runs.get(runId).catch(() => undefined))?.status === 'running', { stateId: stateIdOf(ctx.config.state.url) })
+  // The client is built inside the promise: a refused docker.host (plain tcp:// to a remote host) is a warning here, not a failed start.
+  void Promise.resolve().then(() => cleanupOrphans(dockerFromConfig(ctx.config), async (runId) => (await ctx.store.runs.get(runId).catch(() => undefined))?.status === 'running', { stateId: stateIdOf(ctx.config.state.url) }))
     .then((o) => { if (o.containers.length || o.networks.length || o.errors.length) log.warn(o, 'removed orphaned staging containers'); })
     .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not look for orphaned staging containers (Docker unreachable?)'));
 }

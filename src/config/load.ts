@@ -78,7 +78,7 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
 }
 
 /** Placeholders of restoreTest.app.env, filled at run time, never from the environment. */
-const STAGING_PLACEHOLDER = /^STAGING_DB_(HOST|PORT|NAME|USER|PASSWORD|URL)$/;
+const STAGING_PLACEHOLDER = /^STAGING_DB_(HOST|PORT|NAME|USER|PASSWORD|PASSWORD_FILE|URL)$/;
 const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Replaces `${VAR}` / `${VAR:-default}` in every string; a missing variable is an error naming the key path. */

@@ -89,6 +89,8 @@ const restoreTest = z.strictObject({
   memoryMb: z.number().int().min(64).default(1024),
   cpus: z.number().positive().max(64).default(1),
   app: restoreTestApp.optional(),
+  /** Overrides the top-level restoreTest.pull for this client. */
+  pull: z.enum(['never', 'missing']).optional(),
   /** Months (1-12) in which the quarterly restore test is due (SOP 8.3). */
   months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
 });
@@ -179,7 +181,16 @@ const approvals = z.strictObject({
 const docker = z.strictObject({
   /** e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; default: DOCKER_HOST or the local socket. */
   host: z.string().optional(),
-}).default({});
+  /** TLS with a client certificate for a tcp:// / https:// engine (PEM file paths); default: DOCKER_TLS_VERIFY + DOCKER_CERT_PATH. */
+  tls: z.strictObject({ ca: nonEmpty, cert: nonEmpty, key: nonEmpty }).optional(),
+  /** ssh://user@host: the engine host's SSH key fingerprint (ssh-keygen -lf) and an optional private key file (else SSH_AUTH_SOCK). */
+  ssh: z.strictObject({
+    hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an SSH key fingerprint as ssh-keygen -lf prints it ("SHA256:" and 43 base64 characters)').optional(),
+    privateKey: nonEmpty.optional(),
+  }).optional(),
+  /** Accept a remote engine without TLS client authentication (plain tcp://) or an ssh:// engine whose host key is not pinned: the Docker API is root on that host. */
+  allowInsecure: z.boolean().default(false),
+}).default({ allowInsecure: false });
 
 /** `HOST:PORT` or `[IPV6]:PORT` (port 0: any free port). */
 const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
@@ -227,7 +238,9 @@ export const configSchema = z.strictObject({
   restoreTest: z.strictObject({
     postgresImage: z.string().default('postgres:15'),
     mysqlImage: z.string().default('mariadb:10.11'),
-  }).default({ postgresImage: 'postgres:15', mysqlImage: 'mariadb:10.11' }),
+    /** never: a missing staging image is an error (build it with scripts/build-staging-image.sh); missing: pull it. */
+    pull: z.enum(['never', 'missing']).default('never'),
+  }).default({ postgresImage: 'postgres:15', mysqlImage: 'mariadb:10.11', pull: 'never' }),
 }).superRefine((cfg, ctx) => {
   for (const [clientName, c] of Object.entries(cfg.clients)) {
     c.storage.forEach((dest, i) => {

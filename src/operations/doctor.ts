@@ -9,6 +9,8 @@ import { dirname, isAbsolute } from 'node:path';
 import { parseDbUrl, describeTarget } from '../core/db-url.js';
 import { checkPgDumpCompatible, mysqldumpVersion, mysqlServerVersion } from '../core/dump/versions.js';
 import { createStorage } from '../core/storage/index.js';
+import { LocalStorage } from '../core/storage/local.js';
+import { checkOwnerOnly } from '../core/private-files.js';
 import { dockerFromConfig } from '../core/staging/docker.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
@@ -90,6 +92,7 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
       if (await storage.stat(key)) throw new Error('probe object still there after delete');
       return `${storage.description}: write, read and delete ok`;
     }));
+    if (s.type === 'local') checks.push(await check(`storage ${name}: permissions`, () => checkOwnerOnly(new LocalStorage(name, s).root)));
   }
 
   checks.push(await check('docker', async () => {

@@ -4,7 +4,7 @@ import type { ClientConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import { OperationError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
-import { describeDockerHost, dockerFromConfig, dockerIsLocal, pingDocker } from '../core/staging/docker.js';
+import { describeDockerHost, dockerFromConfig, pingDocker } from '../core/staging/docker.js';
 import { ensureImage, majorOf } from '../core/staging/image.js';
 import { abortable, containerLogTail, createStaging, describeContainerState, destroyStaging, waitReady, type Staging } from '../core/staging/container.js';
 import { restoreIntoStaging, verifyDownload } from '../core/staging/restore.js';
@@ -88,7 +88,7 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
       const config = s.ctx.config;
       s.docker = dockerFromConfig(config);
       await abortable(pingDocker(s.docker, describeDockerHost(config)), signal);
-      const img = await abortable(ensureImage(s.docker, s.image), signal);
+      const img = await abortable(ensureImage(s.docker, s.image, { pull: s.cfg.restoreTest.pull ?? config.restoreTest.pull }), signal);
       // The staging server must be at least the source server's major version (checked before anything starts).
       const srcMajor = majorOf(s.facts.serverVersion);
       if (s.engine === 'postgres' && srcMajor !== undefined && img.major !== undefined && img.major < srcMajor) {
@@ -98,7 +98,7 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
       signal.throwIfAborted();
       s.stagingPromise = createStaging(s.docker, { engine: s.engine, image: s.image, runId: s.runId!, client: s.client, memoryMb: s.cfg.restoreTest.memoryMb, cpus: s.cfg.restoreTest.cpus, stateId: stateIdOf(config.state.url) });
       s.staging = await abortable(s.stagingPromise, signal);
-      s.ready = waitReady(s.staging, { signal, hostCheck: dockerIsLocal(config), timeoutMs: Math.min(s.timeoutMs, 180_000) }).then(() => { s.timings.provisionMs = performance.now() - t; });
+      s.ready = waitReady(s.staging, { signal, timeoutMs: Math.min(s.timeoutMs, 180_000) }).then(() => { s.timings.provisionMs = performance.now() - t; });
       s.ready.catch(() => {});
     },
     undo: {

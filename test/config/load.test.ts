@@ -106,3 +106,24 @@ describe('configuration', () => {
     expect(out).toContain('db.internal:5432/conitrack');
   });
 });
+
+describe('security settings (issue 16)', () => {
+  const withYaml = (docker: string) => EXAMPLE.replace(/^docker: \{\}.*$/m, docker);
+  test('defaults: no pulls, no insecure engine', () => {
+    const c = parseConfigText(EXAMPLE, 'example', ENV);
+    expect(c.restoreTest.pull).toBe('never');
+    expect(c.docker.allowInsecure).toBe(false);
+    expect(c.clients.conitrack!.restoreTest.pull).toBeUndefined();
+  });
+
+  test('docker.tls needs ca, cert and key; docker.ssh.hostKey is a fingerprint; restoreTest.pull is never | missing', () => {
+    const noKey = errorOf(() => parseConfigText(withYaml('docker: { host: "tcp://staging:2376", tls: { ca: /etc/bb/ca.pem, cert: /etc/bb/cert.pem } }'), 'example', ENV));
+    expect(noKey.message).toContain('docker.tls.key');
+    const fp = errorOf(() => parseConfigText(withYaml('docker: { host: "ssh://deploy@staging", ssh: { hostKey: "md5:aa" } }'), 'example', ENV));
+    expect(fp.message).toContain('docker.ssh.hostKey: must be an SSH key fingerprint as ssh-keygen -lf prints it');
+    const ok = parseConfigText(withYaml(`docker: { host: "tcp://staging:2376", tls: { ca: /etc/bb/ca.pem, cert: /etc/bb/cert.pem, key: /etc/bb/key.pem } }`), 'example', ENV);
+    expect(ok.docker).toEqual({ host: 'tcp://staging:2376', tls: { ca: '/etc/bb/ca.pem', cert: '/etc/bb/cert.pem', key: '/etc/bb/key.pem' }, allowInsecure: false });
+    const pull = errorOf(() => parseConfigText(EXAMPLE.replace(/^  pull: never /m, '  pull: always '), 'example', ENV));
+    expect(pull.message).toMatch(/restoreTest\.pull: .*"never".*"missing"/);
+  });
+});

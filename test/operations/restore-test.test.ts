@@ -225,13 +225,26 @@ describe('runRestoreTest', () => {
     }
   });
 
-  it('staging image missing and not pullable: clear error, recorded failed', async () => {
+  it('a remote docker.host without TLS: refused before anything is contacted, recorded failed naming docker.tls and docker.allowInsecure', async () => {
+    const b = await backupOf(ctx, 'demo', src.url, TABLES);
+    const c2 = await contextWith({}, { docker: { host: 'tcp://192.0.2.10:2375' } });
+    try {
+      const out = await runRestoreTest(c2, { client: 'demo', backupKey: b.key, actor: 'U0OPER', trigger: 'cli', notify: false });
+      expect(out).toMatchObject({ ok: false, failedStep: 'provisioning' });
+      expect(out.error).toMatch(/^docker\.host tcp:\/\/192\.0\.2\.10:2375: a remote Docker engine without TLS client authentication is refused: .*docker\.tls.*docker\.allowInsecure: true/);
+      expect(out.register).toMatchObject({ result: 'Fail' });
+    } finally {
+      await c2.close();
+    }
+  });
+
+  it('staging image missing (restoreTest.pull defaults to never: no registry contacted): clear error naming the build script, recorded failed', async () => {
     const b = await backupOf(ctx, 'demo', src.url, TABLES);
     const c2 = await contextWith({ restoreTest: { image: 'backup-bot/does-not-exist:1', timeout: '2m', memoryMb: 512, cpus: 1 } });
     try {
       const out = await runRestoreTest(c2, { client: 'demo', backupKey: b.key, actor: 'U0OPER', trigger: 'cli' });
       expect(out).toMatchObject({ ok: false, failedStep: 'provisioning' });
-      expect(out.error).toMatch(/^image backup-bot\/does-not-exist:1 is not available and cannot be pulled: .+; build it with scripts\/build-staging-image.sh/);
+      expect(out.error).toBe('image backup-bot/does-not-exist:1 is not on the Docker engine and is never pulled (restoreTest.pull: never): build it with scripts/build-staging-image.sh (or docker load it), or set restoreTest.pull: missing to pull it from its registry');
       expect(out.register).toMatchObject({ result: 'Fail' });
     } finally {
       await c2.close();

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { Transform, type Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
 import { pgConnArgs, pgEnv, type DbTarget } from '../db-url.js';
 import { OperationError, errorMessage } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
+import { openPrivate, privateTempDir } from '../private-files.js';
 
 export type BackupFormat = 'plain' | 'custom';
 
@@ -19,12 +19,13 @@ export interface LocalBackup { path: string; sha256: string; size: number; clean
 export interface BackupSource { storage: Storage; key: string }
 
 /**
- * Downloads a stored backup to a private temp file, computing its sha256 on the way; refuses it when the
- * sha256 differs from the registered one. Tries each location in turn.
+ * Downloads a stored backup to a private temp file (0600 in a 0700 directory, whatever the umask),
+ * computing its sha256 on the way; refuses it when the sha256 differs from the registered one. Tries
+ * each location in turn.
  */
 export async function downloadBackup(sources: BackupSource[], expectedSha256: string | null, fileName: string): Promise<LocalBackup> {
   if (sources.length === 0) throw new OperationError('the backup has no readable location');
-  const dir = await mkdtemp(join(tmpdir(), 'backup-bot-restore-'));
+  const dir = await privateTempDir('backup-bot-restore-');
   const path = join(dir, fileName.replace(/[^A-Za-z0-9._-]/g, '_') || 'backup');
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const errors: string[] = [];
@@ -33,7 +34,8 @@ export async function downloadBackup(sources: BackupSource[], expectedSha256: st
       const body = await s.storage.get(s.key);
       const h = createHash('sha256');
       const tap = new Transform({ transform(chunk: Buffer, _e, cb) { h.update(chunk); cb(null, chunk); } });
-      await pipeline(body, tap, createWriteStream(path));
+      // 'w': a second location overwrites what the first one left (same private file).
+      await pipeline(body, tap, createWriteStream(path, { fd: await openPrivate(path, 'w') }));
       const sha256 = h.digest('hex');
       if (expectedSha256 && sha256 !== expectedSha256) {
         errors.push(`${s.storage.name}: sha256 ${sha256.slice(0, 12)}… differs from the registered ${expectedSha256.slice(0, 12)}…`);

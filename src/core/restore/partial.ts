@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pg from 'pg';
@@ -8,6 +7,7 @@ import { pgConnArgs, pgEnv, type DbTarget } from '../db-url.js';
 import { OperationError } from '../errors.js';
 import { runProgram } from '../run-program.js';
 import { runPgProgram } from './load-backup.js';
+import { createPrivateFile, privateTempDir, writePrivateFile } from '../private-files.js';
 import { withDb } from './pg-admin.js';
 
 /**
@@ -130,11 +130,12 @@ export async function restoreTables(archive: string, target: DbTarget, chosen: s
     if (e) lines.push(e.line);
   }
 
-  const dir = await mkdtemp(join(tmpdir(), 'backup-bot-partial-'));
+  const dir = await privateTempDir('backup-bot-partial-');
   try {
     const listFile = join(dir, 'restore.list');
     const sqlFile = join(dir, 'data.sql');
-    await writeFile(listFile, lines.join('\n') + '\n');
+    await writePrivateFile(listFile, lines.join('\n') + '\n');
+    await createPrivateFile(sqlFile); // pg_restore --file truncates it and keeps the 0600 mode
     const gen = await runProgram('pg_restore', ['--use-list', listFile, '--file', sqlFile, archive], { env: pgEnv(target), timeoutMs: 3_600_000 });
     if (gen.code !== 0) throw new OperationError(`pg_restore failed to read the tables from the backup: ${gen.stderr.trim().slice(0, 400) || `exit code ${gen.code}`}`);
     const all = order.map((t) => t.qualified).join(', ');

@@ -1,13 +1,118 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import pg from 'pg';
 import { OperationError, errorMessage } from '../errors.js';
 import { registerSecret } from '../redact.js';
-import { runProgram } from '../run-program.js';
 import { demuxLogBuffer, execIn } from './exec.js';
 import { stagingLabels } from './labels.js';
+import { ROOT, firstFileOfTar, smallTar, type Owner } from './tar.js';
 
 export type StagingEngine = 'postgres' | 'mysql';
+
+/** Process-count limit of every staging container (a fork bomb in a restored function stops here). */
+export const STAGING_PIDS_LIMIT = 512;
+
+/**
+ * Capabilities given back after `CapDrop: ALL` to an image whose entrypoint starts as root and drops to
+ * its own user (the official postgres/mariadb images: chown of the data directory, then gosu/setpriv).
+ * An image that declares a non-root USER (the images of scripts/build-staging-image.sh) gets none.
+ * Tried one by one on the locally built images started as root: postgres needs CHOWN, FOWNER, SETUID,
+ * SETGID; mariadb CHOWN, SETUID, SETGID; DAC_OVERRIDE is for the official images' `find … -exec chown`.
+ */
+const ROOT_ENTRYPOINT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'];
+
+/** The capabilities an image needs: none when it runs as a non-root user, ROOT_ENTRYPOINT_CAPS otherwise. */
+export function capsForUser(user: string | undefined): string[] {
+  const u = (user ?? '').trim();
+  return u === '' || u === 'root' || u === '0' || u.startsWith('0:') || u.startsWith('root:') ? [...ROOT_ENTRYPOINT_CAPS] : [];
+}
+
+/** Where the staging password file is put in the container before it starts (owner-only, removed once ready). */
+export const SECRET_DIR = '/tmp/backup-bot-secret';
+const SECRET_FILE = `${SECRET_DIR}/password`;
+
+export interface StagingLimits { memoryMb: number; cpus: number; pidsLimit: number }
+
+/** The HostConfig hardening shared by the database and the application container. */
+export function hardenedHostConfig(limits: StagingLimits, capAdd: string[], networkMode: string): Docker.HostConfig {
+  return {
+    NetworkMode: networkMode,
+    Memory: limits.memoryMb * 1024 * 1024,
+    MemorySwap: limits.memoryMb * 1024 * 1024,
+    NanoCpus: Math.round(limits.cpus * 1e9),
+    PidsLimit: limits.pidsLimit,
+    CapDrop: ['ALL'],
+    CapAdd: capAdd,
+    SecurityOpt: ['no-new-privileges'],
+    Privileged: false,
+    Binds: [],
+    Mounts: [],
+    PortBindings: {},
+    PublishAllPorts: false,
+    AutoRemove: false,
+    RestartPolicy: { Name: 'no' },
+  };
+}
+
+/** A file of a container's file system (works on a created, not yet started container). */
+async function readContainerFile(container: Docker.Container, path: string): Promise<string> {
+  const stream = (await container.getArchive({ path })) as unknown as NodeJS.ReadableStream;
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return (firstFileOfTar(Buffer.concat(chunks)) ?? Buffer.alloc(0)).toString('utf8');
+}
+
+/**
+ * The numeric uid/gid of the container's user (`USER postgres`, `999:999`, `mysql:mysql`), read from
+ * the container's own /etc/passwd and /etc/group. (Docker's `copyUIDGID` looks the name up in the
+ * engine host's /etc/passwd instead, which gave the host's postgres uid: not used.)
+ */
+export async function containerOwner(container: Docker.Container, user: string | undefined, imageId?: string): Promise<Owner> {
+  const u = (user ?? '').trim();
+  if (!u) return ROOT;
+  // An image's files do not change: one lookup per image and user.
+  const key = imageId ? `${imageId} ${u}` : undefined;
+  const known = key ? ownerCache.get(key) : undefined;
+  if (known) return known;
+  const owner = await lookupOwner(container, u);
+  if (key && ownerCache.size < 100) ownerCache.set(key, owner);
+  return owner;
+}
+
+const ownerCache = new Map<string, Owner>();
+
+async function lookupOwner(container: Docker.Container, u: string): Promise<Owner> {
+  const [name = '', group] = u.split(':');
+  const num = (x: string | undefined) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : undefined);
+  let uid = num(name);
+  let gid = num(group);
+  if (uid !== undefined && (group === undefined ? false : gid !== undefined)) return { uid, gid: gid! };
+  const passwd = (await readContainerFile(container, '/etc/passwd')).split('\n').map((l) => l.split(':'));
+  const entry = passwd.find((f) => (uid === undefined ? f[0] === name : Number(f[2]) === uid));
+  if (uid === undefined) {
+    if (!entry) throw new OperationError(`the image's user "${name}" is not in its /etc/passwd`);
+    uid = Number(entry[2]);
+  }
+  if (group === undefined) gid = entry ? Number(entry[3]) : 0;
+  else if (gid === undefined) {
+    const g = (await readContainerFile(container, '/etc/group')).split('\n').map((l) => l.split(':')).find((f) => f[0] === group);
+    if (!g) throw new OperationError(`the image's group "${group}" is not in its /etc/group`);
+    gid = Number(g[2]);
+  }
+  return { uid, gid: gid! };
+}
+
+/**
+ * Copies a one-line secret into a created (not yet started) container as `<dir>/<file>`: the directory
+ * 0700 and the file 0600, owned by the container's user, so that neither `docker inspect` (Env, Cmd)
+ * nor another user inside the container sees it. `groupReadable` (0750 / 0640) is for an entrypoint that
+ * starts as root and may read it before or after dropping to the owner group's user.
+ */
+export async function putSecretFile(container: Docker.Container, dir: string, file: string, value: string, owner: Owner, groupReadable = false): Promise<void> {
+  const parent = dir.slice(0, dir.lastIndexOf('/')) || '/';
+  const name = dir.slice(dir.lastIndexOf('/') + 1);
+  const tar = smallTar([{ name: `${name}/`, mode: groupReadable ? 0o750 : 0o700 }, { name: `${name}/${file}`, mode: groupReadable ? 0o640 : 0o600, body: Buffer.from(value) }], owner);
+  await container.putArchive(tar, { path: parent });
+}
 
 export interface StagingSpec {
   engine: StagingEngine;
@@ -16,26 +121,28 @@ export interface StagingSpec {
   client: string;
   memoryMb: number;
   cpus: number;
+  /** Default STAGING_PIDS_LIMIT. */
+  pidsLimit?: number;
   /** stateIdOf(state url): labels the container so that only this bot's orphan cleanup removes it. */
   stateId?: string;
 }
 
-/** A running throwaway database server. The password lives only here and in the container's env. */
+/** A running throwaway database server. The password lives only here (and in a file inside the container until it is ready). */
 export interface Staging {
   docker: Docker;
   engine: StagingEngine;
   image: string;
   container: Docker.Container;
   containerName: string;
-  network: Docker.Network;
-  networkName: string;
-  /** Port published on 127.0.0.1 (0 until the container started). */
-  hostPort: number;
   user: string;
   password: string;
   database: string;
-  /** The port the server listens on inside the per-run network (app containers use staging-db:innerPort). */
+  /** The port the server listens on inside the container's network namespace (127.0.0.1 for the app container). */
   innerPort: number;
+  /** Limits of the run, applied to the application container too. */
+  limits: StagingLimits;
+  /** uid/gid of the container's user: owner of the files put into it. */
+  owner: Owner;
   stateId?: string;
   /** Other containers of the run (the app container): removed with it. */
   extra?: Docker.Container[];
@@ -55,9 +162,13 @@ export function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
 }
 
 /**
- * Creates the per-run bridge network and the database container (labelled, no host mounts, memory and
- * CPU limits, random password, port published on 127.0.0.1 only) and starts it. Does not wait for
- * readiness (see waitReady). On any failure whatever was created is removed before the error is thrown.
+ * Creates the database container and starts it. Isolation: no network at all (`NetworkMode: none`:
+ * only a loopback interface, no route anywhere, no published port; everything goes through
+ * `docker exec`; the application check shares this namespace), `CapDrop: ALL` plus only what the image
+ * needs (capsForUser), no-new-privileges, memory, CPU and process limits, no host mounts, labelled.
+ * The random password reaches the entrypoint as a 0600 file (`POSTGRES_PASSWORD_FILE` /
+ * `MARIADB_ROOT_PASSWORD_FILE`), never in the container's environment. Does not wait for readiness
+ * (see waitReady). On any failure whatever was created is removed before the error is thrown.
  */
 export async function createStaging(docker: Docker, spec: StagingSpec): Promise<Staging> {
   const suffix = randomBytes(3).toString('hex');
@@ -69,43 +180,33 @@ export async function createStaging(docker: Docker, spec: StagingSpec): Promise<
   const database = `${spec.client.replace(/-/g, '_')}_restore_test`;
   const innerPort = pgEngine ? 5432 : 3306;
   const env = pgEngine
-    ? [`POSTGRES_PASSWORD=${password}`, `POSTGRES_USER=${user}`, `POSTGRES_DB=${database}`]
-    : [`MARIADB_ROOT_PASSWORD=${password}`, `MARIADB_DATABASE=${database}`];
+    ? [`POSTGRES_PASSWORD_FILE=${SECRET_FILE}`, `POSTGRES_USER=${user}`, `POSTGRES_DB=${database}`]
+    : [`MARIADB_ROOT_PASSWORD_FILE=${SECRET_FILE}`, `MARIADB_DATABASE=${database}`];
+  const limits: StagingLimits = { memoryMb: spec.memoryMb, cpus: spec.cpus, pidsLimit: spec.pidsLimit ?? STAGING_PIDS_LIMIT };
 
-  let network: Docker.Network | undefined;
   let container: Docker.Container | undefined;
   try {
-    network = await docker.createNetwork({ Name: `${base}-net`, Driver: 'bridge', CheckDuplicate: true, Labels: stagingLabels(spec.runId, spec.client, 'network', spec.stateId) });
+    const image = await docker.getImage(spec.image).inspect();
+    const imageUser = image.Config?.User;
+    const caps = capsForUser(imageUser);
     container = await docker.createContainer({
       name: base,
-      Image: spec.image,
+      // The image just inspected, by ID: a tag moved meanwhile does not change what runs.
+      Image: image.Id,
       Env: env,
       Labels: stagingLabels(spec.runId, spec.client, 'db', spec.stateId),
-      ExposedPorts: { [`${innerPort}/tcp`]: {} },
-      HostConfig: {
-        NetworkMode: `${base}-net`,
-        // Loopback only, a free port chosen by the engine (read back with inspect).
-        PortBindings: { [`${innerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
-        Memory: spec.memoryMb * 1024 * 1024,
-        MemorySwap: spec.memoryMb * 1024 * 1024,
-        NanoCpus: Math.round(spec.cpus * 1e9),
-        Binds: [],
-        Mounts: [],
-        AutoRemove: false,
-        RestartPolicy: { Name: 'no' },
-        SecurityOpt: ['no-new-privileges'],
-      },
-      NetworkingConfig: { EndpointsConfig: { [`${base}-net`]: { Aliases: ['staging-db'] } } },
+      HostConfig: hardenedHostConfig(limits, caps, 'none'),
     });
+    const owner = await containerOwner(container, imageUser, image.Id);
+    // An image started as root (the official ones) reads the file as root and drops to its server's user;
+    // the images of scripts/build-staging-image.sh started as root drop first: root-owned, readable by
+    // the server's group.
+    const serverGroup = caps.length ? await containerOwner(container, `0:${pgEngine ? 'postgres' : 'mysql'}`, image.Id).catch(() => undefined) : undefined;
+    await putSecretFile(container, SECRET_DIR, 'password', password, serverGroup ?? owner, serverGroup !== undefined);
     await container.start();
-    const info = await container.inspect();
-    const binding = info.NetworkSettings.Ports?.[`${innerPort}/tcp`]?.find((b) => b.HostIp === '127.0.0.1');
-    const hostPort = Number(binding?.HostPort ?? 0);
-    if (!hostPort) throw new OperationError(`the staging container has no port published on 127.0.0.1 (${JSON.stringify(info.NetworkSettings.Ports ?? {})})`);
-    return { docker, stateId: spec.stateId, engine: spec.engine, image: spec.image, container, containerName: base, network, networkName: `${base}-net`, hostPort, user, password, database, innerPort };
+    return { docker, stateId: spec.stateId, engine: spec.engine, image: spec.image, container, containerName: base, user, password, database, innerPort, limits, owner };
   } catch (err) {
     await container?.remove({ force: true, v: true }).catch(() => {});
-    await network?.remove().catch(() => {});
     if (err instanceof OperationError) throw err;
     throw new OperationError(`cannot start the staging container from ${spec.image}: ${errorMessage(err)}`);
   }
@@ -156,63 +257,68 @@ export async function containerLogTail(s: Pick<Staging, 'container'>, lines = 40
 }
 
 /**
- * Waits until the server accepts connections (the entrypoints listen on TCP only after initialisation).
- * Local engine: polls a real login from this machine through 127.0.0.1:<port> (cheap: no process is
- * started in the container while initdb runs), then confirms once with `pg_isready` /
- * `mariadb-admin ping` inside the container. Remote engine (no loopback route): polls that exec.
- * Fails at once when the container stops.
+ * Waits until the server accepts TCP connections inside the container (the entrypoints listen on TCP only
+ * after initialisation), asking `pg_isready -h 127.0.0.1` / `mariadb-admin ping` through `docker exec`
+ * (the container has no network the bot could reach, on a local or a remote engine alike). A probe is a
+ * process in the container, so it runs when the container logs something (the server logs "ready"
+ * when it is) and at least once a second, never back to back: initdb keeps the CPU. Then the password
+ * file is removed. Fails at once when the container stops.
  */
-export async function waitReady(s: Staging, opts: { timeoutMs?: number; signal?: AbortSignal; hostCheck?: boolean } = {}): Promise<void> {
+export async function waitReady(s: Staging, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
   const probe = s.engine === 'postgres'
     ? { cmd: ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(s.innerPort), '-U', s.user, '-d', s.database], env: undefined }
     : { cmd: ['mariadb-admin', '--protocol=TCP', '-h', '127.0.0.1', `-P${s.innerPort}`, '-uroot', '--connect-timeout=2', 'ping'], env: [`MYSQL_PWD=${s.password}`] };
-  const execProbe = async () => (await execIn(s.container, probe.cmd, { env: probe.env, signal: opts.signal }).catch(() => undefined))?.exitCode === 0;
+  let wake: (() => void) | undefined;
+  let pending = false; // something was logged while a probe ran
+  const kick = () => { const w = wake; wake = undefined; if (w) w(); else pending = true; };
+  let logs: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+  try {
+    logs = (await s.container.logs({ follow: true, stdout: true, stderr: true, tail: 0 })) as unknown as NodeJS.ReadableStream;
+    logs.on('data', kick);
+    logs.on('end', kick);
+    logs.on('error', kick);
+  } catch { /* no log stream: the once-a-second probe alone */ }
+  opts.signal?.addEventListener('abort', kick, { once: true });
   let lastError = 'not answering';
-  for (let i = 0; ; i++) {
-    opts.signal?.throwIfAborted();
-    if (opts.hostCheck === false) {
-      if (await execProbe()) return;
-    } else {
-      try {
-        await hostLogin(s);
-        if (await execProbe()) return;
-        lastError = 'pg_isready/ping inside the container failed';
-      } catch (err) {
+  try {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const started = Date.now();
+      const r = await execIn(s.container, probe.cmd, { env: probe.env, signal: opts.signal }).catch((err: unknown) => {
+        if (opts.signal?.aborted) throw err;
         lastError = errorMessage(err);
-      }
-    }
-    if (i % 5 === 0 || opts.hostCheck === false) {
+        return undefined;
+      });
+      if (r?.exitCode === 0) break;
+      if (r) lastError = r.stderr.trim().split('\n').pop() || `${probe.cmd[0]} exit code ${r.exitCode ?? 'unknown'}`;
       const state = await describeContainerState(s);
       if (!state.running) {
-        const logs = await containerLogTail(s, 20);
-        throw new OperationError(`the staging container ${state.text} before it was ready${logs ? `; last log lines:\n${logs}` : ''}`);
+        const tail = await containerLogTail(s, 20);
+        throw new OperationError(`the staging container ${state.text} before it was ready${tail ? `; last log lines:\n${tail}` : ''}`);
       }
+      if (Date.now() > deadline) throw new OperationError(`the staging database was not ready after ${Math.round(timeoutMs / 1000)} s (${lastError})`);
+      await sleep(Math.max(0, 100 - (Date.now() - started)));
+      if (pending) { pending = false; continue; }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        wake = () => { clearTimeout(t); resolve(); };
+      });
+      pending = false;
     }
-    if (Date.now() > deadline) throw new OperationError(`the staging database was not ready after ${Math.round(timeoutMs / 1000)} s (127.0.0.1:${s.hostPort}: ${lastError})`);
-    await sleep(opts.hostCheck === false ? 100 : 50);
+  } finally {
+    wake = undefined;
+    opts.signal?.removeEventListener('abort', kick);
+    logs?.removeAllListeners('data');
+    logs?.destroy?.();
   }
+  // The entrypoint has read it; from now on the password exists only in this process.
+  await execIn(s.container, ['rm', '-rf', SECRET_DIR], { signal: opts.signal }).catch(() => undefined);
 }
 
-async function hostLogin(s: Staging): Promise<void> {
-  if (s.engine === 'postgres') {
-    const c = new pg.Client({ host: '127.0.0.1', port: s.hostPort, user: s.user, password: s.password, database: s.database, connectionTimeoutMillis: 5000 });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      await c.query('SELECT 1');
-    } finally {
-      await c.end().catch(() => {});
-    }
-    return;
-  }
-  const r = await runProgram('mariadb', ['--host=127.0.0.1', `--port=${s.hostPort}`, '--user=root', '--protocol=TCP', '--connect-timeout=5', '--batch', '-e', 'SELECT 1', s.database], { env: { ...process.env, MYSQL_PWD: s.password }, timeoutMs: 15_000 });
-  if (r.code !== 0) throw new Error(r.stderr.trim() || `mariadb exited ${r.code}`);
-}
-
-/** Force-removes the container(s) of the run and its network. Never throws; returns what could not be removed. */
-export async function destroyStaging(s: Pick<Staging, 'docker' | 'container' | 'network' | 'extra'>): Promise<string[]> {
+/** Force-removes the container(s) of the run. Never throws; returns what could not be removed. */
+export async function destroyStaging(s: Pick<Staging, 'docker' | 'container' | 'extra'>): Promise<string[]> {
   const problems: string[] = [];
   for (const c of [...(s.extra ?? []), s.container]) {
     // Retried: a removal already in progress elsewhere (409) or a kill that timed out on a loaded engine (500)
@@ -226,17 +332,6 @@ export async function destroyStaging(s: Pick<Staging, 'docker' | 'container' | '
         if (i >= 7) { problems.push(`container ${c.id.slice(0, 12)}: ${errorMessage(err)}`); break; }
         await sleep(Math.min(100 * (i + 1), 500));
       }
-    }
-  }
-  for (let i = 0; ; i++) {
-    try {
-      await s.network.remove();
-      break;
-    } catch (err) {
-      const code = (err as { statusCode?: number }).statusCode;
-      if (code === 404) break;
-      if (i >= 10) { problems.push(`network ${s.network.id}: ${errorMessage(err)}`); break; }
-      await sleep(100); // endpoints can take a moment to detach after a forced remove
     }
   }
   return problems;

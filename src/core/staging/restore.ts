@@ -108,7 +108,8 @@ const TOLERATED = /role "[^"]+" does not exist/;
  *   connection (works for a local and a remote Docker engine, needs no client tools or password on
  *   this machine: psql inside the container uses the unix socket).
  * - custom PostgreSQL: `pg_restore -j N` needs a regular file (it seeks), so the archive is streamed
- *   into the container as a one-file tar (putArchive, no temporary copy on this machine), then restored.
+ *   into the container as a one-file tar (putArchive, no temporary copy on this machine; 0600, owned by
+ *   the container's user), then restored and removed.
  * - MySQL/MariaDB: download → sha256 → gunzip → `docker exec -i mariadb`.
  */
 export async function restoreIntoStaging(s: Staging, src: RestoreSource, opts: { signal?: AbortSignal; jobs?: number } = {}): Promise<RestoreResult> {
@@ -195,13 +196,14 @@ async function restoreCustom(s: Staging, src: RestoreSource, opts: { signal?: Ab
   if (size == null) throw new OperationError(`the manifest of ${src.what} has no sizeBytes: cannot stream a custom-format archive into the container`);
   const raw = await src.open();
   const hash = new HashingStream();
-  const tar = tarSingleFile('backup-bot-restore.dump', size);
+  const tar = tarSingleFile('backup-bot-restore.dump', size, 0o600, s.owner);
   raw.on('error', (e) => tar.destroy(e));
   hash.on('error', (e) => tar.destroy(e));
   const onAbort = () => tar.destroy(opts.signal?.reason as Error);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    // pg_restore -j needs a regular file it can seek in: put it in the container's /tmp.
+    // pg_restore -j needs a regular file it can seek in: put it in the container's /tmp, 0600 and owned by
+    // the container's user, who runs pg_restore and removes it.
     await s.container.putArchive(raw.pipe(hash).pipe(tar), { path: '/tmp' });
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason as Error;
@@ -217,6 +219,6 @@ async function restoreCustom(s: Staging, src: RestoreSource, opts: { signal?: Ab
   const state = await describeContainerState(s, { settleMs: r.exitCode === 0 ? 0 : 1500 });
   if (!state.running) throw new OperationError(`the staging container ${state.text} during the restore`);
   if (r.exitCode !== 0) throw new OperationError(`pg_restore exited with code ${r.exitCode ?? 'unknown'}${lastLine(r.stderr)}`);
-  await execIn(s.container, ['rm', '-f', '/tmp/backup-bot-restore.dump'], { user: 'root' }).catch(() => undefined);
+  await execIn(s.container, ['rm', '-f', '/tmp/backup-bot-restore.dump']).catch(() => undefined);
   return { bytes: hash.bytes, sha256: hash.digest(), warnings: [], stderrTail: r.stderr.slice(-2000) };
 }

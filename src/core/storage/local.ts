@@ -1,22 +1,23 @@
-import { close as closeFd, createReadStream, createWriteStream, fsync, open as openFd, type WriteStream } from 'node:fs';
+import { close as closeFd, createReadStream, createWriteStream, fsync, type WriteStream } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { LocalStorageConfig } from '../../config/schema.js';
 import { UserError, errorMessage } from '../errors.js';
+import { mkdirPrivate, openPrivate } from '../private-files.js';
 import { StorageError, storageLabel, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
 
 const PARTIAL = '.partial';
-const openP = promisify(openFd);
 const fsyncP = promisify(fsync);
 const closeP = promisify(closeFd);
 
 /**
  * A directory (or NAS mount). Files are written as `<key>.<random>.partial`, fsync'ed and renamed when
  * complete, so a reader (or a crash) never sees a half-written file under the final name.
+ * Files are 0600 and the directories the bot creates 0700, whatever the umask (core/private-files).
  */
 export class LocalStorage implements Storage {
   readonly root: string;
@@ -49,8 +50,8 @@ export class LocalStorage implements Storage {
     // A plain descriptor (a FileHandle's close() would wait for the stream that borrowed it).
     let fd: number | undefined;
     try {
-      await mkdir(dirname(final), { recursive: true });
-      fd = await openP(tmp, 'wx');
+      await mkdirPrivate(dirname(final));
+      fd = await openPrivate(tmp);
     } catch (err) {
       body.destroy();
       throw this.wrap(err, `writing ${key}`);

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { OperationError, errorMessage } from '../errors.js';
 import { execIn } from '../staging/exec.js';
-import { abortable, describeContainerState, containerLogTail, type Staging } from '../staging/container.js';
+import { SECRET_DIR, capsForUser, containerOwner, describeContainerState, containerLogTail, hardenedHostConfig, putSecretFile, type Staging } from '../staging/container.js';
 import { stagingLabels } from '../staging/labels.js';
 
 export interface VerifyCheck { name: string; ok: boolean; detail?: string }
@@ -137,73 +137,97 @@ export async function verifyStaging(s: Staging, spec: VerifySpec, opts: { signal
   return { ok: checks.every((c) => c.ok), tables, counts, checks };
 }
 
-/** `${STAGING_DB_*}` placeholders of restoreTest.app.env, pointing at the staging DB on the per-run network. */
+/**
+ * `${STAGING_DB_*}` placeholders of restoreTest.app.env. The application container shares the staging
+ * database's network namespace (no network of its own), so the database is at 127.0.0.1:<port>.
+ * `${STAGING_DB_PASSWORD_FILE}` is the path of a 0600 file holding the password (put into the app
+ * container before it starts); `${STAGING_DB_PASSWORD}` and `${STAGING_DB_URL}` put the password itself
+ * into the app container's environment (visible to `docker inspect` of that container).
+ */
 export function appEnv(s: Staging, env: Record<string, string>): string[] {
   const scheme = s.engine === 'postgres' ? 'postgresql' : 'mysql';
   const vars: Record<string, string> = {
-    STAGING_DB_HOST: 'staging-db',
+    STAGING_DB_HOST: '127.0.0.1',
     STAGING_DB_PORT: String(s.innerPort),
     STAGING_DB_NAME: s.database,
     STAGING_DB_USER: s.user,
     STAGING_DB_PASSWORD: s.password,
-    STAGING_DB_URL: `${scheme}://${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}@staging-db:${s.innerPort}/${encodeURIComponent(s.database)}`,
+    STAGING_DB_PASSWORD_FILE: APP_SECRET_FILE,
+    STAGING_DB_URL: `${scheme}://${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}@127.0.0.1:${s.innerPort}/${encodeURIComponent(s.database)}`,
   };
-  return Object.entries(env).map(([k, v]) => `${k}=${v.replace(/\$\{(STAGING_DB_[A-Z]+)\}/g, (m, name: string) => vars[name] ?? m)}`);
+  return Object.entries(env).map(([k, v]) => `${k}=${v.replace(/\$\{(STAGING_DB_[A-Z_]+)\}/g, (m, name: string) => vars[name] ?? m)}`);
 }
+
+const APP_SECRET_FILE = `${SECRET_DIR}/password`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Starts the application image on the run's network (labelled, loopback-only port, same limits),
- * pointed at the staging database, and waits for `path` to answer 200 on 127.0.0.1 ("the site loads").
- * The container is added to `s.extra` so that destroyStaging removes it whatever happens.
+ * One HTTP/1.0 GET to 127.0.0.1:<port><path> from inside the staging database container (bash's
+ * /dev/tcp; host, port and path are arguments, not part of the script): prints the status line.
+ */
+const HTTP_PROBE = 'exec 3<>"/dev/tcp/$1/$2" || exit 7; printf \'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n\' "$3" >&3; IFS= read -r -t 5 line <&3 || exit 8; printf \'%s\\n\' "$line"';
+
+async function httpStatus(s: Staging, port: number, path: string, signal?: AbortSignal): Promise<{ status?: number; error?: string }> {
+  const r = await execIn(s.container, ['bash', '-c', HTTP_PROBE, 'http-probe', '127.0.0.1', String(port), path], { signal, maxOutput: 1024 });
+  if (r.exitCode === 127 || r.exitCode === 126) return { error: `the staging image ${s.image} has no bash to probe the app with` };
+  if (r.exitCode === 7) return { error: 'connection refused' };
+  if (r.exitCode === 8) return { error: 'no answer within 5 s' };
+  const m = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(r.stdout);
+  if (r.exitCode !== 0 || !m) return { error: r.stderr.trim().split('\n').pop() || `no HTTP status line (${JSON.stringify(r.stdout.slice(0, 60))})` };
+  return { status: Number(m[1]) };
+}
+
+/**
+ * Starts the application image in the staging database's network namespace (no network of its own, no
+ * route out, no published port), with the same hardening and limits as the database container (memory,
+ * CPU, process count, CapDrop ALL plus what a root-started image needs, no-new-privileges), pointed at
+ * the staging database, and waits for `path` to answer 200, asked from inside the database container
+ * through `docker exec` ("the site loads"). The container is added to `s.extra` so that destroyStaging
+ * removes it whatever happens.
  */
 async function appCheck(s: Staging, app: AppSpec, spec: VerifySpec, signal?: AbortSignal): Promise<VerifyCheck> {
   const name = `site loads (${app.image} ${app.path})`;
+  if (app.port === s.innerPort) {
+    return { name, ok: false, detail: `restoreTest.app.port ${app.port} is the staging database's own port (the application shares its network namespace): use another port` };
+  }
   let container: Docker.Container;
+  let imageUser: string | undefined;
+  let imageId: string | undefined;
   try {
+    const image = await s.docker.getImage(app.image).inspect();
+    imageUser = image.Config?.User;
+    imageId = image.Id;
     container = await s.docker.createContainer({
       name: `${s.containerName}-app`.slice(0, 63),
       Image: app.image,
       Env: appEnv(s, app.env),
       Labels: stagingLabels(spec.runId, spec.client, 'app', s.stateId),
-      ExposedPorts: { [`${app.port}/tcp`]: {} },
-      HostConfig: {
-        NetworkMode: s.networkName,
-        PortBindings: { [`${app.port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
-        Binds: [],
-        RestartPolicy: { Name: 'no' },
-        SecurityOpt: ['no-new-privileges'],
-      },
+      HostConfig: hardenedHostConfig(s.limits, capsForUser(imageUser), `container:${s.container.id}`),
     });
   } catch (err) {
     return { name, ok: false, detail: `cannot create the app container: ${errorMessage(err)}` };
   }
   (s.extra ??= []).push(container);
   const deadline = Date.now() + app.timeoutMs;
+  const path = app.path.startsWith('/') ? app.path : `/${app.path}`;
   let last = 'no answer';
   try {
+    if (Object.values(app.env).some((v) => v.includes('${STAGING_DB_PASSWORD_FILE}'))) {
+      await putSecretFile(container, SECRET_DIR, 'password', s.password, await containerOwner(container, imageUser, imageId));
+    }
     await container.start();
-    const info = await container.inspect();
-    const port = Number(info.NetworkSettings.Ports?.[`${app.port}/tcp`]?.find((b) => b.HostIp === '127.0.0.1')?.HostPort ?? 0);
-    if (!port) return { name, ok: false, detail: 'the app container has no port published on 127.0.0.1' };
-    const url = `http://127.0.0.1:${port}${app.path.startsWith('/') ? app.path : `/${app.path}`}`;
-    while (Date.now() < deadline) {
+    for (;;) {
       signal?.throwIfAborted();
-      try {
-        const res = await abortable(fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'manual' }), signal);
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.status === 200) return { name, ok: true, detail: `HTTP 200 from ${app.path}` };
-        last = `HTTP ${res.status}`;
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        last = errorMessage(err);
-      }
+      const r = await httpStatus(s, app.port, path, signal);
+      if (r.status === 200) return { name, ok: true, detail: `HTTP 200 from ${app.path}` };
+      last = r.status !== undefined ? `HTTP ${r.status}` : r.error!;
       const st = await describeContainerState({ container });
       if (!st.running) {
         const logs = await containerLogTail({ container }, 5);
         return { name, ok: false, detail: `the app container ${st.text}${logs ? `: ${logs.split('\n').slice(-3).join(' | ').slice(0, 300)}` : ''}` };
       }
+      if (Date.now() >= deadline) break;
       await sleep(250);
     }
     return { name, ok: false, detail: `${app.path} did not answer 200 within ${Math.round(app.timeoutMs / 1000)} s (last: ${last})` };

@@ -57,3 +57,31 @@ test('a whole backup loads in one transaction', async () => {
   await loadBackupInto(file, 'plain', parseDbUrl(db.url, 'postgres'));
   expect(await tables()).toEqual(['productos']);
 });
+
+describe.each([['022', 0o022], ['000', 0o000]])('owner-only temporary files under umask %s', (_name, umask) => {
+  let saved: number;
+  beforeEach(() => { saved = process.umask(umask); });
+  afterEach(() => { process.umask(saved); });
+
+  test('downloadBackup: the downloaded production backup is 0600 in a 0700 directory', async () => {
+    const { lstat, rm } = await import('node:fs/promises');
+    const { LocalStorage } = await import('../../../src/core/storage/local.js');
+    const { downloadBackup } = await import('../../../src/core/restore/load-backup.js');
+    const root = mkdtempSync(join(tmpdir(), 'bbload-store-'));
+    try {
+      const storage = new LocalStorage('local', { type: 'local', path: root, prefix: '' });
+      const body = gzipSync(Buffer.from('CREATE TABLE lotes (id int);\n'));
+      await storage.put('demo/backup.sql.gz', Readable.from([body]));
+      const local = await downloadBackup([{ storage, key: 'demo/backup.sql.gz' }], null, 'backup.sql.gz');
+      try {
+        expect((await lstat(local.path)).mode & 0o777).toBe(0o600);
+        expect((await lstat(join(local.path, '..'))).mode & 0o777).toBe(0o700);
+        expect(local.size).toBe(body.length);
+      } finally {
+        await local.cleanup();
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,10 +1,10 @@
-/**
  * Globals applied first in the staging restore test (issue 18 item 5), against the real PostgreSQL and the
  * postgres:15 staging image: roles with a membership and an owned, granted table are created in the source,
  * the globals are backed up with dumpGlobals, loaded into a staging container with applyGlobalsInStaging,
  * and the database dump restored after them keeps its owners and grants. The staging superuser keeps its
  * own attributes and password; roles the image already has do not fail the load; other errors do.
  */
+import { execIn } from '../../../src/core/staging/exec.js';
 import { Readable } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,10 +50,11 @@ async function backupGlobals(withPasswords: boolean): Promise<{ file: Buffer; sh
 const source = (file: Buffer, sha256 = sha(file), what = 'backup_2026-01-06_03-00-00_globals.sql.gz') =>
   ({ open: async () => Readable.from([file]), what, expected: { sha256, sizeBytes: file.length } });
 
+/** The staging superuser still logs in with its password over TCP (inside the container: staging has no network). */
 async function tcpLogin(): Promise<string> {
-  const c = new pg.Client({ host: '127.0.0.1', port: s.hostPort, user: s.user, password: s.password, database: s.database, connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try { return (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u; } finally { await c.end(); }
+  const r = await execIn(s.container, ['psql', '-h', '127.0.0.1', '-p', String(s.innerPort), '-U', s.user, '-d', s.database, '-XAtc', 'SELECT current_user'], { env: [`PGPASSWORD=${s.password}`] });
+  if (r.exitCode !== 0) throw new Error(`login failed: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 beforeAll(async () => {

@@ -161,3 +161,24 @@ describe('a failed write closes its file descriptor exactly once', () => {
     expect(() => fstatSync(fd)).toThrow(/EBADF/);
   });
 });
+
+describe.each([['022', 0o022], ['000', 0o000]])('owner-only files under umask %s', (_name, umask) => {
+  let saved: number;
+  beforeEach(() => { saved = process.umask(umask); });
+  afterEach(() => { process.umask(saved); });
+
+  it('the .partial while writing, the dump and every directory the bot creates are 0600 / 0700', async () => {
+    const { lstat } = await import('node:fs/promises');
+    const mode = async (p: string) => (await lstat(p)).mode & 0o777;
+    const s = new LocalStorage('local', { type: 'local', path: join(dir, 'root'), prefix: 'prod' });
+    const partialModes: number[] = [];
+    let n = 0;
+    const src = source(1 * MiB, { onChunk: () => { if (n++ === 5) void allFiles(join(dir, 'root')).then(async (f) => { for (const p of f) partialModes.push(await mode(join(dir, 'root', p))); }); } });
+    await s.put('demo/backup_2026-01-04_03-00-00.sql.gz', src.stream);
+    await s.put('demo/backup_2026-01-04_03-00-00.sql.gz.manifest.json', Readable.from([Buffer.from('{}')]));
+    expect(partialModes).toEqual([0o600]);
+    for (const d of ['root', 'root/prod', 'root/prod/demo']) expect(await mode(join(dir, d))).toBe(0o700);
+    for (const f of await allFiles(join(dir, 'root'))) expect(await mode(join(dir, 'root', f))).toBe(0o600);
+    expect(await allFiles(join(dir, 'root'))).toHaveLength(2);
+  });
+});
