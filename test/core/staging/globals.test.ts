@@ -1,10 +1,10 @@
+/**
  * Globals applied first in the staging restore test (issue 18 item 5), against the real PostgreSQL and the
  * postgres:15 staging image: roles with a membership and an owned, granted table are created in the source,
  * the globals are backed up with dumpGlobals, loaded into a staging container with applyGlobalsInStaging,
  * and the database dump restored after them keeps its owners and grants. The staging superuser keeps its
  * own attributes and password; roles the image already has do not fail the load; other errors do.
  */
-import { execIn } from '../../../src/core/staging/exec.js';
 import { Readable } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
