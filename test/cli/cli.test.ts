@@ -84,8 +84,10 @@ describe('backup-bot CLI', () => {
     const r = await runCli(['--config', cfg, 'doctor'], { env: { DEMO_URL: state.url } });
     const lines = r.stdout.trim().split('\n');
     expect(lines.map((l) => l.replace(/:.*/, ''))).toEqual([
-      'ok    config', 'ok    state database', 'ok    client demo', 'ok    client shop', 'ok    storage local', 'ok    docker', 'ok    slack',
+      'ok    config', 'ok    state database', 'WARN  state database role', 'ok    evidence signing key', 'ok    client demo', 'ok    client shop', 'ok    storage local', 'ok    docker', 'ok    slack',
     ]);
+    // The test connects as the superuser: doctor says the evidence could be changed, and how to fix it.
+    expect(r.stdout).toMatch(/WARN  state database role: the bot's role "postgres" .*backup-bot db grant <role>/);
     expect(r.stdout).toMatch(/client demo: database: postgres database ".*" on 127\.0\.0\.1:5432: PostgreSQL 1\d\.\d+ reachable, pg_dump 1\d\.\d+ compatible/);
     expect(r.code).toBe(0);
 
@@ -107,7 +109,7 @@ describe('backup-bot CLI', () => {
     const cfg = writeConfig('reg.yml', localConfig(state.url, dir));
     const r = await runCli(['--config', cfg, 'register', 'backups'], { env: { DEMO_URL: state.url } });
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones');
+    expect(r.stdout.trim()).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones,Cadena #,Hash Cadena');
   });
 
   test('serve with no config runs on the embedded defaults, says which, creates the demo database, stops on SIGTERM', async () => {
