@@ -10,6 +10,7 @@ import { createStorage } from '../core/storage/index.js';
 import { dockerFromConfig } from '../core/staging/docker.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
+import { checkEncryption } from '../core/crypto/keys.js';
 
 export interface Check { name: string; ok: boolean; detail: string }
 
@@ -50,6 +51,14 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
       const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
       return `${describeTarget(t)}: server ${server.version} reachable, mysqldump ${tool.version}`;
     }));
+    const enc = c.encryption;
+    if (enc) {
+      checks.push(await check(`client ${name}: encryption`, async () => {
+        const r = await checkEncryption(name, enc);
+        if (!r.ok) throw new Error(r.detail);
+        return r.detail;
+      }));
+    }
   }
 
   for (const [name, s] of Object.entries(config.storage)) {
