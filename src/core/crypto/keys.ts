@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { EncryptionConfig } from '../../config/schema.js';
 import { isAgeIdentity } from '../../config/age-keys.js';
 import { OperationError, UserError } from '../errors.js';
+import { isEncryptedName } from '../naming.js';
 import { registerSecret } from '../redact.js';
 import type { Readable } from 'node:stream';
 import { AgeDecryptStream, checkAgeHeader, loadAge } from './age-stream.js';
@@ -181,7 +182,7 @@ export function noIdentityMessage(what: string, d: Pick<Decryption, 'identities'
  */
 export async function decryptionFor(client: string, enc: EncryptionConfig | undefined, manifest: unknown, what: string): Promise<Decryption | undefined> {
   const m = manifestEncryption(manifest);
-  const encrypted = m !== undefined || what.endsWith('.age');
+  const encrypted = m !== undefined || isEncryptedName(what);
   if (!encrypted) return undefined;
   const recipients = m?.recipients ?? [];
   const fps = recipients.length ? ` for recipient fingerprint(s) ${recipients.map((r) => r.fingerprint).join(', ')}` : '';
