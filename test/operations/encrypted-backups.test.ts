@@ -213,13 +213,15 @@ describe('encrypted backups (age)', () => {
   });
 
   it('a backup host without the identity still writes and checks the stored bytes (decryption not checked, said so)', async () => {
-    const out = await withCtx(config({ recipients: [keys[1]!.recipient] }), (ctx) => runBackup(ctx, { client: 'demo', actor: 'U0OPER', trigger: 'cli', notify: false }));
+    const files = join(dir, 'appfiles');
+    const out = await withCtx(config({ recipients: [keys[1]!.recipient] }, { files: [files] }), (ctx) => runBackup(ctx, { client: 'demo', actor: 'U0OPER', trigger: 'cli', notify: false }));
     expect(out.error).toBeUndefined();
     expect(out.ok).toBe(true);
     const checks = (out.run.details as { checks: Array<{ name: string; ok: boolean; detail: string }> }).checks;
     expect(checks.find((c) => c.name === 'decrypt')!.detail).toMatch(/^not decrypted: no age identity on this host \(clients\.demo\.encryption\.identity\)/);
     expect(checks.find((c) => c.name === 'tables')!.detail).toMatch(/^16 CREATE TABLE while streaming/);
     expect(out.backup!.observations).toMatch(/not decrypted on read-back/);
+    expect(checks.filter((c) => c.name.startsWith('files ')).map((c) => [c.name.replace(/^files \S+ /, ''), c.ok])).toEqual([['sha256', true], ['decrypt', true]]);
   });
 
   it('custom format (pg_dump -Fc): backup_….dump.age, read back through pg_restore decrypting, restore-tested (pg_restore -j from the decrypted archive)', async () => {

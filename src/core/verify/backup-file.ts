@@ -187,13 +187,25 @@ async function verifyCiphertextOnly(src: NodeJS.ReadableStream, storage: Storage
   return { ok: checks.every((c) => c.ok), checks, sha256, sizeBytes: size, tables: streamed.tables };
 }
 
-/** A files archive (`.tar.gz`): sha256 and full decompression. */
-export async function verifyArchiveFile(storage: Storage, key: string, expectedSha256?: string | null, decrypt?: { decryption: Decryption; client?: string }): Promise<VerifyFileResult> {
+/**
+ * A files archive (`.tar.gz`, or `.tar.gz.age` with `decrypt`): sha256 and full decompression. Encrypted
+ * without an identity on this host (`decrypt` without `decryption`): the stored bytes' sha256 only.
+ */
+export async function verifyArchiveFile(storage: Storage, key: string, expectedSha256?: string | null, decrypt?: { decryption?: Decryption; client?: string }): Promise<VerifyFileResult> {
   let src;
   try {
     src = await storage.get(key);
   } catch (err) {
     return { ok: false, sizeBytes: 0, checks: [{ name: 'read', ok: false, detail: redactSecrets(`cannot read ${key} from destination "${storage.name}": ${errorMessage(err)}`) }] };
+  }
+  if (decrypt && !decrypt.decryption) {
+    // Encrypted, no identity on this host: the stored bytes only.
+    const { sha256, size, readError } = await pumpHashed(src, new Writable({ write(_c, _e, cb) { cb(); } }), () => false);
+    const checks: Check[] = [
+      { name: 'sha256', ok: !readError && Boolean(expectedSha256) && sha256 === expectedSha256, detail: readError ? redactSecrets(readError) : sha256 === expectedSha256 ? `matches ${sha256.slice(0, 12)}…` : `read ${sha256.slice(0, 12)}…, recorded ${expectedSha256?.slice(0, 12) ?? 'nothing'}…` },
+      { name: 'decrypt', ok: true, detail: `not decrypted: no age identity on this host${decrypt.client ? ` (clients.${decrypt.client}.encryption.identity)` : ''}` },
+    ];
+    return { ok: checks.every((c) => c.ok), checks, sha256, sizeBytes: size };
   }
   const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
   let decodeError: string | undefined;
