@@ -67,10 +67,14 @@ function timed(cmd, argv, env = {}) {
     let stdout = '';
     let stderr = '';
     let hwm = 0;
+    let cpuTicks = 0;
     const sample = () => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+        // utime + stime of the process (all its threads: gzip and crypto in libuv's pool too), in clock ticks
+        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        cpuTicks = Math.max(cpuTicks, Number(f[11]) + Number(f[12]));
       } catch { /* exited */ }
     };
     const timer = setInterval(sample, 25);
@@ -80,7 +84,8 @@ function timed(cmd, argv, env = {}) {
     child.on('exit', () => sample());
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout, stderr, peakRss: hwm });
+      // CPU as last sampled (up to 25 ms before the exit), at the usual 100 ticks per second
+      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout, stderr, peakRss: hwm, cpuMs: cpuTicks * 10 });
     });
   });
 }
@@ -218,14 +223,14 @@ try {
   const best = (xs, k = 'ms') => xs.reduce((a, b) => (b[k] < a[k] ? b : a));
   const sop = best(results.sop);
   console.log(`\nresults (${runs} run(s) each, best wall time shown; database ${mb(dbBytes)} MB, machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
-  console.log('| pipeline | wall s | ratio to SOP | DB MB/s | dump MB | peak RSS MB | without read-back s (ratio) | read-back s | in-run dump+store s (ratio) | harness CPU s |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  console.log(`| SOP \`pg_dump \\| gzip -6 > file\` | ${sec(sop.ms)} | 1.00 | ${(dbBytes / 1048576 / (sop.ms / 1000)).toFixed(1)} | ${mb(sop.bytes)} | - | - | - | - | - |`);
+  console.log('| pipeline | wall s | ratio to SOP | DB MB/s | dump MB | peak RSS MB | without read-back s (ratio) | read-back s | in-run dump+store s (ratio) | harness CPU s | bot CPU s (least) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log(`| SOP \`pg_dump \\| gzip -6 > file\` | ${sec(sop.ms)} | 1.00 | ${(dbBytes / 1048576 / (sop.ms / 1000)).toFixed(1)} | ${mb(sop.bytes)} | - | - | - | - | - | - |`);
   for (const [name, xs] of [['backup-bot → local', results.local], ['backup-bot → local, age', results.localAge], ['backup-bot → s3rver', results.s3], ['backup-bot → s3rver, age', results.s3Age]]) {
     const b = best(xs);
     const peak = Math.max(...xs.map((x) => x.peakRss));
     const nrb = best(xs.filter((x) => x.noReadBackMs !== undefined), 'noReadBackMs');
-    console.log(`| ${name} | ${sec(b.ms)} | ${(b.ms / sop.ms).toFixed(2)} | ${(dbBytes / 1048576 / (b.ms / 1000)).toFixed(1)} | ${mb(b.bytes)} | ${mb(peak)} | ${nrb ? `${sec(nrb.noReadBackMs)} (${(nrb.noReadBackMs / sop.ms).toFixed(2)})` : '?'} | ${b.readBackMs !== undefined ? sec(b.readBackMs) : '?'} | ${b.inRunMs !== undefined ? `${sec(b.inRunMs)} (${(b.inRunMs / sop.ms).toFixed(2)})` : '?'} | ${sec(b.serverCpuMs)} |`);
+    console.log(`| ${name} | ${sec(b.ms)} | ${(b.ms / sop.ms).toFixed(2)} | ${(dbBytes / 1048576 / (b.ms / 1000)).toFixed(1)} | ${mb(b.bytes)} | ${mb(peak)} | ${nrb ? `${sec(nrb.noReadBackMs)} (${(nrb.noReadBackMs / sop.ms).toFixed(2)})` : '?'} | ${b.readBackMs !== undefined ? sec(b.readBackMs) : '?'} | ${b.inRunMs !== undefined ? `${sec(b.inRunMs)} (${(b.inRunMs / sop.ms).toFixed(2)})` : '?'} | ${sec(b.serverCpuMs)} | ${sec(best(xs, 'cpuMs').cpuMs)} |`);
   }
   console.log('\nall runs (wall s): ' + Object.entries(results).map(([k, xs]) => `${k}: ${xs.map((x) => sec(x.ms)).join(', ')}`).join('; '));
   const overhead = (plain, age, k = 'ms') => {
@@ -234,6 +239,7 @@ try {
     return `${sec(p)} → ${sec(a)} s (${a >= p ? '+' : ''}${(((a - p) / p) * 100).toFixed(1)} %)`;
   };
   console.log(`\nencryption (age) overhead on the backup's wall time, best of each: local ${overhead(results.local, results.localAge)}; s3rver ${overhead(results.s3, results.s3Age)}`);
+  console.log(`  the bot's CPU (least of the runs): local ${overhead(results.local, results.localAge, 'cpuMs')}; s3rver ${overhead(results.s3, results.s3Age, 'cpuMs')} — on a loaded machine the CPU it takes is steadier than the wall time`);
   console.log(`  without read-back: local ${overhead(results.local, results.localAge, 'noReadBackMs')}; s3rver ${overhead(results.s3, results.s3Age, 'noReadBackMs')}; ciphertext ${mb(best(results.localAge).bytes)} MB vs ${mb(best(results.local).bytes)} MB`);
   console.log('targets: ratio <= 0.95 without read-back, peak RSS <= 150 MB, encryption <= +10 %');
 console.log("harness CPU: this process's CPU during the bot's run (s3rver serving the upload and the read-back), taken from the same cores");

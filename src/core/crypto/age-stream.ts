@@ -56,14 +56,18 @@ function chunkNonce(counter: bigint, last: boolean): Buffer {
   return n;
 }
 
-function seal(key: Buffer, counter: bigint, last: boolean, plain: Buffer): Buffer {
+/** Seals one chunk; pushes its ciphertext and tag onto `out` (concatenated by the caller, once). */
+function sealInto(out: Buffer[], key: Buffer, counter: bigint, last: boolean, plain: Buffer): void {
   const c = createCipheriv('chacha20-poly1305', key, chunkNonce(counter, last), { authTagLength: TAG });
-  const out = Buffer.allocUnsafe(plain.length + TAG);
-  const body = c.update(plain);
-  body.copy(out, 0);
+  out.push(c.update(plain));
   c.final();
-  c.getAuthTag().copy(out, plain.length);
-  return out;
+  out.push(c.getAuthTag());
+}
+
+function seal(key: Buffer, counter: bigint, last: boolean, plain: Buffer): Buffer {
+  const out: Buffer[] = [];
+  sealInto(out, key, counter, last, plain);
+  return Buffer.concat(out);
 }
 
 /** Opens one sealed chunk; undefined when it does not authenticate. */
@@ -132,14 +136,20 @@ export class AgeEncryptStream extends Transform {
     for (let off = 0; off < chunk.length;) {
       // A full chunk is sealed only once more data exists: the last chunk is sealed with the last flag.
       if (this.used === AGE_CHUNK) {
-        out.push(seal(key, this.counter++, false, this.buf));
+        sealInto(out, key, this.counter++, false, this.buf);
         this.used = 0;
+      }
+      if (this.used === 0 && chunk.length - off > AGE_CHUNK) {
+        // A whole chunk with more data after it, straight from the input (no copy into the buffer).
+        sealInto(out, key, this.counter++, false, chunk.subarray(off, off + AGE_CHUNK));
+        off += AGE_CHUNK;
+        continue;
       }
       const n = chunk.copy(this.buf, this.used, off);
       this.used += n;
       off += n;
     }
-    cb(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
+    cb(null, out.length === 0 ? undefined : Buffer.concat(out));
   }
 
   override _flush(cb: TransformCallback): void {
@@ -301,6 +311,12 @@ export class AgeDecryptStream extends Transform {
       if (this.used === this.chunk.length) {
         out.push(this.openChunk(this.chunk, false));
         this.used = 0;
+      }
+      if (this.used === 0 && data.length - off > this.chunk.length) {
+        // A whole sealed chunk with more data after it, straight from the input.
+        out.push(this.openChunk(data.subarray(off, off + this.chunk.length), false));
+        off += this.chunk.length;
+        continue;
       }
       const n = data.copy(this.chunk, this.used, off);
       this.used += n;

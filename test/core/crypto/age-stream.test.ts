@@ -63,13 +63,23 @@ function ageCli(args: string[], input: Buffer): Promise<Buffer> {
 const SIZES = [0, 1, 1000, AGE_CHUNK - 1, AGE_CHUNK, AGE_CHUNK + 1, 3 * AGE_CHUNK, 3 * AGE_CHUNK + 17];
 
 describe('age file format', () => {
+  test('any chunking of the input (whole chunks sealed straight from a write, or assembled)', async () => {
+    const plain = randomBytes(5 * AGE_CHUNK + 3);
+    const enc = await AgeEncryptStream.create([keys[0]!.recipient]);
+    const pieces = [plain.subarray(0, 10), plain.subarray(10, 3 * AGE_CHUNK + 20), plain.subarray(3 * AGE_CHUNK + 20)];
+    const cipher = await buffer(Readable.from(pieces).pipe(enc));
+    expect((await decrypt(cipher, [keys[0]!.identity], 1)).equals(plain)).toBe(true);
+    expect((await ageCli(['-d', '-i', keys[0]!.file], cipher)).equals(plain)).toBe(true);
+  });
+
   test.each(SIZES)('%i bytes: round trip, decrypted by the age CLI and by age-encryption, for every recipient', async (n) => {
     const plain = randomBytes(n);
     const cipher = await encrypt(plain, keys.slice(0, 2).map((k) => k.recipient));
     expect(cipher.subarray(0, 22).toString()).toBe('age-encryption.org/v1\n');
     expect(cipher.toString('latin1').match(/^-> X25519 /gm)).toHaveLength(2); // one stanza per recipient, no other
     for (const k of keys.slice(0, 2)) {
-      expect((await decrypt(cipher, [k.identity], 7)).equals(plain)).toBe(true);
+      expect((await decrypt(cipher, [k.identity], 7)).equals(plain)).toBe(true); // chunk boundaries inside writes
+      expect((await decrypt(cipher, [k.identity], 1)).equals(plain)).toBe(true); // whole chunks straight from one write
       expect((await ageCli(['-d', '-i', k.file], cipher)).equals(plain)).toBe(true);
     }
     const d = new Decrypter();
