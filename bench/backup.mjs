@@ -239,6 +239,13 @@ try {
     return `${sec(p)} → ${sec(a)} s (${a >= p ? '+' : ''}${(((a - p) / p) * 100).toFixed(1)} %)`;
   };
   console.log(`\nencryption (age) overhead on the backup's wall time, best of each: local ${overhead(results.local, results.localAge)}; s3rver ${overhead(results.s3, results.s3Age)}`);
+  // Each encrypted run follows its plain run: a pair shares the machine's load of the moment.
+  const pairs = (plain, age, k = 'ms') => {
+    const r = plain.map((p, i) => age[i][k] / p[k] - 1).sort((a, b) => a - b);
+    const med = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+    return `median ${med >= 0 ? '+' : ''}${(med * 100).toFixed(1)} % (pairs: ${r.map((x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}`).join(', ')} %)`;
+  };
+  console.log(`  run by run (each encrypted run right after its plain one): wall local ${pairs(results.local, results.localAge)}; s3rver ${pairs(results.s3, results.s3Age)}; bot CPU local ${pairs(results.local, results.localAge, 'cpuMs')}; s3rver ${pairs(results.s3, results.s3Age, 'cpuMs')}`);
   console.log(`  the bot's CPU (least of the runs): local ${overhead(results.local, results.localAge, 'cpuMs')}; s3rver ${overhead(results.s3, results.s3Age, 'cpuMs')} — on a loaded machine the CPU it takes is steadier than the wall time`);
   console.log(`  without read-back: local ${overhead(results.local, results.localAge, 'noReadBackMs')}; s3rver ${overhead(results.s3, results.s3Age, 'noReadBackMs')}; ciphertext ${mb(best(results.localAge).bytes)} MB vs ${mb(best(results.local).bytes)} MB`);
   console.log('targets: ratio <= 0.95 without read-back, peak RSS <= 150 MB, encryption <= +10 %');
