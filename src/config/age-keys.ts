@@ -22,7 +22,7 @@ function polymod(values: number[]): number {
 }
 
 /** The 32 bytes a bech32 string with human-readable part `hrp` carries, or undefined when it is not one. */
-export function decodeBech32Key(s: string, hrp: string): Uint8Array | undefined {
+function decodeBech32Key(s: string, hrp: string): Uint8Array | undefined {
   const lower = s.toLowerCase();
   if (s !== lower && s !== s.toUpperCase()) return undefined; // mixed case is invalid bech32
   if (!lower.startsWith(`${hrp}1`) || lower.length !== hrp.length + 1 + 58) return undefined;

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { fillSampleDatabase } from '../../src/operations/demo-database.js';
+import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { runBackup } from '../../src/operations/backup.js';
 import { verifyBackup } from '../../src/operations/verify-backup.js';
 import { runRestoreTest, type RestoreTestStep } from '../../src/operations/restore-test.js';

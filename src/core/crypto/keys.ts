@@ -36,7 +36,7 @@ export interface ManifestEncryption {
 }
 
 /** `manifest.encryption` of a register row's manifest, when the backup is encrypted (tolerant of old rows). */
-export function manifestEncryption(manifest: unknown): ManifestEncryption | undefined {
+function manifestEncryption(manifest: unknown): ManifestEncryption | undefined {
   const e = (manifest as { encryption?: unknown } | null | undefined)?.encryption as Partial<ManifestEncryption> | undefined;
   if (!e || typeof e !== 'object' || e.scheme !== 'age') return undefined;
   const recipients = Array.isArray(e.recipients)
@@ -112,7 +112,7 @@ export async function loadIdentities(client: string, enc: EncryptionConfig | und
   return out;
 }
 
-export interface IdentityCheck {
+interface IdentityCheck {
   fingerprint: string;
   source: string;
   /** current: one of `recipients` (new backups); old: not a current recipient (reads backups made before a rotation). */
@@ -169,7 +169,7 @@ export interface Decryption {
 }
 
 /** The message when no configured identity opens a file: the fingerprints it was made for and those we have. */
-export function noIdentityMessage(what: string, d: Pick<Decryption, 'identities' | 'recipients'>, client?: string): string {
+function noIdentityMessage(what: string, d: Pick<Decryption, 'identities' | 'recipients'>, client?: string): string {
   const made = d.recipients.length ? d.recipients.map((r) => r.fingerprint).join(', ') : 'unknown (no manifest)';
   const have = d.identities.map((i) => i.fingerprint).join(', ') || 'none';
   return `cannot decrypt ${what}: no configured age identity matches it. It was encrypted for recipient fingerprint(s) ${made}; the configured identities are ${have}${client ? ` (clients.${client}.encryption.identity)` : ''}. Add the identity of one of those recipients (after a key rotation, keep the old identity in the list)`;

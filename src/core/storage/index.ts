@@ -3,7 +3,7 @@ import type { S3StorageConfig, StorageConfig } from '../../config/schema.js';
 import type { PutOptions, Storage, StoredObject } from './storage.js';
 import { LocalStorage } from './local.js';
 
-export type { PutOptions, Storage, StoredObject } from './storage.js';
+export type { Storage, StoredObject } from './storage.js';
 export { ObjectLockedError, StorageError } from './storage.js';
 
 export function createStorage(name: string, cfg: StorageConfig): Storage {

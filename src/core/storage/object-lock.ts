@@ -1,6 +1,6 @@
 import type { StorageConfig } from '../../config/schema.js';
 
-export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
+type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
 
 /** The S3 Object Lock retention a backup's objects get on one destination. */
 export interface ObjectLockRetention { mode: ObjectLockMode; retainUntil: Date }
@@ -21,7 +21,7 @@ export function objectLockOf(cfg: StorageConfig | undefined, takenAt: Date): Obj
 }
 
 /** `manifest.objectLock` of a register row's manifest (tolerant of old rows and damaged entries). */
-export function manifestObjectLocks(manifest: unknown): ManifestObjectLock[] {
+function manifestObjectLocks(manifest: unknown): ManifestObjectLock[] {
   const list = (manifest as { objectLock?: unknown } | null | undefined)?.objectLock;
   if (!Array.isArray(list)) return [];
   return list.filter((l): l is ManifestObjectLock =>
