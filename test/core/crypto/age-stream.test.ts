@@ -177,8 +177,8 @@ describe('age file format', () => {
     expect(isAgeRecipient('age1' + 'q'.repeat(58))).toBe(false);
   });
 
-  test('streams in bounded memory: 192 MiB through encryption and decryption, memory flat', async () => {
-    const total = 192 * 1024 * 1024;
+  test('streams in bounded memory: 256 MiB through encryption and decryption, memory flat', async () => {
+    const total = 256 * 1024 * 1024;
     const block = randomBytes(256 * 1024);
     let sent = 0;
     const hIn = createHash('sha256');
@@ -200,7 +200,8 @@ describe('age file format', () => {
     const sink = new Writable({ write(c: Buffer, _e, cb) { hOut.update(c); if (++n % 64 === 0) sample(); cb(); } });
     await pipeline(source, await AgeEncryptStream.create([keys[0]!.recipient]), new AgeDecryptStream({ identities: [keys[0]!.identity], what: 'big' }), sink);
     expect(hOut.digest('hex')).toBe(hIn.digest('hex'));
-    // Holding the stream would need 192 MiB; the buffers in flight are a few MiB (GC slack allowed).
-    expect(peak).toBeLessThan(48 * 1024 * 1024);
+    // Holding the stream would need 256 MiB (twice, encrypted and decrypted); what is in flight is a few MiB,
+    // plus what the garbage collector has not reclaimed yet (seen up to ~55 MiB on a loaded machine).
+    expect(peak).toBeLessThan(96 * 1024 * 1024);
   });
 });
