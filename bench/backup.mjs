@@ -6,6 +6,9 @@
 // `pg_dump | gzip -6 > file` on the same database, and prints wall time, the ratio, throughput and the bot's
 // peak RSS (VmHWM of the node process). The bot always reads the primary copy back (verification); the time
 // "without read-back" is taken from the run's timeline (the moment the `verifying` phase started).
+// Encrypted variants (client-side age encryption, `clients.<c>.encryption`) run in the same loop beside the
+// plain ones, with an identity so that the read-back decrypts too; the overhead of encryption on the wall
+// time is printed per destination (target: at most +10 %).
 // This is a benchmark, not a test. The bench databases are dropped at the end (unless --keep-db).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import S3rver from 's3rver';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -63,10 +67,14 @@ function timed(cmd, argv, env = {}) {
     let stdout = '';
     let stderr = '';
     let hwm = 0;
+    let cpuTicks = 0;
     const sample = () => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+        // utime + stime of the process (all its threads: gzip and crypto in libuv's pool too), in clock ticks
+        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        cpuTicks = Math.max(cpuTicks, Number(f[11]) + Number(f[12]));
       } catch { /* exited */ }
     };
     const timer = setInterval(sample, 25);
@@ -76,7 +84,8 @@ function timed(cmd, argv, env = {}) {
     child.on('exit', () => sample());
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout, stderr, peakRss: hwm });
+      // CPU as last sampled (up to 25 ms before the exit), at the usual 100 ticks per second
+      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout, stderr, peakRss: hwm, cpuMs: cpuTicks * 10 });
     });
   });
 }
@@ -112,7 +121,10 @@ async function build() {
   return s;
 }
 
-function writeConfig(s3endpoint) {
+async function writeConfig(s3endpoint) {
+  const identity = await generateIdentity();
+  const recipient = await identityToRecipient(identity);
+  const encryption = `    encryption: { recipients: ["${recipient}"], identity: "${identity}" }`;
   const cfg = `
 timezone: UTC
 state: { url: "${urlFor(stateDb)}" }
@@ -137,6 +149,16 @@ clients:
     database: { engine: postgres, url: "${urlFor(benchDb)}" }
     storage: [s3]
     verify: { minTables: 1 }
+  bench_local_age:
+    database: { engine: postgres, url: "${urlFor(benchDb)}" }
+    storage: [local]
+    verify: { minTables: 1 }
+${encryption}
+  bench_s3_age:
+    database: { engine: postgres, url: "${urlFor(benchDb)}" }
+    storage: [s3]
+    verify: { minTables: 1 }
+${encryption}
 `;
   const p = join(dir, 'backup-bot.yml');
   writeFileSync(p, cfg);
@@ -186,29 +208,47 @@ try {
   const s3dir = join(dir, 's3rver');
   s3server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: 'bench' }] });
   const addr = await s3server.run();
-  const config = writeConfig(`http://127.0.0.1:${addr.port}`);
+  const config = await writeConfig(`http://127.0.0.1:${addr.port}`);
 
-  const results = { sop: [], local: [], s3: [] };
+  const results = { sop: [], local: [], localAge: [], s3: [], s3Age: [] };
   for (let i = 0; i < runs; i++) {
     results.sop.push(await sopPipeline(i));
+    // plain and encrypted alternate, so that a change of machine load hits both alike
     results.local.push(await bot('bench_local', config));
+    results.localAge.push(await bot('bench_local_age', config));
     results.s3.push(await bot('bench_s3', config));
+    results.s3Age.push(await bot('bench_s3_age', config));
     rmSync(join(dir, 'local'), { recursive: true, force: true });
   }
   const best = (xs, k = 'ms') => xs.reduce((a, b) => (b[k] < a[k] ? b : a));
   const sop = best(results.sop);
   console.log(`\nresults (${runs} run(s) each, best wall time shown; database ${mb(dbBytes)} MB, machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
-  console.log('| pipeline | wall s | ratio to SOP | DB MB/s | dump MB | peak RSS MB | without read-back s (ratio) | read-back s | in-run dump+store s (ratio) | harness CPU s |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  console.log(`| SOP \`pg_dump \\| gzip -6 > file\` | ${sec(sop.ms)} | 1.00 | ${(dbBytes / 1048576 / (sop.ms / 1000)).toFixed(1)} | ${mb(sop.bytes)} | - | - | - | - | - |`);
-  for (const [name, xs] of [['backup-bot → local', results.local], ['backup-bot → s3rver', results.s3]]) {
+  console.log('| pipeline | wall s | ratio to SOP | DB MB/s | dump MB | peak RSS MB | without read-back s (ratio) | read-back s | in-run dump+store s (ratio) | harness CPU s | bot CPU s (least) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log(`| SOP \`pg_dump \\| gzip -6 > file\` | ${sec(sop.ms)} | 1.00 | ${(dbBytes / 1048576 / (sop.ms / 1000)).toFixed(1)} | ${mb(sop.bytes)} | - | - | - | - | - | - |`);
+  for (const [name, xs] of [['backup-bot → local', results.local], ['backup-bot → local, age', results.localAge], ['backup-bot → s3rver', results.s3], ['backup-bot → s3rver, age', results.s3Age]]) {
     const b = best(xs);
     const peak = Math.max(...xs.map((x) => x.peakRss));
     const nrb = best(xs.filter((x) => x.noReadBackMs !== undefined), 'noReadBackMs');
-    console.log(`| ${name} | ${sec(b.ms)} | ${(b.ms / sop.ms).toFixed(2)} | ${(dbBytes / 1048576 / (b.ms / 1000)).toFixed(1)} | ${mb(b.bytes)} | ${mb(peak)} | ${nrb ? `${sec(nrb.noReadBackMs)} (${(nrb.noReadBackMs / sop.ms).toFixed(2)})` : '?'} | ${b.readBackMs !== undefined ? sec(b.readBackMs) : '?'} | ${b.inRunMs !== undefined ? `${sec(b.inRunMs)} (${(b.inRunMs / sop.ms).toFixed(2)})` : '?'} | ${sec(b.serverCpuMs)} |`);
+    console.log(`| ${name} | ${sec(b.ms)} | ${(b.ms / sop.ms).toFixed(2)} | ${(dbBytes / 1048576 / (b.ms / 1000)).toFixed(1)} | ${mb(b.bytes)} | ${mb(peak)} | ${nrb ? `${sec(nrb.noReadBackMs)} (${(nrb.noReadBackMs / sop.ms).toFixed(2)})` : '?'} | ${b.readBackMs !== undefined ? sec(b.readBackMs) : '?'} | ${b.inRunMs !== undefined ? `${sec(b.inRunMs)} (${(b.inRunMs / sop.ms).toFixed(2)})` : '?'} | ${sec(b.serverCpuMs)} | ${sec(best(xs, 'cpuMs').cpuMs)} |`);
   }
   console.log('\nall runs (wall s): ' + Object.entries(results).map(([k, xs]) => `${k}: ${xs.map((x) => sec(x.ms)).join(', ')}`).join('; '));
-  console.log('targets: ratio <= 0.95 without read-back, peak RSS <= 150 MB');
+  const overhead = (plain, age, k = 'ms') => {
+    const p = best(plain.filter((x) => x[k] !== undefined), k)[k];
+    const a = best(age.filter((x) => x[k] !== undefined), k)[k];
+    return `${sec(p)} → ${sec(a)} s (${a >= p ? '+' : ''}${(((a - p) / p) * 100).toFixed(1)} %)`;
+  };
+  console.log(`\nencryption (age) overhead on the backup's wall time, best of each: local ${overhead(results.local, results.localAge)}; s3rver ${overhead(results.s3, results.s3Age)}`);
+  // Each encrypted run follows its plain run: a pair shares the machine's load of the moment.
+  const pairs = (plain, age, k = 'ms') => {
+    const r = plain.map((p, i) => age[i][k] / p[k] - 1).sort((a, b) => a - b);
+    const med = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+    return `median ${med >= 0 ? '+' : ''}${(med * 100).toFixed(1)} % (pairs: ${r.map((x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}`).join(', ')} %)`;
+  };
+  console.log(`  run by run (each encrypted run right after its plain one): wall local ${pairs(results.local, results.localAge)}; s3rver ${pairs(results.s3, results.s3Age)}; bot CPU local ${pairs(results.local, results.localAge, 'cpuMs')}; s3rver ${pairs(results.s3, results.s3Age, 'cpuMs')}`);
+  console.log(`  the bot's CPU (least of the runs): local ${overhead(results.local, results.localAge, 'cpuMs')}; s3rver ${overhead(results.s3, results.s3Age, 'cpuMs')} — on a loaded machine the CPU it takes is steadier than the wall time`);
+  console.log(`  without read-back: local ${overhead(results.local, results.localAge, 'noReadBackMs')}; s3rver ${overhead(results.s3, results.s3Age, 'noReadBackMs')}; ciphertext ${mb(best(results.localAge).bytes)} MB vs ${mb(best(results.local).bytes)} MB`);
+  console.log('targets: ratio <= 0.95 without read-back, peak RSS <= 150 MB, encryption <= +10 %');
 console.log("harness CPU: this process's CPU during the bot's run (s3rver serving the upload and the read-back), taken from the same cores");
 } finally {
   if (s3server) await s3server.close().catch(() => {});

@@ -2,7 +2,7 @@
 # Makes a fresh machine ready for backup-bot's tests, and does nothing that is already done:
 #   a Node.js >= 22 (the machine's, or Node 24 LTS provisioned under .tools/ by scripts/node.sh),
 #   PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 running (started if stopped),
-#   their client tools (pg_dump, psql, mysqldump, mariadb) installed,
+#   their client tools (pg_dump, psql, mysqldump, mariadb) and age installed,
 #   a Docker engine (Debian's docker.io, dockerd started in the background; a test starts a second,
 #   TLS-only dockerd of its own on 127.0.0.1 with certificates made by openssl),
 #   the staging images postgres:15 and mariadb:10.11 built from Debian packages (no registry needed).
@@ -31,6 +31,8 @@ command -v mysqldump >/dev/null 2>&1 || need+=(mariadb-client)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 # The remote-Docker test makes its CA, server and client certificates with openssl.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# age / age-keygen: the test that decrypts a backup by hand, without the bot (README "Encrypted backups")
+{ command -v age >/dev/null 2>&1 && command -v age-keygen >/dev/null 2>&1; } || need+=(age)
 if [ "${#need[@]}" -gt 0 ]; then log "installing ${need[*]}"; apt_install "${need[@]}"; fi
 
 # --- evidence report (issue 19): headless Chromium renders and checks the HTML/PDF, poppler reads the PDF,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isCronExpression, isTimezone } from './cron.js';
 import { parseDuration } from './duration.js';
+import { isAgeIdentity, isAgeRecipient } from './age-keys.js';
 
 /**
  * The configuration contract. Keys are added beside existing ones, never renamed.
@@ -49,6 +50,20 @@ const s3Destination = z.strictObject({
   partSizeMb: z.number().int().min(5, 'must be at least 5 (S3\'s smallest part)').max(1024, 'must be at most 1024: the upload holds partSizeMb × (queueSize + 1) in memory').default(8),
   /** Parts uploaded at once; the upload holds partSizeMb × (queueSize + 1) in memory (a fixed pool of part buffers). */
   queueSize: z.number().int().min(1).max(16).default(2),
+  /** Server-side encryption asked for on every put (PutObject and CreateMultipartUpload). */
+  sse: z.enum(['AES256', 'aws:kms']).optional(),
+  /** KMS key (id, ARN or alias) for `sse: aws:kms`; without it the bucket's default KMS key is used. */
+  kmsKeyId: nonEmpty.optional(),
+  /**
+   * S3 Object Lock retention put on every object written here (the bucket must have been created with
+   * Object Lock). Retention keeps such objects until the date, and never counts them against `keep`.
+   */
+  objectLock: z.strictObject({
+    mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+    days: z.number().int().min(1).max(36500),
+  }).optional(),
+}).superRefine((d, ctx) => {
+  if (d.kmsKeyId && d.sse !== 'aws:kms') ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'is only used with sse: "aws:kms" (set sse: aws:kms, or remove kmsKeyId)' });
 });
 
 const localDestination = z.strictObject({
@@ -118,6 +133,26 @@ const database = z.strictObject({
 
 const retentionDays = z.strictObject({ days: z.number().int().positive() });
 
+/** An age X25519 public key (`age1…`); the message shows the value (a public key is not a secret). */
+const ageRecipient = z.string().trim().refine(isAgeRecipient, {
+  error: (iss) => `${JSON.stringify(String(iss.input).slice(0, 80))} is not an age public key (accepted: an X25519 recipient "age1…", 62 characters, as printed by age-keygen)`,
+});
+/** An age secret key, inline (`${AGE_IDENTITY}`) or in a file written by age-keygen; the message never shows the value. */
+const ageIdentity = z.union([
+  z.string().trim().refine(isAgeIdentity, { error: () => 'is not an age secret key (accepted: "AGE-SECRET-KEY-1…" as written by age-keygen, or { file: /path/to/key.txt })' }),
+  z.strictObject({ file: absolutePath }),
+], { error: () => 'must be an age secret key "AGE-SECRET-KEY-1…" (e.g. "${AGE_IDENTITY}"), { file: /path/to/key.txt }, or a list of these' });
+
+/**
+ * Client-side encryption with age: new backups are encrypted to every recipient; `identity` (one or a list:
+ * the current key and the old ones after a rotation) is needed only where backups are read back
+ * (verification, restore tests, production restores).
+ */
+const encryption = z.strictObject({
+  recipients: z.array(ageRecipient).min(1, 'needs at least one age public key ("age1…")'),
+  identity: z.union([ageIdentity, z.array(ageIdentity).min(1, 'must list at least one identity (or leave identity out)')]).optional(),
+});
+
 const client = z.strictObject({
   database,
   files: z.array(absolutePath).default([]),
@@ -143,6 +178,7 @@ const client = z.strictObject({
   maintenance: z.strictObject({ on: command, off: command }).optional(),
   /** gzip level of the dump (1 fastest … 9 smallest). */
   gzipLevel: z.number().int().min(1).max(9).default(6),
+  encryption: encryption.optional(),
   restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12] }),
   app: appControl.optional(),
 });
@@ -265,5 +301,6 @@ export type ClientConfig = Config['clients'][string];
 export type StorageConfig = z.infer<typeof storageDestination>;
 export type S3StorageConfig = z.infer<typeof s3Destination>;
 export type LocalStorageConfig = z.infer<typeof localDestination>;
+export type EncryptionConfig = z.infer<typeof encryption>;
 export type Roles = z.infer<typeof roles>;
 export type Role = keyof Roles;

@@ -1,9 +1,15 @@
 import type { ClientConfig } from '../config/schema.js';
 import type { BackupRow, BackupType } from '../store/backup-register.js';
+import { lockedUntil } from './storage/object-lock.js';
 
 export type RetentionPolicy = ClientConfig['retention'];
 
-export interface RetentionDecision { row: BackupRow; reason: string }
+export interface RetentionDecision {
+  row: BackupRow;
+  reason: string;
+  /** Kept because a copy is under S3 Object Lock until this date (ISO 8601). */
+  lockedUntil?: string;
+}
 export interface RetentionPlan { keep: RetentionDecision[]; delete: RetentionDecision[] }
 
 export interface RetentionOptions {
@@ -19,6 +25,10 @@ const DAY = 86_400_000;
  * Rows already marked deleted are ignored. "Good" means result OK and verified (read back). Each
  * remaining row is decided by the first rule that applies, in this order:
  *
+ *  0. Locked: a backup with a copy under S3 Object Lock (manifest.objectLock, retain-until after `now`)
+ *     is kept ("kept: locked until …"): its objects cannot be deleted, so they are never tried. It is not
+ *     counted against `scheduled.keep` (neither in the safety net nor in the scheduled ranks): `keep`
+ *     counts the backups that retention can delete.
  *  1. Protected: a backup referenced by an approvals row (the record of a production restore) is kept.
  *  2. Safety net: the newest `scheduled.keep` good backups of the client, of any type, are kept whatever
  *     their age — when backups have been failing for a month, the last good ones stay.
@@ -36,10 +46,12 @@ export function planRetention(backups: readonly BackupRow[], policy: RetentionPo
   const protectedIds = new Set([...(opts.protectedIds ?? [])].map(String));
   const rows = backups.filter((b) => !b.deleted_at).sort(newestFirst);
   const keepN = policy.scheduled.keep;
+  const locks = new Map(rows.map((b) => [b.id, lockedUntil(b.manifest, now)] as const).filter(([, l]) => l !== undefined));
+  const counted = rows.filter((b) => !locks.has(b.id));
 
-  const safety = new Set(rows.filter(isGood).slice(0, keepN).map((b) => b.id));
+  const safety = new Set(counted.filter(isGood).slice(0, keepN).map((b) => b.id));
   const scheduledOkRank = new Map<string, number>();
-  rows.filter((b) => b.type === 'scheduled' && b.result === 'OK').forEach((b, i) => scheduledOkRank.set(b.id, i + 1));
+  counted.filter((b) => b.type === 'scheduled' && b.result === 'OK').forEach((b, i) => scheduledOkRank.set(b.id, i + 1));
 
   const plan: RetentionPlan = { keep: [], delete: [] };
   const keep = (row: BackupRow, reason: string) => plan.keep.push({ row, reason });
@@ -51,6 +63,11 @@ export function planRetention(backups: readonly BackupRow[], policy: RetentionPo
     const days = windowDays(row.type, policy);
     const tooOld = ageMs > days * DAY;
 
+    const lock = locks.get(row.id);
+    if (lock) {
+      plan.keep.push({ row, reason: `kept: locked until ${lock.retainUntil} (Object Lock ${lock.mode} on ${lock.destination}); not counted against keep`, lockedUntil: lock.retainUntil });
+      continue;
+    }
     if (protectedIds.has(String(row.id))) {
       keep(row, `referenced by a production restore record (approvals): kept while referenced`);
       continue;

@@ -2,12 +2,14 @@ import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import type { ClientConfig } from '../config/schema.js';
 import { backupKey, dumpExtension, filesArchiveName, manifestKey, uniqueBackupBase } from '../core/naming.js';
-import { dumpDatabase, type DatabaseDumpResult } from '../core/dump/database.js';
+import { dumpDatabase, encryptionStage, type DatabaseDumpResult } from '../core/dump/database.js';
 import { storageFailure, streamToDestinations, type Destination } from '../core/dump/pipeline.js';
 import { spawnTar, tarExitAcceptable } from '../core/dump/files.js';
 import { runHook } from '../core/dump/maintenance.js';
 import { verifyArchiveFile, verifyBackupFile, type Check } from '../core/verify/backup-file.js';
 import { errorMessage } from '../core/errors.js';
+import { decryptionFor, recipientInfo, type Decryption, type ManifestEncryption } from '../core/crypto/keys.js';
+import { objectLockOf } from '../core/storage/object-lock.js';
 import type { BackupLocation, BackupType } from '../store/backup-register.js';
 import type { BackupManifest } from './manifest.js';
 import type { Step } from './runbook.js';
@@ -29,7 +31,9 @@ export interface BackupState {
   base?: string;
   locations: Map<string, BackupLocation>;
   dump?: DatabaseDumpResult;
-  archives: Array<{ path: string; key: string; sha256: string; sizeBytes: number }>;
+  archives: Array<{ path: string; key: string; sha256: string; sizeBytes: number; plaintextSha256?: string }>;
+  /** age recipients of `clients.<c>.encryption` (undefined: not encrypted). */
+  encryptTo?: string[];
   warnings: string[];
   maintenanceOn: boolean;
   /** Objects exist under final names (removed again by the undo unless verification started). */
@@ -44,7 +48,7 @@ export interface BackupState {
 export function backupState(ctx: Context, client: string, type: BackupType): BackupState {
   const cfg = ctx.client(client);
   return {
-    ctx, cfg, client, type, startedAt: ctx.clock.now(), format: cfg.database.engine === 'postgres' ? cfg.database.format : 'plain',
+    ctx, cfg, client, type, startedAt: ctx.clock.now(), format: cfg.database.engine === 'postgres' ? cfg.database.format : 'plain', encryptTo: cfg.encryption?.recipients,
     destinations: [], locations: new Map(), archives: [], warnings: [], maintenanceOn: false, stored: false, verifyStarted: false,
     checks: [], verified: false, tables: null,
   };
@@ -63,7 +67,8 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
     async run(s, signal) {
       s.destinations = s.cfg.storage.map((name, i) => {
         try {
-          return { name, storage: s.ctx.storage(name), primary: i === 0 };
+          const objectLock = objectLockOf(s.ctx.config.storage[name], s.startedAt);
+          return { name, storage: s.ctx.storage(name), primary: i === 0, ...(objectLock ? { objectLock } : {}) };
         } catch (err) {
           throw new Error(`storage "${name}": ${errorMessage(err)}`);
         }
@@ -76,7 +81,7 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       }
       signal.throwIfAborted();
       const key = s.key!;
-      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: backupTuning.secondaryStallMs });
+      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: backupTuning.secondaryStallMs, encryptTo: s.encryptTo });
       s.dump = dump;
       for (const d of dump.destinations) s.locations.set(d.destination, { destination: d.destination, ok: d.ok, key, ...(d.error ? { error: d.error } : {}) });
       if (!dump.ok) throw new Error(dump.error ?? 'the dump failed');
@@ -106,14 +111,15 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
     async run(s) {
       for (const [i, path] of s.cfg.files.entries()) {
         const live = s.destinations.filter((d) => s.locations.get(d.name)?.ok);
-        const akey = backupKey(s.client, filesArchiveName(s.base!, i + 1, path));
-        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: backupTuning.secondaryStallMs, contentType: 'application/gzip' });
+        const akey = backupKey(s.client, filesArchiveName(s.base!, i + 1, path, Boolean(s.encryptTo)));
+        const encrypt = await encryptionStage(s.encryptTo);
+        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: backupTuning.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip', encrypt });
         for (const d of r.destinations) {
           if (!d.ok) s.locations.set(d.destination, { destination: d.destination, ok: false, key: s.key!, error: d.error ?? 'files archive failed' });
         }
         if (!r.ok) throw new Error(`files archive of ${path}: ${r.error ?? 'failed'}`);
         s.warnings.push(...r.warnings.map((w) => `files archive of ${path}: ${w}`));
-        s.archives.push({ path, key: akey, sha256: r.sha256, sizeBytes: r.sizeBytes });
+        s.archives.push({ path, key: akey, sha256: r.sha256, sizeBytes: r.sizeBytes, ...(r.plaintextSha256 ? { plaintextSha256: r.plaintextSha256 } : {}) });
       }
       if (s.maintenanceOn) await maintenanceOff(s);
       // A secondary that failed part of the backup keeps none of it.
@@ -146,7 +152,7 @@ async function nameBackup(s: BackupState): Promise<void> {
     if (await store.backups.findByKey(s.client, f)) return true;
     return (await primary.storage.stat(k).catch(() => undefined)) !== undefined;
   });
-  s.file = s.base + dumpExtension(s.format);
+  s.file = s.base + dumpExtension(s.format, Boolean(s.encryptTo));
   s.key = backupKey(s.client, s.file);
   for (const d of s.destinations) s.locations.set(d.name, { destination: d.name, ok: false, key: s.key });
 }
@@ -162,7 +168,14 @@ async function maintenanceOff(s: BackupState): Promise<string> {
 async function verifyPrimary(s: BackupState): Promise<void> {
   const primary = s.destinations[0]!;
   const dump = s.dump!;
-  const v = await verifyBackupFile(primary.storage, s.key!, { engine: s.cfg.database.engine, format: s.format, expectedSha256: dump.sha256, minTables: s.cfg.verify.minTables });
+  // Encrypted: the read-back decrypts with the configured identity; without one, it checks the stored bytes.
+  const encryption = encryptionOf(s);
+  const decryption: Decryption | undefined = encryption && s.cfg.encryption?.identity ? await decryptionFor(s.client, s.cfg.encryption, { encryption }, s.key!) : undefined;
+  if (encryption && !decryption) s.warnings.push(`not decrypted on read-back: no age identity on this host (clients.${s.client}.encryption.identity); the stored bytes were checked`);
+  const v = await verifyBackupFile(primary.storage, s.key!, {
+    engine: s.cfg.database.engine, format: s.format, expectedSha256: dump.sha256, minTables: s.cfg.verify.minTables, decrypt: decryption, client: s.client,
+    ...(encryption && !decryption ? { encryptedWithoutIdentity: { streamed: { tables: dump.tables, trailer: dump.trailer } } } : {}),
+  });
   s.checks = v.checks;
   s.tables = v.tables ?? dump.tables ?? null;
   let ok = v.ok;
@@ -171,11 +184,17 @@ async function verifyPrimary(s: BackupState): Promise<void> {
     ok = false;
   }
   for (const a of s.archives) {
-    const av = await verifyArchiveFile(primary.storage, a.key, a.sha256);
+    const av = await verifyArchiveFile(primary.storage, a.key, a.sha256, encryption ? { decryption: decryption && { ...decryption, plaintextSha256: a.plaintextSha256 }, client: s.client } : undefined);
     for (const c of av.checks) s.checks.push({ name: `files ${a.path} ${c.name}`, ok: c.ok, detail: c.detail });
     ok &&= av.ok;
   }
   s.verified = ok;
+}
+
+/** manifest.encryption of an encrypted backup: recipients (fingerprints) and the plaintext's sha256 and size. */
+function encryptionOf(s: BackupState): ManifestEncryption | undefined {
+  if (!s.encryptTo) return undefined;
+  return { scheme: 'age', recipients: recipientInfo(s.encryptTo), plaintextSha256: s.dump!.plaintextSha256!, plaintextSizeBytes: s.dump!.plaintextBytes! };
 }
 
 async function writeManifest(s: BackupState): Promise<void> {
@@ -186,11 +205,13 @@ async function writeManifest(s: BackupState): Promise<void> {
     tables: s.tables, serverVersion: dump.serverVersion, dumpToolVersion: dump.dumpToolVersion, startedAt: s.startedAt.toISOString(),
     finishedAt: s.ctx.clock.now().toISOString(), rowCounts: dump.rowCounts, rowCountsMode: s.cfg.database.engine === 'postgres' ? 'snapshot' : 'before-dump',
     files: s.archives, gzipLevel: s.cfg.gzipLevel, destinations: s.destinations.filter(ok).map((d) => d.name),
+    ...(s.encryptTo ? { encryption: encryptionOf(s) } : {}),
+    ...(s.destinations.some((d) => d.objectLock) ? { objectLock: s.destinations.filter((d) => d.objectLock && ok(d)).map((d) => ({ destination: d.name, mode: d.objectLock!.mode, retainUntil: d.objectLock!.retainUntil.toISOString() })) } : {}),
   };
   const body = JSON.stringify(s.manifest, null, 2);
   for (const d of s.destinations.filter(ok)) {
     try {
-      await d.storage.put(manifestKey(s.key!), Readable.from([Buffer.from(body)]), { contentType: 'application/json' });
+      await d.storage.put(manifestKey(s.key!), Readable.from([Buffer.from(body)]), { contentType: 'application/json', retainUntil: d.objectLock?.retainUntil });
     } catch (err) {
       const msg = `manifest not written: ${storageFailure(d, err)}`;
       if (d.primary) s.warnings.push(msg);

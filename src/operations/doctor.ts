@@ -14,6 +14,7 @@ import { checkOwnerOnly } from '../core/private-files.js';
 import { dockerFromConfig } from '../core/staging/docker.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
+import { checkEncryption } from '../core/crypto/keys.js';
 
 /** One line of `doctor`: a failed check fails doctor (exit 1); a warning does not. */
 export interface Check { name: string; ok: boolean; detail: string; warn?: boolean }
@@ -75,6 +76,14 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
       const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
       return `${describeTarget(t)}: server ${server.version} reachable, mysqldump ${tool.version}`;
     }));
+    const enc = c.encryption;
+    if (enc) {
+      checks.push(await check(`client ${name}: encryption`, async () => {
+        const r = await checkEncryption(name, enc);
+        if (!r.ok) throw new Error(r.detail);
+        return r.detail;
+      }));
+    }
   }
 
   for (const [name, s] of Object.entries(config.storage)) {

@@ -25,9 +25,18 @@ export const backupManifestSchema = z.object({
   rowCounts: z.record(z.string(), count),
   /** How rowCounts were taken: 'snapshot' (same snapshot as the dump) or 'before-dump'. */
   rowCountsMode: z.enum(['snapshot', 'before-dump']),
-  files: z.array(z.object({ path: z.string(), key: z.string(), sha256: z.string(), sizeBytes: count })),
+  files: z.array(z.object({ path: z.string(), key: z.string(), sha256: z.string(), sizeBytes: count, plaintextSha256: z.string().optional() })),
   gzipLevel: z.number().int(),
   destinations: z.array(z.string()),
+  /** Encrypted with age (core/crypto/keys.ts ManifestEncryption): `sha256`/`sizeBytes` are then the ciphertext's. */
+  encryption: z.object({
+    scheme: z.literal('age'),
+    recipients: z.array(z.object({ fingerprint: z.string(), recipient: z.string() })),
+    plaintextSha256: z.string(),
+    plaintextSizeBytes: count,
+  }).optional(),
+  /** S3 Object Lock per destination (core/storage/object-lock.ts ManifestObjectLock): retention keeps the backup until then. */
+  objectLock: z.array(z.object({ destination: z.string(), mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), retainUntil: z.string() })).optional(),
 });
 export type BackupManifest = z.infer<typeof backupManifestSchema>;
 

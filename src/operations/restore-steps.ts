@@ -5,6 +5,7 @@ import { parseDuration } from '../config/duration.js';
 import type { DbTarget } from '../core/db-url.js';
 import { checkHealth, startApp, stopApp } from '../core/restore/app-control.js';
 import { downloadBackup, formatOf, loadBackupInto, type LocalBackup } from '../core/restore/load-backup.js';
+import { decryptionFor } from '../core/crypto/keys.js';
 import { restoreTables } from '../core/restore/partial.js';
 import {
   compactTimestamp, countRows, countTables, createDatabase, createDatabaseLike, databaseExists, databaseProps, derivedName, dropDatabase,
@@ -54,6 +55,12 @@ export interface RestoreState {
 
 const sourcesOf = (ctx: Context, b: BackupRow) => b.locations.filter((l) => l.ok).map((l) => ({ storage: ctx.storage(l.destination), key: l.key ?? b.key ?? '' }));
 
+/** An encrypted backup's identities (decryptionFor: a UserError when none is configured), for downloadBackup. */
+async function decryptOf(s: RestoreState, b: BackupRow) {
+  const decryption = await decryptionFor(s.client, s.cfg.encryption, b.manifest, b.file ?? b.key ?? 'backup');
+  return decryption && { decryption, client: s.client };
+}
+
 async function restartApp(s: RestoreState): Promise<string> {
   const started = await startApp(s.docker, s.cfg.app);
   const health = await checkHealth(s.cfg.app).catch((e: unknown) => `health: ${errorMessage(e)}`);
@@ -65,7 +72,7 @@ async function restartApp(s: RestoreState): Promise<string> {
 async function restorePreRestoreBackup(s: RestoreState): Promise<string> {
   if (!s.preBackup) throw new Error('no pre-restore backup to restore from');
   const pb = s.preBackup;
-  const pre = await downloadBackup(sourcesOf(s.ctx, pb), pb.sha256, pb.file ?? 'pre-restore');
+  const pre = await downloadBackup(sourcesOf(s.ctx, pb), pb.sha256, pb.file ?? 'pre-restore', await decryptOf(s, pb));
   try {
     if (s.strategy === 'partial') {
       await restoreTables(pre.path, s.target, s.approval.tables);
@@ -130,7 +137,7 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
     name: 'download',
     label: 'Download the approved backup and check its sha256',
     async run(s) {
-      s.local = await downloadBackup(sourcesOf(s.ctx, s.backup), s.approval.backup_sha256, s.backup.file ?? 'backup');
+      s.local = await downloadBackup(sourcesOf(s.ctx, s.backup), s.approval.backup_sha256, s.backup.file ?? 'backup', await decryptOf(s, s.backup));
       return `${s.backup.file}: sha256 ${s.local.sha256.slice(0, 12)}… matches the approved backup`;
     },
   },

@@ -8,6 +8,8 @@ import { describeDockerHost, dockerFromConfig, pingDocker } from '../core/stagin
 import { ensureImage, majorOf } from '../core/staging/image.js';
 import { abortable, containerLogTail, createStaging, describeContainerState, destroyStaging, waitReady, type Staging } from '../core/staging/container.js';
 import { restoreIntoStaging, verifyDownload } from '../core/staging/restore.js';
+import { checkDecryptable, type DecryptSource } from '../core/crypto/keys.js';
+import { isGzipName } from '../core/naming.js';
 import { stateIdOf } from '../core/staging/labels.js';
 import { verifyStaging, type VerifyResult } from '../core/verify/staging.js';
 import type { BackupRow } from '../store/backup-register.js';
@@ -44,6 +46,8 @@ export interface RestoreTestState {
   containerProblem?: { running: boolean; oomKilled: boolean; text: string };
   destroyed: boolean;
   destroyProblems: string[];
+  /** An encrypted backup: the identities that open it (checked before provisioning). */
+  decrypt?: DecryptSource;
 }
 
 export function stagingImageFor(ctx: Context, c: ClientConfig): string {
@@ -86,6 +90,9 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
     async run(s, signal) {
       const t = performance.now();
       const config = s.ctx.config;
+      // An encrypted backup needs an identity that opens it: checked (header only) before any container exists.
+      const storage = s.ctx.storage(s.cfg.storage[0]!);
+      s.decrypt = await checkDecryptable({ client: s.client, encryption: s.cfg.encryption, manifest: s.backup.manifest, what: `backup ${s.file}`, open: () => storage.get(s.key) });
       s.docker = dockerFromConfig(config);
       await abortable(pingDocker(s.docker, describeDockerHost(config)), signal);
       const img = await abortable(ensureImage(s.docker, s.image, { pull: s.cfg.restoreTest.pull ?? config.restoreTest.pull }), signal);
@@ -123,7 +130,7 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
       const storage = s.ctx.storage(s.cfg.storage[0]!);
       const expected = { sha256: s.facts.sha256 ?? null, sizeBytes: s.facts.sizeBytes ?? null };
       if (!expected.sha256) s.warnings.push('the backup has no sha256 in its manifest; integrity was not checked');
-      await verifyDownload(() => storage.get(s.key), `backup ${s.file}`, expected, signal);
+      await verifyDownload(() => storage.get(s.key), `backup ${s.file}`, expected, signal, s.decrypt);
       s.timings.downloadMs = performance.now() - t;
       await abortable(s.ready!, signal);
     },
@@ -135,7 +142,7 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
       const t = performance.now();
       const storage = s.ctx.storage(s.cfg.storage[0]!);
       const expected = { sha256: s.facts.sha256 ?? null, sizeBytes: s.facts.sizeBytes ?? null };
-      const restored = await restoreIntoStaging(s.staging!, { open: () => storage.get(s.key), what: `backup ${s.file}`, format: s.format, gzip: s.key.endsWith('.gz'), expected }, { signal, jobs: Math.max(1, Math.ceil(s.cfg.restoreTest.cpus * 2)) });
+      const restored = await restoreIntoStaging(s.staging!, { open: () => storage.get(s.key), what: `backup ${s.file}`, format: s.format, gzip: isGzipName(s.key), expected, decrypt: s.decrypt }, { signal, jobs: Math.max(1, Math.ceil(s.cfg.restoreTest.cpus * 2)) });
       s.timings.restoreMs = performance.now() - t;
       s.restoreMs = (s.timings.downloadMs ?? 0) + s.timings.restoreMs;
       s.warnings.push(...restored.warnings.slice(0, 5).map((w) => `tolerated: ${w}`));

@@ -6,6 +6,7 @@ import { type Run, type RunTrigger } from '../store/runs.js';
 import { type BackupRow } from '../store/backup-register.js';
 
 import { manifestOf } from './manifest.js';
+import { decryptionFor } from '../core/crypto/keys.js';
 import { formatDateTime } from '../core/time.js';
 
 export interface VerifyBackupInput { client: string; backupKey?: string; actor: string; actorName?: string; trigger: RunTrigger; notify?: boolean }
@@ -45,11 +46,12 @@ export async function verifyBackup(ctx: Context, input: VerifyBackupInput): Prom
     const storage = ctx.storage(destName);
     const engine = (backup.engine ?? cfg.database.engine) as 'postgres' | 'mysql';
     const format = (backup.format ?? 'plain') as 'plain' | 'custom';
-    const v = await verifyBackupFile(storage, key, { engine, format, expectedSha256: backup.sha256, minTables: cfg.verify.minTables });
+    const decryption = await decryptionFor(input.client, cfg.encryption, backup.manifest, key);
+    const v = await verifyBackupFile(storage, key, { engine, format, expectedSha256: backup.sha256, minTables: cfg.verify.minTables, decrypt: decryption, client: input.client });
     checks.push(...v.checks);
     const files = manifestOf(backup).files;
     for (const f of files) {
-      const a = await verifyArchiveFile(storage, f.key, f.sha256);
+      const a = await verifyArchiveFile(storage, f.key, f.sha256, decryption ? { decryption: { ...decryption, plaintextSha256: f.plaintextSha256 }, client: input.client } : undefined);
       for (const c of a.checks) checks.push({ name: `files ${f.path} ${c.name}`, ok: c.ok, detail: c.detail });
     }
     if (!checks.every((c) => c.ok)) error = `verification failed: ${checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`;

@@ -96,6 +96,47 @@ describe('configuration', () => {
     expect(d.notes.join('\n')).toContain('embedded defaults');
   });
 
+  describe('encryption, server-side encryption and Object Lock', () => {
+    const RCP = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'; // age's own example key
+    const ID = 'AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX';
+    const withEnc = (enc: string, storage = '') => EXAMPLE
+      .replace('    # encryption:', `    encryption: ${enc}\n    # encryption:`)
+      .replace('    # sse: AES256', `${storage}    # sse: AES256`);
+
+    test('the example documents them (commented out) and they parse', () => {
+      expect(EXAMPLE).toContain('# encryption:');
+      expect(EXAMPLE).toContain('# objectLock: { mode: COMPLIANCE, days: 30 }');
+      const c = parseConfigText(withEnc(`{ recipients: ["${RCP}"], identity: ["\${AGE_IDENTITY}", { file: /etc/backup-bot/old.key }] }`, '    sse: aws:kms\n    kmsKeyId: alias/backups\n    objectLock: { mode: GOVERNANCE, days: 30 }\n'), 'example', { ...ENV, AGE_IDENTITY: ID });
+      expect(c.clients.conitrack!.encryption).toEqual({ recipients: [RCP], identity: [ID, { file: '/etc/backup-bot/old.key' }] });
+      expect(c.storage.r2).toMatchObject({ sse: 'aws:kms', kmsKeyId: 'alias/backups', objectLock: { mode: 'GOVERNANCE', days: 30 } });
+      expect(parseConfigText(withEnc(`{ recipients: ["${RCP}"] }`), 'example', ENV).clients.conitrack!.encryption).toEqual({ recipients: [RCP] });
+    });
+
+    test('a recipient that is not an age public key: the key path and what is accepted', () => {
+      const typo = RCP.slice(0, 20) + (RCP[20] === 'q' ? 'p' : 'q') + RCP.slice(21);
+      const e = errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}", "${typo}"] }`), 'example', ENV));
+      expect(e.message).toContain(`clients.conitrack.encryption.recipients.1: "${typo}" is not an age public key (accepted: an X25519 recipient "age1…", 62 characters, as printed by age-keygen)`);
+      expect(errorOf(() => parseConfigText(withEnc('{ recipients: ["ssh-ed25519 AAAA"] }'), 'example', ENV)).message).toContain('clients.conitrack.encryption.recipients.0: "ssh-ed25519 AAAA" is not an age public key');
+      expect(errorOf(() => parseConfigText(withEnc('{ recipients: [] }'), 'example', ENV)).message).toContain('clients.conitrack.encryption.recipients: needs at least one age public key');
+    });
+
+    test('a bad identity is named by its key path, and its value is never shown', () => {
+      const bad = 'AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEQ';
+      const e = errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}"], identity: "\${AGE_IDENTITY}" }`), 'example', { ...ENV, AGE_IDENTITY: bad }));
+      expect(e.message).toMatch(/clients\.conitrack\.encryption\.identity: .*age secret key/);
+      expect(e.message).not.toContain('GFPYYSJZ');
+      expect(errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}"], identity: { file: key.txt } }`), 'example', ENV)).message).toMatch(/clients\.conitrack\.encryption\.identity/);
+      expect(errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}"], identity: "\${AGE_IDENTITY}" }`), 'example', ENV)).message).toContain('clients.conitrack.encryption.identity: environment variable AGE_IDENTITY is not set');
+    });
+
+    test('sse, kmsKeyId and objectLock are checked', () => {
+      expect(errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}"] }`, '    sse: aes\n'), 'example', ENV)).message).toContain('storage.r2.sse: must be one of "AES256", "aws:kms"');
+      expect(errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}"] }`, '    sse: AES256\n    kmsKeyId: k1\n'), 'example', ENV)).message).toContain('storage.r2.kmsKeyId: is only used with sse: "aws:kms"');
+      expect(errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}"] }`, '    objectLock: { mode: LEGAL, days: 3 }\n'), 'example', ENV)).message).toContain('storage.r2.objectLock.mode: must be one of "GOVERNANCE", "COMPLIANCE"');
+      expect(errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}"] }`, '    objectLock: { mode: COMPLIANCE }\n'), 'example', ENV)).message).toContain('storage.r2.objectLock.days: is required');
+    });
+  });
+
   test('secrets read from the environment are masked in any text', () => {
     parseConfigText(EXAMPLE, 'example', ENV);
     const leak = `failed: postgres://app:c0nitr4ck-pw@db.internal:5432/conitrack token xoxb-test-token-1234 key r2-very-secret-key`;

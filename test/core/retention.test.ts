@@ -123,3 +123,55 @@ describe('planRetention', () => {
     expect(JSON.parse(JSON.stringify(rows))).toEqual(copy);
   });
 });
+
+describe('planRetention with S3 Object Lock (manifest.objectLock)', () => {
+  const locked = (daysAgo: number, lockDays: number, name: string, o: { type?: BackupType; destination?: string } = {}) => {
+    const r = row({ daysAgo, name, type: o.type });
+    const until = new Date(new Date(r.taken_at).getTime() + lockDays * DAY).toISOString();
+    r.manifest = { objectLock: [{ destination: o.destination ?? 'r2', mode: 'COMPLIANCE', retainUntil: until }] };
+    return r;
+  };
+
+  it('a backup still locked is kept as "kept: locked until …", even when its age or rank would delete it', () => {
+    const rows = [
+      locked(40, 60, 'old-locked'), // beyond the 30-day window, locked for 20 more days
+      locked(50, 30, 'lock-expired'), // its lock ended 20 days ago: an ordinary old backup
+      row({ daysAgo: 35, ok: false, name: 'failed-old' }),
+    ];
+    const plan = planRetention(rows, SMALL, NOW);
+    const k = plan.keep.find((x) => x.row.file === 'old-locked')!;
+    expect(k.reason).toBe(`kept: locked until ${new Date(NOW.getTime() + 20 * DAY).toISOString()} (Object Lock COMPLIANCE on r2); not counted against keep`);
+    expect(k.lockedUntil).toBe(new Date(NOW.getTime() + 20 * DAY).toISOString());
+    expect(names(plan.delete)).toEqual(['failed-old']);
+    // lock-expired is kept only by the safety net (the newest good backups not under lock)
+    expect(plan.keep.find((x) => x.row.file === 'lock-expired')!.reason).toMatch(/one of the newest 3 verified backups/);
+    expect(plan.delete.some((d) => d.row.manifest && (d.row.manifest as { objectLock?: unknown }).objectLock && d.row.file === 'old-locked')).toBe(false);
+  });
+
+  it('locked backups are not counted against keep: the newest `keep` unlocked ones stay besides them', () => {
+    // daily backups, the newest 5 locked for 7 days; keep 3, 30 days
+    const rows = [
+      ...range(0, 4).map((d) => locked(d, 7, `locked-${d}`)),
+      ...range(5, 9).map((d) => row({ daysAgo: d, name: `plain-${d}` })),
+    ];
+    const plan = planRetention(rows, SMALL, NOW);
+    expect(names(plan.keep)).toEqual([...range(0, 4).map((d) => `locked-${d}`), 'plain-5', 'plain-6', 'plain-7']);
+    expect(names(plan.delete)).toEqual(['plain-8', 'plain-9']);
+    expect(plan.keep.find((x) => x.row.file === 'plain-7')!.reason).toBe('one of the newest 3 verified backups: always kept');
+    // counted, the locked ones would have pushed every unlocked backup out of the newest 3
+  });
+
+  it('the latest lock of any destination counts; damaged entries are ignored', () => {
+    const r = row({ daysAgo: 100, name: 'two-dest' });
+    r.manifest = { objectLock: [
+      { destination: 'r2', mode: 'GOVERNANCE', retainUntil: new Date(NOW.getTime() - DAY).toISOString() },
+      { destination: 'b2', mode: 'COMPLIANCE', retainUntil: new Date(NOW.getTime() + 2 * DAY).toISOString() },
+      { destination: 'x', mode: 'WHATEVER', retainUntil: 'soon' },
+    ] };
+    const junk = row({ daysAgo: 100, name: 'junk' });
+    junk.manifest = { objectLock: [{ destination: 'x', mode: 'COMPLIANCE', retainUntil: 'not a date' }] };
+    const plan = planRetention([r, junk, ...range(0, 2).map((d) => row({ daysAgo: d, name: `n${d}` }))], SMALL, NOW);
+    expect(plan.keep.find((x) => x.row.file === 'two-dest')!.reason).toMatch(/^kept: locked until .* \(Object Lock COMPLIANCE on b2\)/);
+    expect(names(plan.delete)).toEqual(['junk']);
+  });
+});

@@ -7,6 +7,7 @@ import { spawnPgDump } from './postgres.js';
 import { spawnMysqldump } from './mysql.js';
 import { DumpScanner } from './scan.js';
 import { streamToDestinations, type Destination, type StreamResult } from './pipeline.js';
+import { AgeEncryptStream } from '../crypto/age-stream.js';
 
 export interface DatabaseDumpResult extends StreamResult {
   engine: 'postgres' | 'mysql';
@@ -26,6 +27,13 @@ export interface DatabaseDumpOptions {
   secondaryStallMs?: number;
   /** Called when the dump program started (pid), for progress and tests. */
   onSpawn?: (pid: number | undefined) => void;
+  /** age recipients (`clients.<c>.encryption.recipients`): the stored file is encrypted to all of them. */
+  encryptTo?: readonly string[];
+}
+
+/** The age encryption stage for `recipients` (made before the dump starts: a bad key fails early), or none. */
+export async function encryptionStage(recipients: readonly string[] | undefined): Promise<AgeEncryptStream | undefined> {
+  return recipients?.length ? AgeEncryptStream.create(recipients) : undefined;
 }
 
 /**
@@ -41,6 +49,7 @@ export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDump
   registerSecret(t.password);
   if (t.engine === 'postgres') {
     const { server, tool } = await checkPgDumpCompatible(t);
+    const encrypt = await encryptionStage(o.encryptTo);
     let snap: PgSnapshot | undefined;
     try {
       snap = await openPgSnapshot(t, o.verifyTables);
@@ -53,7 +62,8 @@ export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDump
         scanner: plain ? new DumpScanner('postgres') : undefined,
         requireTrailer: plain,
         secondaryStallMs: o.secondaryStallMs,
-        contentType: plain ? 'application/gzip' : 'application/octet-stream',
+        contentType: encrypt ? 'application/octet-stream' : plain ? 'application/gzip' : 'application/octet-stream',
+        encrypt,
       });
       return { ...r, engine: 'postgres', format: db.format, serverVersion: server.version, dumpToolVersion: `pg_dump ${tool.version}`, rowCounts: snap.counts, missingTables: snap.missing };
     } finally {
@@ -62,11 +72,13 @@ export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDump
   }
   const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
   const counts = await mysqlRowCounts(t, o.verifyTables);
+  const encrypt = await encryptionStage(o.encryptTo);
   const source = spawnMysqldump(t);
   o.onSpawn?.(source.pid);
   const r = await streamToDestinations({
     source, key: o.key, destinations: o.destinations, gzipLevel: o.gzipLevel,
-    scanner: new DumpScanner('mysql'), requireTrailer: true, secondaryStallMs: o.secondaryStallMs, contentType: 'application/gzip',
+    scanner: new DumpScanner('mysql'), requireTrailer: true, secondaryStallMs: o.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip',
+    encrypt,
   });
   return { ...r, engine: 'mysql', format: 'plain', serverVersion: server.version, dumpToolVersion: `mysqldump ${tool.version}`, rowCounts: counts.counts, missingTables: counts.missing };
 }

@@ -1,14 +1,22 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable, type Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Storage } from '../storage/storage.js';
+import type { ObjectLockRetention } from '../storage/object-lock.js';
 import { errorMessage } from '../errors.js';
 import { redactSecrets } from '../redact.js';
 import { describeExit, exitOk, type DumpExit, type DumpProcess } from './process.js';
 import { scanningTransform, TRAILERS, type DumpScanner } from './scan.js';
 import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
+import { HashingStream } from '../hashing-stream.js';
 
-export interface Destination { name: string; storage: Storage; primary: boolean }
+export interface Destination {
+  name: string;
+  storage: Storage;
+  primary: boolean;
+  /** S3 Object Lock of this destination for this backup (`objectLockOf`): passed to every put. */
+  objectLock?: ObjectLockRetention;
+}
 
 export interface DestinationResult { destination: string; primary: boolean; ok: boolean; key: string; error?: string }
 
@@ -18,8 +26,12 @@ export interface StreamResult {
   error?: string;
   /** Which part failed: the dump program, the dump content (truncated), or the primary destination. */
   failedPart?: 'dump' | 'content' | 'storage';
+  /** sha256 and size of the stored bytes (the ciphertext when encrypted). */
   sha256: string;
   sizeBytes: number;
+  /** Encrypted: sha256 and size of what was encrypted (the gzip stream, or the custom archive). */
+  plaintextSha256?: string;
+  plaintextBytes?: number;
   /** Uncompressed bytes read from the program. */
   rawBytes: number;
   tables?: number;
@@ -45,6 +57,11 @@ export interface StreamOptions {
   /** A secondary that accepts no data for this long is dropped (reported failed) so the primary is never blocked forever. */
   secondaryStallMs?: number;
   contentType?: string;
+  /**
+   * Encrypts the stored stream (`AgeEncryptStream.create(recipients)`): dump → gzip → encrypt → destinations;
+   * the plaintext's sha256 and size are reported beside the ciphertext's.
+   */
+  encrypt?: Transform;
 }
 
 /** `storage "name" (where)`, the same label the storage errors start with. */
@@ -75,7 +92,8 @@ interface Sink {
 }
 
 /**
- * dump stdout → [scan uncompressed text] → gzip → sha256 + byte count → every destination at once.
+ * dump stdout → [scan uncompressed text] → gzip → [sha256 of the plaintext → age] → sha256 + byte count →
+ * every destination at once.
  *
  * - No temporary copy: chunks go straight to one PassThrough per destination; the loop pulls the next
  *   chunk only when every live destination has accepted the previous one (backpressure), so memory is
@@ -98,7 +116,7 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
     const sink: Sink = { d, pt, ac, done: false, settled: Promise.resolve() };
     let put: Promise<unknown>;
     try {
-      put = d.storage.put(o.key, pt, { signal: ac.signal, contentType: o.contentType });
+      put = d.storage.put(o.key, pt, { signal: ac.signal, contentType: o.contentType, ...(d.objectLock ? { retainUntil: d.objectLock.retainUntil } : {}) });
     } catch (err) {
       put = Promise.reject(err);
     }
@@ -136,6 +154,8 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
   const streams: NodeJS.ReadableStream[] = [o.source.stdout];
   if (o.scanner) streams.push(scanningTransform(o.scanner));
   if (o.gzipLevel !== null) streams.push(createGzip({ level: o.gzipLevel, chunkSize: ZLIB_CHUNK_BYTES }));
+  const plain = o.encrypt ? new HashingStream() : undefined;
+  if (plain && o.encrypt) streams.push(plain, o.encrypt);
   let pipeError: Error | undefined;
   const out: Readable = streams.length === 1
     ? o.source.stdout
@@ -163,7 +183,7 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
   const accept = o.exitAcceptable ?? exitOk;
   const scan = o.scanner?.finish();
   if (!failure && !accept(exit)) failure = { part: 'dump', message: describeExit(o.source.program, exit) };
-  if (!failure && pipeError) failure = { part: 'dump', message: `compressing the output of ${o.source.program} failed: ${errorMessage(pipeError)}` };
+  if (!failure && pipeError) failure = { part: 'dump', message: `${o.encrypt ? 'compressing or encrypting' : 'compressing'} the output of ${o.source.program} failed: ${errorMessage(pipeError)}` };
   if (!failure && o.requireTrailer && o.scanner && !scan?.trailer) {
     failure = { part: 'content', message: `the dump is truncated: it does not end with "${TRAILERS[o.scanner.engine]}"` };
   }
@@ -200,6 +220,7 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
     failedPart: failure?.part,
     sha256: hash.digest('hex'),
     sizeBytes: size,
+    ...(plain ? { plaintextSha256: plain.digest(), plaintextBytes: plain.bytes } : {}),
     rawBytes: scan?.bytes ?? size,
     tables: scan?.tables,
     trailer: scan?.trailer,

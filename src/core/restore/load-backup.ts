@@ -11,6 +11,10 @@ import { pgConnArgs, pgEnv, type DbTarget } from '../db-url.js';
 import { OperationError, errorMessage } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { openPrivate, privateTempDir } from '../private-files.js';
+import { AgeDecryptError } from '../crypto/age-stream.js';
+import { decryptingStream, type Decryption } from '../crypto/keys.js';
+import { HashingStream } from '../hashing-stream.js';
+import { AGE_SUFFIX } from '../naming.js';
 
 export type BackupFormat = 'plain' | 'custom';
 
@@ -19,14 +23,21 @@ export interface LocalBackup { path: string; sha256: string; size: number; clean
 export interface BackupSource { storage: Storage; key: string }
 
 /**
- * Downloads a stored backup to a private temp file (0600 in a 0700 directory, whatever the umask),
- * computing its sha256 on the way; refuses it when the sha256 differs from the registered one. Tries
- * each location in turn.
+ * Downloads a stored backup to a private temp file (0600 in a 0700 directory, whatever the umask), computing its sha256 on the way; refuses it when the
+ * sha256 differs from the registered one. Tries each location in turn.
+ *
+ * Encrypted (`decrypt`, from `decryptionFor`): the download is decrypted on its way to the file, which then
+ * holds the plaintext (`.sql.gz` / `.dump`, without `.age`); it is returned only when the stored bytes match
+ * the registered sha256, every age chunk and the end of the file authenticated, and the plaintext matches the
+ * manifest's sha256. So nothing is loaded from a damaged or truncated file: the loading starts from the
+ * complete, checked file. A file no configured identity can open fails at once (the other copies were made
+ * for the same recipients).
  */
-export async function downloadBackup(sources: BackupSource[], expectedSha256: string | null, fileName: string): Promise<LocalBackup> {
+export async function downloadBackup(sources: BackupSource[], expectedSha256: string | null, fileName: string, decrypt?: { decryption: Decryption; client?: string }): Promise<LocalBackup> {
   if (sources.length === 0) throw new OperationError('the backup has no readable location');
   const dir = await privateTempDir('backup-bot-restore-');
-  const path = join(dir, fileName.replace(/[^A-Za-z0-9._-]/g, '_') || 'backup');
+  const plainName = decrypt && fileName.endsWith(AGE_SUFFIX) ? fileName.slice(0, -AGE_SUFFIX.length) : fileName;
+  const path = join(dir, plainName.replace(/[^A-Za-z0-9._-]/g, '_') || 'backup');
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const errors: string[] = [];
   for (const s of sources) {
@@ -34,15 +45,27 @@ export async function downloadBackup(sources: BackupSource[], expectedSha256: st
       const body = await s.storage.get(s.key);
       const h = createHash('sha256');
       const tap = new Transform({ transform(chunk: Buffer, _e, cb) { h.update(chunk); cb(null, chunk); } });
+      const plain = new HashingStream();
       // 'w': a second location overwrites what the first one left (same private file).
-      await pipeline(body, tap, createWriteStream(path, { fd: await openPrivate(path, 'w') }));
+      const out = () => openPrivate(path, 'w').then((fd) => createWriteStream(path, { fd }));
+      if (decrypt) await pipeline(body, tap, decryptingStream(decrypt.decryption, s.key, decrypt.client), plain, await out());
+      else await pipeline(body, tap, await out());
       const sha256 = h.digest('hex');
       if (expectedSha256 && sha256 !== expectedSha256) {
         errors.push(`${s.storage.name}: sha256 ${sha256.slice(0, 12)}… differs from the registered ${expectedSha256.slice(0, 12)}…`);
         continue;
       }
+      const want = decrypt?.decryption.plaintextSha256;
+      if (want && plain.digest() !== want) {
+        errors.push(`${s.storage.name}: decrypted, but the plaintext sha256 ${plain.digest().slice(0, 12)}… differs from the manifest's ${want.slice(0, 12)}…`);
+        continue;
+      }
       return { path, sha256, size: (await stat(path)).size, cleanup };
     } catch (err) {
+      if (err instanceof AgeDecryptError && err.kind === 'no-identity') {
+        await cleanup();
+        throw err;
+      }
       errors.push(`${s.storage.name}: ${errorMessage(err)}`);
     }
   }
@@ -51,7 +74,7 @@ export async function downloadBackup(sources: BackupSource[], expectedSha256: st
 }
 
 export function formatOf(fileOrFormat: string | null | undefined): BackupFormat {
-  if (fileOrFormat === 'custom' || (fileOrFormat ?? '').endsWith('.dump')) return 'custom';
+  if (fileOrFormat === 'custom' || /\.dump(\.age)?$/.test(fileOrFormat ?? '')) return 'custom';
   return 'plain';
 }
 

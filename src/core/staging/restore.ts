@@ -6,22 +6,11 @@ import { OperationError, errorMessage } from '../errors.js';
 import { ExecInputError, execIn, messageOf, type ExecResult } from './exec.js';
 import { describeContainerState, type Staging } from './container.js';
 import { tarSingleFile } from './tar.js';
+import { HashingStream } from '../hashing-stream.js';
+import { AgeDecryptError } from '../crypto/age-stream.js';
+import { decryptingStream, type DecryptSource } from '../crypto/keys.js';
 
-/** Counts bytes and computes the sha256 of what flows through. */
-export class HashingStream extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-  private hex?: string;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-  digest(): string {
-    this.hex ??= this.hash.digest('hex');
-    return this.hex;
-  }
-}
+export { HashingStream };
 
 export interface Expected { sha256?: string | null; sizeBytes?: number | null }
 
@@ -35,28 +24,64 @@ export function checkDigest(what: string, expected: Expected, got: { sha256: str
   }
 }
 
-/** Reads a stored object once to the end and checks it against the manifest (before it is used). */
-export async function verifyDownload(open: () => Promise<Readable>, what: string, expected: Expected, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+export type { DecryptSource };
+
+/**
+ * Reads a stored object once to the end and checks it against the manifest (before it is used): the sha256
+ * and size of the stored bytes and, when it is encrypted, that it decrypts — every age chunk and the end of
+ * the file authenticate — to the recorded plaintext sha256. Nothing is written anywhere: a restore that
+ * runs after it has proof that the whole file is sound.
+ */
+export async function verifyDownload(open: () => Promise<Readable>, what: string, expected: Expected, signal?: AbortSignal, decrypt?: DecryptSource): Promise<{ sha256: string; bytes: number }> {
   const src = await open();
-  const h = new HashingStream();
+  const hash = createHash('sha256');
+  let bytes = 0;
   const onAbort = () => src.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      src.on('error', reject);
-      h.on('error', reject);
-      h.on('end', resolve);
-      h.resume();
-      src.pipe(h);
+  let decryptError: Error | undefined;
+  let dec: Transform | undefined;
+  let plain: HashingStream | undefined;
+  let decrypted: Promise<void> = Promise.resolve();
+  if (decrypt) {
+    const d = decryptingStream(decrypt.decryption, what, decrypt.client);
+    const p = new HashingStream();
+    decrypted = new Promise<void>((resolve) => {
+      d.on('error', (e) => { decryptError ??= e; resolve(); });
+      p.on('end', () => resolve());
     });
+    d.pipe(p);
+    p.resume();
+    dec = d;
+    plain = p;
+  }
+  try {
+    for await (const chunk of src as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      // After a decryption failure the rest is still read, so that the sha256 tells a damaged download apart.
+      if (dec && !decryptError && !dec.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => { dec!.off('drain', done); dec!.off('error', done); resolve(); };
+          dec!.on('drain', done);
+          dec!.on('error', done);
+        });
+      }
+    }
   } catch (err) {
+    dec?.destroy();
     if (signal?.aborted) throw signal.reason as Error;
     throw new OperationError(`cannot download ${what}: ${errorMessage(err)}`);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  const got = { sha256: h.digest(), bytes: h.bytes };
+  if (dec && !decryptError) dec.end();
+  await decrypted;
+  const got = { sha256: hash.digest('hex'), bytes };
   checkDigest(what, expected, got);
+  if (decryptError) throw decryptError;
+  if (plain && decrypt?.decryption.plaintextSha256 && plain.digest() !== decrypt.decryption.plaintextSha256) {
+    throw new OperationError(`${what} decrypts, but its plaintext sha256 ${plain.digest().slice(0, 16)}… differs from the manifest's ${decrypt.decryption.plaintextSha256.slice(0, 16)}…: it cannot be trusted`);
+  }
   return got;
 }
 
@@ -84,8 +109,12 @@ export interface RestoreSource {
   /** For messages: the key or file name. */
   what: string;
   format: 'plain' | 'custom';
+  /** The stored stream (decrypted, when encrypted) is gzip. */
   gzip: boolean;
+  /** sha256 and size of the stored bytes (the ciphertext, when encrypted). */
   expected: Expected;
+  /** Encrypted: decrypted in the stream. Run verifyDownload (with the same) first. */
+  decrypt?: DecryptSource;
 }
 
 export interface RestoreResult {
@@ -119,9 +148,14 @@ export async function restoreIntoStaging(s: Staging, src: RestoreSource, opts: {
   const tail = new TailKeeper();
   raw.on('error', (e) => hash.destroy(e));
   let stream: Readable = raw.pipe(hash);
+  if (src.decrypt) {
+    const dec = decryptingStream(src.decrypt.decryption, src.what, src.decrypt.client);
+    hash.on('error', (e) => dec.destroy(e));
+    stream = stream.pipe(dec);
+  }
   if (src.gzip) {
     const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
-    hash.on('error', (e) => gunzip.destroy(e));
+    stream.on('error', (e) => gunzip.destroy(e));
     stream = stream.pipe(gunzip);
   }
   stream.on('error', (e) => tail.destroy(e));
@@ -148,7 +182,7 @@ export async function restoreIntoStaging(s: Staging, src: RestoreSource, opts: {
       // Read the rest so that a corrupted download is reported as such (sha256) rather than as its symptom.
       const shaReason = await finishHash(raw, hash, src).catch(() => undefined);
       const e = err.cause as NodeJS.ErrnoException;
-      const what = e?.code?.startsWith('Z_') || /unexpected end of file|incorrect header|invalid/i.test(messageOf(e))
+      const what = e instanceof AgeDecryptError ? `decryption failed: ${e.message}` : e?.code?.startsWith('Z_') || /unexpected end of file|incorrect header|invalid/i.test(messageOf(e))
         ? `gzip error: ${messageOf(e)} (the file is truncated or damaged)` : `download failed: ${messageOf(e)}`;
       throw new OperationError(shaReason ? `${shaReason}; ${what}` : what);
     }
@@ -192,19 +226,25 @@ async function finishHash(raw: Readable, hash: HashingStream, src: RestoreSource
 }
 
 async function restoreCustom(s: Staging, src: RestoreSource, opts: { signal?: AbortSignal; jobs?: number }): Promise<RestoreResult> {
-  const size = src.expected.sizeBytes;
-  if (size == null) throw new OperationError(`the manifest of ${src.what} has no sizeBytes: cannot stream a custom-format archive into the container`);
+  const size = src.decrypt ? src.decrypt.decryption.plaintextSizeBytes : src.expected.sizeBytes;
+  if (size == null) throw new OperationError(`the manifest of ${src.what} has no ${src.decrypt ? 'encryption.plaintextSizeBytes' : 'sizeBytes'}: cannot stream a custom-format archive into the container`);
   const raw = await src.open();
   const hash = new HashingStream();
   const tar = tarSingleFile('backup-bot-restore.dump', size, 0o600, s.owner);
   raw.on('error', (e) => tar.destroy(e));
   hash.on('error', (e) => tar.destroy(e));
+  let body: Readable = raw.pipe(hash);
+  if (src.decrypt) {
+    const dec = decryptingStream(src.decrypt.decryption, src.what, src.decrypt.client);
+    dec.on('error', (e) => tar.destroy(e));
+    body = body.pipe(dec);
+  }
   const onAbort = () => tar.destroy(opts.signal?.reason as Error);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // pg_restore -j needs a regular file it can seek in: put it in the container's /tmp, 0600 and owned by
     // the container's user, who runs pg_restore and removes it.
-    await s.container.putArchive(raw.pipe(hash).pipe(tar), { path: '/tmp' });
+    await s.container.putArchive(body.pipe(tar), { path: '/tmp' });
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason as Error;
     const got = { sha256: hash.digest(), bytes: hash.bytes };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { S3StorageConfig, StorageConfig } from '../../config/schema.js';
-import type { Storage, StoredObject } from './storage.js';
+import type { PutOptions, Storage, StoredObject } from './storage.js';
 import { LocalStorage } from './local.js';
 
 export type { Storage, StoredObject } from './storage.js';
@@ -33,7 +33,7 @@ class LazyS3Storage implements Storage {
     return this.impl;
   }
 
-  async put(key: string, body: Readable, opts?: { signal?: AbortSignal; contentType?: string }): Promise<{ size: number }> {
+  async put(key: string, body: Readable, opts?: PutOptions): Promise<{ size: number }> {
     return (await this.load()).put(key, body, opts);
   }
   async get(key: string): Promise<Readable> {

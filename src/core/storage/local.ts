@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { LocalStorageConfig } from '../../config/schema.js';
 import { UserError, errorMessage } from '../errors.js';
 import { mkdirPrivate, openPrivate } from '../private-files.js';
-import { StorageError, storageLabel, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
+import { StorageError, storageLabel, type PutOptions, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
 
 const PARTIAL = '.partial';
 const fsyncP = promisify(fsync);
@@ -34,7 +34,7 @@ export class LocalStorage implements Storage {
     return p;
   }
 
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal; contentType?: string } = {}): Promise<{ size: number }> {
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<{ size: number }> {
     const final = this.path(key);
     // Whichever side failed first: the pipeline then destroys the other side with the same error.
     let first: 'source' | 'write' | undefined;

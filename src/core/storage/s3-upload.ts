@@ -9,6 +9,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { coerceError } from '../errors.js';
 
+/** Parameters of PutObject / CreateMultipartUpload that describe the object (not its data). */
+export interface ObjectParams {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+  ObjectLockMode?: 'GOVERNANCE' | 'COMPLIANCE';
+  ObjectLockRetainUntilDate?: Date;
+}
+
 /** S3's limit on the parts of one multipart upload. */
 export const MAX_PARTS = 10_000;
 
@@ -17,6 +25,16 @@ export interface UploadStreamOptions {
   Bucket: string;
   Key: string;
   ContentType?: string;
+  /**
+   * Sent with the object's creation (PutObject, or CreateMultipartUpload): server-side encryption
+   * (`ServerSideEncryption`, `SSEKMSKeyId`) and Object Lock retention (`ObjectLockMode`, `ObjectLockRetainUntilDate`).
+   */
+  objectParams?: ObjectParams;
+  /**
+   * Send a CRC32 checksum with every PutObject and UploadPart even when the client computes checksums only
+   * when required: S3 refuses an upload with Object Lock retention that carries neither Content-MD5 nor a checksum.
+   */
+  forceChecksum?: boolean;
   /** Bytes per part (S3: at least 5 MiB, except the last). */
   partSize: number;
   /** Parts uploading at once. */
@@ -59,6 +77,8 @@ export interface UploadStreamOptions {
 export async function uploadStream(body: Readable, o: UploadStreamOptions): Promise<number> {
   const maxParts = o.maxParts ?? MAX_PARTS;
   const { Bucket, Key, ContentType } = o;
+  const params = o.objectParams ?? {};
+  const forced = o.forceChecksum ? { ChecksumAlgorithm: 'CRC32' as const } : {};
   let failed: Error | undefined;
   const fail = (e: unknown, fromSource = false): Error => {
     if (!failed) {
@@ -100,9 +120,9 @@ export async function uploadStream(body: Readable, o: UploadStreamOptions): Prom
       throw fail(new Error(`the object is larger than ${maxParts} parts of ${o.partSize / 1048576} MiB (S3's limit on a multipart upload); raise partSizeMb for this destination`));
     }
     if (!uploadId) {
-      const checksums = (await o.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+      const checksums = o.forceChecksum || (await o.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
       const created = await request(() => o.client.send(new CreateMultipartUploadCommand({
-        Bucket, Key, ContentType, ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
+        Bucket, Key, ContentType, ...params, ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
       })));
       if (!created.UploadId) throw fail(new Error('CreateMultipartUpload answered without an UploadId'));
       uploadId = created.UploadId;
@@ -116,7 +136,7 @@ export async function uploadStream(body: Readable, o: UploadStreamOptions): Prom
     }
     const PartNumber = ++partNumber;
     const p: Promise<void> = o.client.send(
-      new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: buf.subarray(0, length), ContentLength: length }),
+      new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: buf.subarray(0, length), ContentLength: length, ...forced }),
       { abortSignal: o.signal },
     ).then(
       (r) => {
@@ -165,7 +185,7 @@ export async function uploadStream(body: Readable, o: UploadStreamOptions): Prom
     }
 
     if (!uploadId) {
-      await request(() => o.client.send(new PutObjectCommand({ Bucket, Key, ContentType, Body: buf.subarray(0, filled), ContentLength: filled })));
+      await request(() => o.client.send(new PutObjectCommand({ Bucket, Key, ContentType, ...params, ...forced, Body: buf.subarray(0, filled), ContentLength: filled })));
       return size;
     }
     await sendPart(buf, filled);

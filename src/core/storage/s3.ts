@@ -16,8 +16,8 @@ import {
 import type { S3StorageConfig } from '../../config/schema.js';
 import { UserError, coerceError, errorMessage } from '../errors.js';
 import { redactSecrets, redactUrl, registerSecret } from '../redact.js';
-import { MAX_PARTS, uploadStream } from './s3-upload.js';
-import { ObjectLockedError, StorageError, storageLabel, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
+import { MAX_PARTS, uploadStream, type ObjectParams } from './s3-upload.js';
+import { ObjectLockedError, StorageError, storageLabel, type PutOptions, type Storage, type StorageErrorKind, type StoredObject } from './storage.js';
 
 export { ObjectLockedError, StorageError } from './storage.js';
 
@@ -54,6 +54,8 @@ export class S3Storage implements Storage {
   private readonly queueSize: number;
   private readonly listPageSize: number | undefined;
   private readonly maxParts: number;
+  private readonly sse: Pick<ObjectParams, 'ServerSideEncryption' | 'SSEKMSKeyId'>;
+  private readonly objectLock: S3StorageConfig['objectLock'];
 
   constructor(readonly name: string, cfg: S3StorageConfig, opts: S3StorageOptions = {}) {
     this.bucket = cfg.bucket;
@@ -64,6 +66,8 @@ export class S3Storage implements Storage {
     this.queueSize = cfg.queueSize;
     this.listPageSize = opts.listPageSize;
     this.maxParts = opts.maxParts ?? MAX_PARTS;
+    this.sse = cfg.sse ? { ServerSideEncryption: cfg.sse, ...(cfg.sse === 'aws:kms' && cfg.kmsKeyId ? { SSEKMSKeyId: cfg.kmsKeyId } : {}) } : {};
+    this.objectLock = cfg.objectLock;
     const accessKeyId = cfg.accessKeyId?.trim() || undefined;
     const secretAccessKey = cfg.secretAccessKey || undefined;
     if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
@@ -99,7 +103,18 @@ export class S3Storage implements Storage {
     return this.prefix && objectKey.startsWith(`${this.prefix}/`) ? objectKey.slice(this.prefix.length + 1) : objectKey;
   }
 
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal; contentType?: string } = {}): Promise<{ size: number }> {
+  /**
+   * What every object written here is created with: server-side encryption (`sse`, `kmsKeyId`) and Object Lock
+   * retention (`objectLock`: mode, and `retainUntil` or now + days).
+   */
+  objectParams(retainUntil?: Date): ObjectParams {
+    return {
+      ...this.sse,
+      ...(this.objectLock ? { ObjectLockMode: this.objectLock.mode, ObjectLockRetainUntilDate: retainUntil ?? new Date(Date.now() + this.objectLock.days * 86_400_000) } : {}),
+    };
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<{ size: number }> {
     const Key = this.objectKey(key);
     let sourceError: Error | undefined;
     let failure: Error | undefined;
@@ -121,6 +136,7 @@ export class S3Storage implements Storage {
     try {
       size = await uploadStream(body, {
         client: this.client, Bucket: this.bucket, Key, ContentType: opts.contentType,
+        objectParams: this.objectParams(opts.retainUntil), forceChecksum: this.objectLock !== undefined,
         partSize: this.partSize, queueSize: this.queueSize, maxParts: this.maxParts,
         signal: ac.signal, onFailure: fail, onUploadId: (id) => { uploadId = id; },
       });
@@ -256,10 +272,37 @@ export class S3Storage implements Storage {
     return out;
   }
 
+  /**
+   * Deletes `key`. On a destination with `objectLock`, the object's retention is read first (HeadObject): one
+   * still locked (retain-until in the future, or a legal hold) is not sent a DeleteObject at all and fails
+   * with ObjectLockedError (expected: retention keeps it); otherwise the current version is deleted by its
+   * VersionId, because Object Lock buckets are versioned and a DeleteObject without one only hides the
+   * object behind a delete marker. Without `objectLock`, an AccessDenied that turns out to be a lock is an
+   * ObjectLockedError too.
+   */
   async delete(key: string): Promise<void> {
     const Key = this.objectKey(key);
+    let VersionId: string | undefined;
+    if (this.objectLock) {
+      let head;
+      try {
+        head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      } catch (err) {
+        const code = codeOf(err);
+        if (code === 'NotFound' || code === 'NoSuchKey') return;
+        throw this.wrap(err, `reading the Object Lock retention of ${key}`);
+      }
+      const until = head.ObjectLockRetainUntilDate;
+      if (until && until.getTime() > Date.now()) {
+        throw new ObjectLockedError(this.name, key, `${storageLabel(this)}: ${key} is locked until ${until.toISOString()} (Object Lock ${head.ObjectLockMode ?? '?'}); not deleted`, until);
+      }
+      if (head.ObjectLockLegalHoldStatus === 'ON') {
+        throw new ObjectLockedError(this.name, key, `${storageLabel(this)}: ${key} is under an Object Lock legal hold; not deleted`);
+      }
+      VersionId = head.VersionId;
+    }
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key, ...(VersionId ? { VersionId } : {}) }));
     } catch (err) {
       if (codeOf(err) === 'AccessDenied') throw await this.deniedDelete(key, Key, err);
       throw this.wrap(err, `deleting ${key}`);

@@ -3,6 +3,16 @@ import { OperationError } from '../errors.js';
 
 export interface StoredObject { key: string; size: number; lastModified: Date }
 
+export interface PutOptions {
+  signal?: AbortSignal;
+  contentType?: string;
+  /**
+   * Object Lock retain-until date for this object, on a destination with `objectLock` (default: now +
+   * objectLock.days); ignored by destinations without Object Lock.
+   */
+  retainUntil?: Date;
+}
+
 /**
  * One backup destination. Keys are logical (`<client>/backup_....sql.gz`); each destination puts them
  * under its own prefix. Nothing ever exists under a final key until it is complete: local files are
@@ -15,7 +25,7 @@ export interface Storage {
   readonly name: string;
   /** Where it is, for messages: `s3://bucket/prefix` or `/opt/backups` (never credentials). */
   readonly description: string;
-  put(key: string, body: Readable, opts?: { signal?: AbortSignal; contentType?: string }): Promise<{ size: number }>;
+  put(key: string, body: Readable, opts?: PutOptions): Promise<{ size: number }>;
   get(key: string): Promise<Readable>;
   stat(key: string): Promise<StoredObject | undefined>;
   /** Objects whose key starts with `prefix`, any order. */
