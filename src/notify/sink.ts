@@ -1,4 +1,5 @@
 import type { MessageRef } from '../operations/reporter.js';
+import { readLiteral } from './slack/literal.js';
 
 /**
  * Where rendered messages go: the Slack Web API, the console, or a test's recorder. A sink delivers; the
@@ -18,18 +19,21 @@ export interface MessageSink {
   update(ref: MessageRef, message: OutMessage): Promise<boolean>;
 }
 
-/** Prints messages to a stream (stdout by default) as text. */
+/**
+ * Prints messages to a stream (stdout by default) as text. A terminal parses no mrkdwn, so what people and tools
+ * wrote is printed as they wrote it (readLiteral undoes the Slack escaping).
+ */
 export class ConsoleSink implements MessageSink {
   private seq = 0;
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
   async post(channel: string, message: OutMessage): Promise<MessageRef> {
-    this.out.write(`${message.text}\n`);
+    this.out.write(`${readLiteral(message.text)}\n`);
     return { channel, ts: `console.${++this.seq}` };
   }
 
   async update(_ref: MessageRef, message: OutMessage): Promise<boolean> {
-    this.out.write(`${message.text}\n`);
+    this.out.write(`${readLiteral(message.text)}\n`);
     return true;
   }
 }

@@ -1,7 +1,12 @@
 import type { ClientConfig, Role } from '../../config/schema.js';
+import { literal } from './literal.js';
 
-/** Slack mention of a user (`<@U…>`) or a user group (`<!subteam^S…>`). */
+/**
+ * Slack mention of a user (`<@U…>`) or a user group (`<!subteam^S…>`). Anything that is not such an ID (a CLI
+ * user's name, an edited row) is shown as text, never spliced into `<…>`.
+ */
 export function mention(id: string): string {
+  if (!/^[UWS][A-Z0-9]{2,20}$/.test(id)) return literal(id);
   return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
 }
 

@@ -2,6 +2,7 @@ import type { OutMessage } from '../../sink.js';
 import { formatBytes, formatDateTime } from '../../../core/time.js';
 import type { ListBackupsResult, StoredBackup } from '../../../operations/list-backups.js';
 import { fitMessage } from '../limits.js';
+import { literal } from '../literal.js';
 
 function status(b: StoredBackup): { icon: string; text: string } {
   if (b.missing) return { icon: ':x:', text: 'MISSING from every destination' };
@@ -16,7 +17,7 @@ function status(b: StoredBackup): { icon: string; text: string } {
  */
 export function renderBackupList(client: string, r: ListBackupsResult, tz: string, limit: number): OutMessage {
   const rows = r.backups.slice(0, limit);
-  const problems = r.errors.map((e) => `:warning: cannot list ${e.destination}: ${e.error.slice(0, 300)}`);
+  const problems = r.errors.map((e) => `:warning: cannot list ${e.destination}: ${literal(e.error.slice(0, 300))}`);
   if (rows.length === 0) {
     const text = [`No stored backups of *${client}*. Take one with \`/backup now ${client}\`.`, ...problems].join('\n');
     return { text };
@@ -28,7 +29,7 @@ export function renderBackupList(client: string, r: ListBackupsResult, tz: strin
     const tables = b.tables != null ? ` · ${b.tables} tables` : '';
     const sha = b.sha256 ? ` · sha256 ${b.sha256.slice(0, 12)}` : '';
     const where = b.locations.length ? ` · ${b.locations.join(', ')}` : '';
-    return `${s.icon} ${when} · ${b.type ?? '-'} · ${b.file} · ${size}${tables} · ${s.text}${sha}${where}`;
+    return `${s.icon} ${when} · ${literal(b.type ?? '-')} · ${literal(b.file)} · ${size}${tables} · ${s.text}${sha}${where}`;
   });
   const head = `*Newest backups of ${client}*${r.backups.length > rows.length ? ` (${rows.length} of ${r.backups.length})` : ''}`;
   const all = [...lines, ...problems];

@@ -3,6 +3,7 @@ import { formatBytes, formatDate, formatDateTime, zonedParts } from '../../../co
 import { formatDuration } from '../../../config/duration.js';
 import type { ClientStatus } from '../../../operations/client-status.js';
 import { fitMessage } from '../limits.js';
+import { literal } from '../literal.js';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
@@ -21,14 +22,14 @@ export function renderBackupStatus(rows: ClientStatus[], now: Date, tz: string):
     if (s.lastOk) {
       const age = now.getTime() - new Date(s.lastOk.taken_at).getTime();
       const within = age <= s.rpoMs;
-      parts.push(`${within ? ':white_check_mark:' : ':red_circle:'} Last backup ${formatDateTime(new Date(s.lastOk.taken_at), tz)} (${formatDuration(age)} ago; RPO ${s.rpoText}${within ? '' : ' *exceeded*'}), ${s.lastOk.file ?? ''} ${formatBytes(s.lastOk.size_bytes)}, ${s.lastOk.verified ? 'verified' : '*not verified*'}`);
+      parts.push(`${within ? ':white_check_mark:' : ':red_circle:'} Last backup ${formatDateTime(new Date(s.lastOk.taken_at), tz)} (${formatDuration(age)} ago; RPO ${s.rpoText}${within ? '' : ' *exceeded*'}), ${literal(s.lastOk.file ?? '')} ${formatBytes(s.lastOk.size_bytes)}, ${s.lastOk.verified ? 'verified' : '*not verified*'}`);
     } else {
       parts.push(`:red_circle: No successful backup yet (RPO ${s.rpoText})`);
     }
-    if (s.lastAttempt && s.lastAttempt.result !== 'OK') parts.push(`:warning: The latest attempt (${formatDateTime(new Date(s.lastAttempt.taken_at), tz)}) failed: ${s.lastAttempt.observations || 'see /backup list'}`);
-    if (s.running) parts.push(`:hourglass_flowing_sand: A ${s.running.kind.replace('_', ' ')} is running (step ${s.running.step ?? 'started'})`);
+    if (s.lastAttempt && s.lastAttempt.result !== 'OK') parts.push(`:warning: The latest attempt (${formatDateTime(new Date(s.lastAttempt.taken_at), tz)}) failed: ${s.lastAttempt.observations ? literal(s.lastAttempt.observations) : 'see /backup list'}`);
+    if (s.running) parts.push(`:hourglass_flowing_sand: A ${s.running.kind.replace('_', ' ')} is running (step ${literal(s.running.step ?? 'started')})`);
     parts.push(s.lastTest
-      ? `Last restore test ${formatDate(new Date(s.lastTest.tested_at), tz)} (${s.lastTest.quarter}): ${s.lastTest.result}${s.lastTest.verified_by_qa ? `, QA verified by ${s.lastTest.verified_by_qa}` : ', not yet QA verified'}`
+      ? `Last restore test ${formatDate(new Date(s.lastTest.tested_at), tz)} (${s.lastTest.quarter}): ${s.lastTest.result}${s.lastTest.verified_by_qa ? `, QA verified by ${literal(s.lastTest.verified_by_qa)}` : ', not yet QA verified'}`
       : 'No restore test yet');
     parts.push(restoreTestLine(s, tz));
     lines.push(`*${s.client}*\n${parts.join('\n')}`);

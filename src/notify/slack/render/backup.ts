@@ -5,6 +5,7 @@ import type { BackupProgressView, BackupResultView, VerifyResultView } from '../
 import { formatDuration } from '../../../config/duration.js';
 import { formatBytes, formatDateTime } from '../../../core/time.js';
 import { redactSecrets } from '../../../core/redact.js';
+import { code, literal } from '../literal.js';
 
 const PHASE_TEXT: Record<string, string> = {
   started: 'starting',
@@ -25,40 +26,40 @@ export function renderBackupProgress(d: BackupProgressView): OutMessage {
   const steps = ['started', 'dumping', 'uploading', 'verifying'];
   const at = steps.indexOf(phase);
   const line = steps.map((s, i) => `${i < at ? '✅' : i === at ? '⏳' : '▫️'} ${s}`).join('  ');
-  const who = d.actorName ?? d.actor;
-  const text = `:floppy_disk: Backup of ${d.client} (${d.type}) — ${PHASE_TEXT[phase] ?? phase}${d.file ? ` — ${d.file}` : ''}`;
+  const who = literal(d.actorName ?? d.actor);
+  const text = `:floppy_disk: Backup of ${d.client} (${d.type}) — ${PHASE_TEXT[phase] ?? phase}${d.file ? ` — ${literal(d.file)}` : ''}`;
   return {
     text: redactSecrets(text),
     blocks: [
       section(`*Backup of \`${d.client}\`* (${d.type}) — ${PHASE_TEXT[phase] ?? phase}`),
       section(line),
-      context([`launched by ${who}`, d.file ? `file \`${d.file}\`` : '', d.destinations?.length ? `to ${d.destinations.join(', ')}` : '', `run ${d.runId}`].filter(Boolean).join(' · ')),
+      context([`launched by ${who}`, d.file ? `file ${code(d.file)}` : '', d.destinations?.length ? `to ${d.destinations.join(', ')}` : '', `run ${d.runId}`].filter(Boolean).join(' · ')),
     ],
   };
 }
 
 function locationsText(locations: BackupLocation[]): string {
-  return locations.map((l) => `${l.ok ? '✅' : '❌'} ${l.destination}${l.ok ? '' : l.error ? ` — ${l.error}` : ''}`).join('\n');
+  return locations.map((l) => `${l.ok ? '✅' : '❌'} ${l.destination}${l.ok ? '' : l.error ? ` — ${literal(l.error)}` : ''}`).join('\n');
 }
 
 /** The final message: file, size, tables, sha256 (12), duration, destinations, verified, who; or what failed and what to check first. */
 export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'timezone'>): OutMessage {
   const b = o.backup;
   const client = o.run.client ?? '?';
-  const who = b?.executed_by ?? o.run.actor;
+  const who = literal(b?.executed_by ?? o.run.actor);
   const when = formatDateTime(o.run.started_at, config.timezone);
   if (o.ok && o.verified) {
     const secondaryFailed = o.locations.some((l) => !l.ok);
     const head = `${secondaryFailed ? ':warning:' : ':white_check_mark:'} Backup of ${client} OK and verified${secondaryFailed ? ' (a secondary destination failed)' : ''}`;
     const fields = [
-      `*File:* \`${b?.file ?? '?'}\``,
+      `*File:* ${code(b?.file ?? '?')}`,
       `*Size:* ${formatBytes(b?.size_bytes)}`,
       `*Tables:* ${b?.tables_counted ?? '?'}`,
       `*sha256:* \`${(b?.sha256 ?? '').slice(0, 12)}\``,
       `*Duration:* ${formatDuration(o.durationMs)}`,
       `*Verified:* yes (primary copy read back)`,
     ];
-    const text = `${head}: ${b?.file ?? ''}, ${formatBytes(b?.size_bytes)}, ${b?.tables_counted ?? '?'} tables, sha256 ${(b?.sha256 ?? '').slice(0, 12)}, ${formatDuration(o.durationMs)}, destinations: ${o.locations.map((l) => `${l.destination} ${l.ok ? 'ok' : 'FAILED'}`).join(', ')}; launched by ${who}`;
+    const text = `${head}: ${literal(b?.file ?? '')}, ${formatBytes(b?.size_bytes)}, ${b?.tables_counted ?? '?'} tables, sha256 ${(b?.sha256 ?? '').slice(0, 12)}, ${formatDuration(o.durationMs)}, destinations: ${o.locations.map((l) => `${l.destination} ${l.ok ? 'ok' : 'FAILED'}`).join(', ')}; launched by ${who}`;
     return {
       text: redactSecrets(text),
       blocks: [
@@ -70,7 +71,7 @@ export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'ti
     };
   }
   const what = o.ok && !o.verified ? 'stored but NOT verified' : 'FAILED';
-  const error = o.error ?? 'unknown error';
+  const error = literal(o.error ?? 'unknown error');
   const text = `:x: Backup of ${client} ${what}: ${error}${o.hint ? ` — first check: ${o.hint}` : ''} (launched by ${who}, run ${o.run.id})`;
   const blocks: unknown[] = [
     section(`*:x: Backup of \`${client}\` ${what}*`),
@@ -84,7 +85,7 @@ export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'ti
 
 /** The result of `verify` (SOP 8.2 read-back of a stored backup). */
 export function renderVerifyResult(v: VerifyResultView): OutMessage {
-  const head = `${v.ok ? ':white_check_mark:' : ':x:'} Verification of ${v.client} backup ${v.file}: ${v.ok ? 'OK' : 'FAILED'}`;
-  const lines = v.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`).join('\n');
-  return { text: cut(redactSecrets(`${head}\n${lines}`), 3000), blocks: [section(`*${head}*`), section(lines), context(`launched by ${v.actor}`)] };
+  const head = `${v.ok ? ':white_check_mark:' : ':x:'} Verification of ${v.client} backup ${literal(v.file)}: ${v.ok ? 'OK' : 'FAILED'}`;
+  const lines = v.checks.map((c) => `${c.ok ? '✅' : '❌'} ${literal(c.name)}: ${literal(c.detail)}`).join('\n');
+  return { text: cut(redactSecrets(`${head}\n${lines}`), 3000), blocks: [section(`*${head}*`), section(lines), context(`launched by ${literal(v.actor)}`)] };
 }

@@ -2,6 +2,7 @@ import type { OutMessage } from '../../sink.js';
 import type { Digest, DigestClient } from '../../../operations/views.js';
 import { formatDuration } from '../../../config/duration.js';
 import { formatBytes, formatDate, formatDateTime } from '../../../core/time.js';
+import { literal, readLiteral } from '../literal.js';
 
 const MARK = { ok: ':white_check_mark:', warning: ':warning:', critical: ':red_circle:' } as const;
 const MAX_SECTIONS = 45;
@@ -10,7 +11,7 @@ const clip = (s: string, n = 2900) => (s.length > n ? `${s.slice(0, n - 1)}…` 
 /** The lines of one client (mrkdwn), shared by Slack and the terminal. */
 export function digestClientLines(c: DigestClient, tz: string): string[] {
   const lines: string[] = [];
-  lines.push(`${MARK[c.status]} *${c.client}*${c.problems.length ? ` — ${c.problems.join('; ')}` : ''}`);
+  lines.push(`${MARK[c.status]} *${c.client}*${c.problems.length ? ` — ${c.problems.map(literal).join('; ')}` : ''}`);
   if (c.lastVerified) {
     lines.push(`   Last verified backup: ${formatDateTime(new Date(c.lastVerified.takenAt), tz)} (${formatDuration(c.lastVerified.ageMs)} ago), ${formatBytes(c.lastVerified.sizeBytes)}`);
   } else {
@@ -60,9 +61,9 @@ export function renderDigest(d: Digest): OutMessage {
   return { text: clip(text, 39_000), blocks: blocks.slice(0, 50) };
 }
 
-/** The terminal form (no Slack emoji codes). */
+/** The terminal form (no Slack emoji codes or markup; what people and tools wrote shown as written). */
 export function renderDigestText(d: Digest): string {
-  return renderDigest(d).text
+  return readLiteral(renderDigest(d).text
     .replace(/:white_check_mark:/g, '[OK]').replace(/:warning:/g, '[WARN]').replace(/:red_circle:/g, '[RED]')
-    .replace(/:x:/g, '[X]').replace(/:bar_chart: /g, '').replace(/\*/g, '').replace(/`/g, '');
+    .replace(/:x:/g, '[X]').replace(/:bar_chart: /g, '').replace(/\*/g, '').replace(/`/g, ''));
 }

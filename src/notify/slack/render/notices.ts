@@ -1,8 +1,9 @@
 import type { OutMessage } from '../../sink.js';
 import { formatDateTime } from '../../../core/time.js';
 import type { ApprovalRow } from '../../../store/approvals.js';
+import { code, literal } from '../literal.js';
 
-/** Short messages: alerts, reminders and notices that fit in one line or two of mrkdwn. */
+/** Short messages: alerts, reminders and notices that fit in one line or two of mrkdwn (error texts and step names go through literal()). */
 
 const humanStep = (s: string) => s.replace(/_/g, ' ');
 
@@ -18,21 +19,21 @@ export function renderRestoredNotice(client: string, dataAsOf: Date, tz: string)
 }
 
 export function renderRestoreFailedAlert(e: { client: string; approvalId: string; step: string; summary: string }, mentions: string): OutMessage {
-  return { text: `:rotating_light: *Production restore of ${e.client} failed* at step "${humanStep(e.step)}" (request #${e.approvalId}). ${e.summary} ${mentions}`.trim() };
+  return { text: `:rotating_light: *Production restore of ${e.client} failed* at step "${literal(humanStep(e.step))}" (request #${e.approvalId}). ${literal(e.summary)} ${mentions}`.trim() };
 }
 
 export function renderJobFailedAlert(e: { client: string; job: string; runId?: string; error: string }, mentions: string): OutMessage {
-  return { text: `:x: *S2* Scheduled job *${e.job}*${e.client ? ` of *${e.client}*` : ''} failed${e.runId ? ` (run ${e.runId})` : ''}: ${e.error}${mentions ? `\n${mentions}` : ''}` };
+  return { text: `:x: *S2* Scheduled job *${e.job}*${e.client ? ` of *${e.client}*` : ''} failed${e.runId ? ` (run ${e.runId})` : ''}: ${literal(e.error)}${mentions ? `\n${mentions}` : ''}` };
 }
 
 export function renderRunInterrupted(e: { client: string; runKind: string; runId: string; startedAt: Date; step: string | null }, tz: string): OutMessage {
-  return { text: `:warning: A ${e.runKind.replace('_', ' ')} run${e.client ? ` of ${e.client}` : ''} started ${formatDateTime(e.startedAt, tz)} was interrupted (the bot stopped during step "${e.step ?? '?'}"). Run ${e.runId} is marked interrupted.` };
+  return { text: `:warning: A ${e.runKind.replace('_', ' ')} run${e.client ? ` of ${e.client}` : ''} started ${formatDateTime(e.startedAt, tz)} was interrupted (the bot stopped during step "${literal(e.step ?? '?')}"). Run ${e.runId} is marked interrupted.` };
 }
 
 export function renderRestoreInterrupted(a: ApprovalRow): OutMessage {
   return {
-    text: `:warning: The production restore of *${a.client}* (request #${a.id}) was *interrupted* when the bot stopped; last completed step: *${a.last_step ?? 'none'}*.` +
-      (a.old_database ? ` The previous database is kept as \`${a.old_database}\`.` : '') + (a.restore_database ? ` The restored copy is \`${a.restore_database}\`.` : '') +
+    text: `:warning: The production restore of *${a.client}* (request #${a.id}) was *interrupted* when the bot stopped; last completed step: *${literal(a.last_step ?? 'none')}*.` +
+      (a.old_database ? ` The previous database is kept as ${code(a.old_database)}.` : '') + (a.restore_database ? ` The restored copy is ${code(a.restore_database)}.` : '') +
       ' Nothing was dropped. Check the application and production before doing anything else.',
   };
 }
@@ -42,7 +43,7 @@ export function renderRestoreTestDue(client: string, quarter: string, mentions: 
 }
 
 export function renderIntegritySummary(results: Array<{ client: string; ok: boolean; error?: string; runId?: string }>): OutMessage {
-  const lines = results.map((o) => `${o.ok ? ':white_check_mark:' : ':x:'} *${o.client}*: ${o.ok ? 'newest backup read back and verified' : `FAILED — ${o.error ?? 'see the run'}`}${o.runId ? ` (run ${o.runId})` : ''}`);
+  const lines = results.map((o) => `${o.ok ? ':white_check_mark:' : ':x:'} *${o.client}*: ${o.ok ? 'newest backup read back and verified' : `FAILED — ${literal(o.error ?? 'see the run')}`}${o.runId ? ` (run ${o.runId})` : ''}`);
   return { text: [':mag: *Monthly integrity check (SOP 8.2)*', ...lines].join('\n') };
 }
 

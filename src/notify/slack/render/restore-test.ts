@@ -3,9 +3,9 @@ import { formatDateTime } from '../../../core/time.js';
 import { formatDuration } from '../../../config/duration.js';
 import { redactSecrets } from '../../../core/redact.js';
 import type { RestoreTestView } from '../../../operations/views.js';
+import { code, literal } from '../literal.js';
 
 const cut = (s: string, n = 2900) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text: cut(redactSecrets(text)) } });
 const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(redactSecrets(text), 2000) }] });
 
@@ -22,16 +22,16 @@ function stepLines(v: RestoreTestView): string[] {
 }
 
 function checkLines(checks: Array<{ name: string; ok: boolean; detail?: string }>): string[] {
-  return checks.map((c) => `${c.ok ? '✅' : '❌'} ${esc(c.name)}${c.detail ? `: ${esc(c.detail)}` : ''}`);
+  return checks.map((c) => `${c.ok ? '✅' : '❌'} ${literal(c.name)}${c.detail ? `: ${literal(c.detail)}` : ''}`);
 }
 
 /** The one message of a restore test: live steps, then the result with the checks one per line. */
 export function renderRestoreTest(v: RestoreTestView, o: { qaAction?: string } = {}): OutMessage {
-  const head = `Restore test of *${esc(v.client)}* — backup \`${esc(v.backupFile)}\`${v.backupTakenAt ? ` (taken ${formatDateTime(v.backupTakenAt, v.timezone)})` : ''}`;
+  const head = `Restore test of *${v.client}* — backup ${code(v.backupFile)}${v.backupTakenAt ? ` (taken ${formatDateTime(v.backupTakenAt, v.timezone)})` : ''}`;
   const blocks: unknown[] = [];
   const lines: string[] = [];
   if (!v.result) {
-    blocks.push(section(`:hourglass_flowing_sand: ${head}\nStarted by ${esc(v.actorName)}${v.image ? ` in a throwaway \`${esc(v.image)}\` container` : ''} (never production).`));
+    blocks.push(section(`:hourglass_flowing_sand: ${head}\nStarted by ${literal(v.actorName)}${v.image ? ` in a throwaway ${code(v.image)} container` : ''} (never production).`));
     blocks.push(section(stepLines(v).join('\n')));
     blocks.push(context(`Run ${v.runId}`));
     lines.push(`Restore test of ${v.client}: ${v.plan.find((s) => s.name === v.step)?.label ?? v.step}…`);
@@ -40,7 +40,7 @@ export function renderRestoreTest(v: RestoreTestView, o: { qaAction?: string } =
   const r = v.result;
   const title = r.ok ? `:white_check_mark: ${head} — *passed*` : `:x: ${head} — *FAILED*${r.failedStep ? ` at step _${r.failedStep}_` : ''}`;
   blocks.push(section(title));
-  if (!r.ok && r.error) blocks.push(section(`*Reason:* ${esc(r.error).slice(0, 1500)}`));
+  if (!r.ok && r.error) blocks.push(section(`*Reason:* ${literal(r.error.slice(0, 1500))}`));
   if (r.checks.length) blocks.push(section(`*Checks*\n${checkLines(r.checks.slice(0, 40)).join('\n')}${r.checks.length > 40 ? `\n… and ${r.checks.length - 40} more` : ''}`));
   const timing: string[] = [];
   if (r.restoreMs != null) {
@@ -52,7 +52,7 @@ export function renderRestoreTest(v: RestoreTestView, o: { qaAction?: string } =
   blocks.push(section(stepLines(v).join('\n')));
   if (r.registerId) {
     if (r.verifiedByQa) {
-      blocks.push(context(`:ballot_box_with_check: Verificado por (QA): ${esc(r.verifiedByQa.name)} at ${formatDateTime(r.verifiedByQa.at, v.timezone)} · register row ${r.registerId}`));
+      blocks.push(context(`:ballot_box_with_check: Verificado por (QA): ${literal(r.verifiedByQa.name)} at ${formatDateTime(r.verifiedByQa.at, v.timezone)} · register row ${r.registerId}`));
     } else if (o.qaAction) {
       blocks.push({
         type: 'actions',
@@ -61,21 +61,21 @@ export function renderRestoreTest(v: RestoreTestView, o: { qaAction?: string } =
       blocks.push(context(`Recorded in the restore-test register (SOP-001 §12), row ${r.registerId}; only QA can mark it verified. Run ${v.runId}.`));
     }
   }
-  lines.push(`Restore test of ${v.client} (backup ${v.backupFile}): ${r.ok ? 'passed' : `FAILED${r.failedStep ? ` at step ${r.failedStep}` : ''}`}`);
-  if (!r.ok && r.error) lines.push(`Reason: ${r.error}`);
+  lines.push(`Restore test of ${v.client} (backup ${literal(v.backupFile)}): ${r.ok ? 'passed' : `FAILED${r.failedStep ? ` at step ${r.failedStep}` : ''}`}`);
+  if (!r.ok && r.error) lines.push(`Reason: ${literal(r.error)}`);
   lines.push(...checkLines(r.checks).map((l) => `  ${l}`));
   if (timing.length) lines.push(timing.join(' · '));
-  if (r.verifiedByQa) lines.push(`Verified by QA: ${r.verifiedByQa.name}`);
+  if (r.verifiedByQa) lines.push(`Verified by QA: ${literal(r.verifiedByQa.name)}`);
   return { text: cut(redactSecrets(lines.join('\n'))), blocks: blocks.slice(0, 50) };
 }
 
 /** The S2 alert posted when a restore test fails (runbook 4.5: escalate at once). */
 export function renderRestoreTestAlert(v: { client: string; backupFile: string; failedStep?: string; error: string; runId: string }): OutMessage {
-  const text = `:rotating_light: S2 — restore test of ${v.client} FAILED at step "${v.failedStep ?? '?'}" (backup ${v.backupFile}): ${v.error}`;
+  const text = `:rotating_light: S2 — restore test of ${v.client} FAILED at step "${literal(v.failedStep ?? '?')}" (backup ${literal(v.backupFile)}): ${literal(v.error)}`;
   return {
     text: cut(redactSecrets(text)),
     blocks: [
-      section(`:rotating_light: *S2 — restore test of ${esc(v.client)} failed* at step *${esc(v.failedStep ?? '?')}*\nBackup \`${esc(v.backupFile)}\`\n*Reason:* ${esc(v.error).slice(0, 1500)}`),
+      section(`:rotating_light: *S2 — restore test of ${v.client} failed* at step *${literal(v.failedStep ?? '?')}*\nBackup ${code(v.backupFile)}\n*Reason:* ${literal(v.error.slice(0, 1500))}`),
       context(`The staging container's last log lines are kept in run ${v.runId} (\`backup-bot\` run details). Runbook §4.5: open an S2 ticket and fix the backup process.`),
     ],
   };

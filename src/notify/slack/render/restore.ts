@@ -4,8 +4,14 @@ import { formatBytes, formatDateTime } from '../../../core/time.js';
 import type { ApprovalRow, ApprovalStepEntry } from '../../../store/approvals.js';
 import type { RunbookView } from '../../../operations/views.js';
 import type { BackupRow } from '../../../store/backup-register.js';
+import { code, literal, plainText, typedFields } from '../literal.js';
+import { mention } from '../mentions.js';
 
-/** Block Kit for production restores: the request message, the decision, the runbook's live progress, and the modals. */
+/**
+ * Block Kit for production restores: the request message, the decision, the runbook's live progress, and the modals.
+ * What people typed (reason, ticket, rejection reason, the signed statement) is shown in plain_text; names, tables,
+ * file names and error texts inside mrkdwn go through literal()/code() (../literal.ts).
+ */
 
 export interface RequestButtons { approve: string; reject: string }
 
@@ -19,12 +25,11 @@ interface Impact {
   withinRto?: boolean | null;
 }
 
-const mention = (id: string) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`);
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 
 function scopeText(a: ApprovalRow): string {
-  return a.scope === 'full' ? `*full* restore (strategy ${a.strategy ?? 'swap'})` : `*partial* restore of ${a.tables.map((t) => `\`${t}\``).join(', ')}`;
+  return a.scope === 'full' ? `*full* restore (strategy ${a.strategy ?? 'swap'})` : `*partial* restore of ${a.tables.map(code).join(', ')}`;
 }
 
 export function impactLines(a: ApprovalRow, tz: string): string[] {
@@ -32,10 +37,10 @@ export function impactLines(a: ApprovalRow, tz: string): string[] {
   const out: string[] = [];
   out.push(`*Data that will be lost:* everything entered after ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'} — ${i.dataLossText ?? '?'} of data.`);
   const diffs = (i.rows ?? []).map((r) => r.difference === null
-    ? `• \`${r.table}\`: ${r.backup} rows in the backup (production not measured)`
-    : `• \`${r.table}\`: ${r.backup} in the backup, ${r.production} now → ${r.difference > 0 ? `*${r.difference} rows lost*` : r.difference === 0 ? 'no change in count' : `${-r.difference} rows come back`}`);
+    ? `• ${code(r.table)}: ${r.backup} rows in the backup (production not measured)`
+    : `• ${code(r.table)}: ${r.backup} in the backup, ${r.production} now → ${r.difference > 0 ? `*${r.difference} rows lost*` : r.difference === 0 ? 'no change in count' : `${-r.difference} rows come back`}`);
   if (diffs.length) out.push(diffs.slice(0, 20).join('\n'));
-  if (i.rowsNote) out.push(`_Row counts: ${i.rowsNote}_`);
+  if (i.rowsNote) out.push(`_Row counts: ${literal(i.rowsNote)}_`);
   out.push(i.expectedDowntimeMinutes == null
     ? `*Expected downtime:* unknown (no successful restore test yet); RTO ${i.rtoMinutes ?? '?'} min.`
     : `*Expected downtime:* about ${Math.ceil(i.expectedDowntimeMinutes)} min (last restore test) against an RTO of ${i.rtoMinutes} min${i.withinRto === false ? ' — :warning: *over the RTO*' : ''}.`);
@@ -48,15 +53,14 @@ export function renderRestoreRequest(a: ApprovalRow, o: { approvers: string[]; r
   const blocks: unknown[] = [
     section(head),
     section([
-      `*Backup:* \`${a.backup_file ?? a.backup_key}\` taken ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'}`,
-      `*Reason:* ${a.reason}`,
-      a.ticket ? `*Ticket:* ${a.ticket}` : '',
+      `*Backup:* ${code(a.backup_file ?? a.backup_key)} taken ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'}`,
       a.planned_start ? `*Planned start:* ${formatDateTime(a.planned_start, tz)}` : '',
     ].filter(Boolean).join('\n')),
+    typedFields([['*Reason:*', a.reason], ['*Ticket:*', a.ticket]]),
     section(impactLines(a, tz).join('\n')),
     section(`*Checklist (SOP-001 13.3):*\n${a.checklist.map((c) => `${c.confirmed ? ':white_check_mark:' : ':hourglass:'} ${c.item}`).join('\n')}`),
     context(`Needs the written approval of the ${o.roleLabel}: ${o.approvers.map(mention).join(' ') || '_no approver configured_'} · expires ${formatDateTime(a.expires_at, tz)} · request #${a.id} · sha256 ${a.request_hash.slice(0, 16)}…`),
-  ];
+  ].filter(Boolean);
   if (o.buttons) {
     blocks.push({
       type: 'actions',
@@ -66,7 +70,7 @@ export function renderRestoreRequest(a: ApprovalRow, o: { approvers: string[]; r
       ],
     });
   }
-  const text = `Production restore of ${a.client} requested by ${a.requested_by_name ?? a.requested_by}: backup ${a.backup_file ?? a.backup_key}; ` +
+  const text = `Production restore of ${a.client} requested by ${literal(a.requested_by_name ?? a.requested_by)}: backup ${literal(a.backup_file ?? a.backup_key)}; ` +
     `data after ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'} will be lost (${(a.impact as Impact).dataLossText ?? '?'}). ` +
     `Needs the ${o.roleLabel}'s approval (${o.approvers.map(mention).join(' ')}).`;
   return fitMessage({ text, blocks });
@@ -76,16 +80,18 @@ export function renderRestoreRequest(a: ApprovalRow, o: { approvers: string[]; r
 export function renderRestoreDecided(a: ApprovalRow, o: { timezone: string; startButton?: string; note?: string }): OutMessage {
   const tz = o.timezone;
   const decided = a.meaning === 'approved'
-    ? `:white_check_mark: *Approved* by ${a.decided_by_name} (${mention(a.decided_by ?? '')}, ${a.decided_role ?? ''}) at ${a.decided_at ? a.decided_at.toISOString() : '?'}`
+    ? `:white_check_mark: *Approved* by ${literal(a.decided_by_name)} (${mention(a.decided_by ?? '')}, ${a.decided_role ?? ''}) at ${a.decided_at ? a.decided_at.toISOString() : '?'}`
     : a.meaning === 'rejected'
-      ? `:no_entry: *Rejected* by ${a.decided_by_name} (${mention(a.decided_by ?? '')}) at ${a.decided_at ? a.decided_at.toISOString() : '?'}${a.reject_reason ? ` — reason: ${a.reject_reason}` : ''}`
+      ? `:no_entry: *Rejected* by ${literal(a.decided_by_name)} (${mention(a.decided_by ?? '')}) at ${a.decided_at ? a.decided_at.toISOString() : '?'}`
       : `:hourglass: ${a.status}`;
   const blocks: unknown[] = [
-    section(`Production restore of *${a.client}* requested by ${mention(a.requested_by)} — ${scopeText(a)}\n*Backup:* \`${a.backup_file ?? a.backup_key}\` taken ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'}\n*Reason:* ${a.reason}`),
+    section(`Production restore of *${a.client}* requested by ${mention(a.requested_by)} — ${scopeText(a)}\n*Backup:* ${code(a.backup_file ?? a.backup_key)} taken ${a.backup_taken_at ? formatDateTime(a.backup_taken_at, tz) : '?'}`),
+    typedFields([['*Reason:*', a.reason], ['*Ticket:*', a.ticket]]),
     section(impactLines(a, tz).join('\n')),
     section(decided),
-  ];
-  if (a.statement) blocks.push(section(`> ${a.statement}`));
+    typedFields([['*Rejection reason:*', a.meaning === 'rejected' ? a.reject_reason : null]]),
+  ].filter(Boolean);
+  if (a.statement) blocks.push({ type: 'section', text: plainText(`“${a.statement}”`) });
   if (a.decision_signature) blocks.push(context(`Signed (Ed25519, key ${a.decision_key_id}) over request #${a.id} · request sha256 ${a.request_hash.slice(0, 16)}… · signature ${a.decision_signature.slice(0, 16)}…`));
   if (o.note) blocks.push(context(o.note));
   if (o.startButton && a.status === 'approved') {
@@ -93,7 +99,7 @@ export function renderRestoreDecided(a: ApprovalRow, o: { timezone: string; star
     blocks.push(context(`Only ${mention(a.requested_by)} (the requester) can start it.`));
   }
   const text = a.meaning
-    ? `Production restore of ${a.client} ${a.meaning} by ${a.decided_by_name} at ${a.decided_at?.toISOString() ?? '?'}`
+    ? `Production restore of ${a.client} ${a.meaning} by ${literal(a.decided_by_name)} at ${a.decided_at?.toISOString() ?? '?'}`
     : `Production restore of ${a.client}: ${a.status}`;
   return fitMessage({ text, blocks });
 }
@@ -106,19 +112,20 @@ export function renderRunbook(v: RunbookView, o: { timezone: string; extra?: str
   for (const s of steps) last.set(s.step, s);
   const lines = plan.map(({ name: id, label }) => {
     const s = last.get(id);
-    return `${s ? ICON[s.status] : ':white_small_square:'} ${label}${s?.note ? ` — ${s.note}` : ''}`;
+    return `${s ? ICON[s.status] : ':white_small_square:'} ${label}${s?.note ? ` — ${literal(s.note)}` : ''}`;
   });
   const rollback = steps.filter((s) => !plan.some(({ name }) => name === s.step));
-  const head = `Production restore of *${a.client}* from \`${a.backup_file ?? a.backup_key}\` (request #${a.id}, approved by ${a.decided_by_name ?? '?'}) — *${v.status}*`;
+  const head = `Production restore of *${a.client}* from ${code(a.backup_file ?? a.backup_key)} (request #${a.id}, approved by ${literal(a.decided_by_name ?? '?')}) — *${v.status}*`;
   const blocks: unknown[] = [section(head), section(lines.join('\n'))];
-  if (rollback.length) blocks.push(section(`*Recovery:*\n${rollback.map((s) => `${ICON[s.status]} ${s.step.replace(/_/g, ' ')}${s.note ? ` — ${s.note}` : ''}`).join('\n')}`));
-  if (v.error) blocks.push(section(`:warning: ${v.error}`));
+  if (rollback.length) blocks.push(section(`*Recovery:*\n${rollback.map((s) => `${ICON[s.status]} ${s.step.replace(/_/g, ' ')}${s.note ? ` — ${literal(s.note)}` : ''}`).join('\n')}`));
+  if (v.error) blocks.push(section(`:warning: ${literal(v.error)}`));
   for (const e of o.extra ?? []) blocks.push(context(e));
-  return fitMessage({ text: `Production restore of ${a.client}: ${v.status}${v.error ? ` — ${v.error}` : ''}\n${lines.join('\n')}`, blocks });
+  return fitMessage({ text: `Production restore of ${a.client}: ${v.status}${v.error ? ` — ${literal(v.error)}` : ''}\n${lines.join('\n')}`, blocks });
 }
 
 // ---- modals ----
 
+/** The bot's own words in a plain_text object (emoji codes allowed); people's text uses plainText (no emoji). */
 const plain = (text: string) => ({ type: 'plain_text', text });
 
 export function loadingModal(callbackId: string, title: string, text: string): Record<string, unknown> {
@@ -131,7 +138,7 @@ export function messageModal(title: string, text: string): Record<string, unknow
 
 export function restoreRequestModal(o: { callbackId: string; client: string; backups: BackupRow[]; checklist: Array<{ id: string; text: string }>; timezone: string }): Record<string, unknown> {
   const options = o.backups.slice(0, 100).map((b) => ({
-    text: plain(`${formatDateTime(b.taken_at, o.timezone)} · ${b.type} · ${formatBytes(b.size_bytes)} · ${(b.file ?? '').slice(-30)}`.slice(0, 75)),
+    text: plainText(`${formatDateTime(b.taken_at, o.timezone)} · ${b.type} · ${formatBytes(b.size_bytes)} · ${(b.file ?? '').slice(-30)}`.slice(0, 75)),
     value: b.id,
   }));
   const anyCustom = o.backups.some((b) => b.format === 'custom');
@@ -150,7 +157,7 @@ export function restoreRequestModal(o: { callbackId: string; client: string; bac
       { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 } },
       { type: 'input', block_id: 'ticket', optional: true, label: plain('Ticket / incident reference'), element: { type: 'plain_text_input', action_id: 'value', max_length: 200 } },
       { type: 'input', block_id: 'planned', optional: true, label: plain('Planned start'), element: { type: 'datetimepicker', action_id: 'value' } },
-      { type: 'input', block_id: 'checklist', label: plain('Pre-restore checklist (SOP-001 13.3)'), element: { type: 'checkboxes', action_id: 'value', options: o.checklist.map((c) => ({ text: plain(c.text), value: c.id })) } },
+      { type: 'input', block_id: 'checklist', label: plain('Pre-restore checklist (SOP-001 13.3)'), element: { type: 'checkboxes', action_id: 'value', options: o.checklist.map((c) => ({ text: plainText(c.text), value: c.id })) } },
     ],
   };
 }
@@ -172,8 +179,9 @@ export function approveModal(o: { callbackId: string; approvalId: string; client
   return decisionModal(o, 'Approve restore', 'Sign and approve', [
     section(`You are signing as *${o.roleLabel}* of *${o.client}*. Your Slack identity, your name, the time and this statement are recorded with a hash of the request.`),
     section(o.impact.join('\n')),
-    section(`*Statement:*\n> ${o.statement}`),
-    { type: 'input', block_id: 'confirm_client', label: plain(`Type the client's name (${o.client}) to confirm`), element: { type: 'plain_text_input', action_id: 'value', max_length: 100 } },
+    section('*Statement:*'),
+    { type: 'section', text: plainText(`“${o.statement}”`) },
+    { type: 'input', block_id: 'confirm_client', label: plainText(`Type the client's name (${o.client}) to confirm`), element: { type: 'plain_text_input', action_id: 'value', max_length: 100 } },
     { type: 'input', block_id: 'statement', label: plain('Signature'), element: { type: 'checkboxes', action_id: 'value', options: [{ text: plain('I have read the statement above and sign it'), value: 'signed' }] } },
   ]);
 }

@@ -3,6 +3,7 @@ import type { AlertRow } from '../../../store/alerts.js';
 import type { WatchdogStatus } from '../../../operations/views.js';
 import { formatDuration } from '../../../config/duration.js';
 import { formatDateTime } from '../../../core/time.js';
+import { literal } from '../literal.js';
 
 const clip = (s: string, n = 2900) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
@@ -15,7 +16,7 @@ export function renderAlertOpened(s: WatchdogStatus, o: { schedule: string; rpo:
   const lines: string[] = [];
   lines.push(`:rotating_light: *S2 — backups of ${s.client} need attention*`);
   if (s.failed && s.lastRun) {
-    lines.push(`• The last backup run ${s.lastRun.status === 'interrupted' ? 'was interrupted' : 'failed'} (run ${s.lastRun.id}, ${formatDateTime(s.lastRun.startedAt, o.timezone)})${s.lastRun.error ? `: ${s.lastRun.error.slice(0, 400)}` : ''}`);
+    lines.push(`• The last backup run ${s.lastRun.status === 'interrupted' ? 'was interrupted' : 'failed'} (run ${s.lastRun.id}, ${formatDateTime(s.lastRun.startedAt, o.timezone)})${s.lastRun.error ? `: ${literal(s.lastRun.error.slice(0, 400))}` : ''}`);
   }
   if (s.stale) {
     if (s.lastVerified) {
@@ -35,7 +36,7 @@ export function renderAlertOpened(s: WatchdogStatus, o: { schedule: string; rpo:
 
 /** The alert message, edited in place once resolved. */
 export function renderAlertResolved(a: AlertRow, s: WatchdogStatus, o: { timezone: string; now: Date }): OutMessage {
-  const text = `:white_check_mark: ~S2 — backups of ${a.client} needed attention~ Resolved ${formatDateTime(o.now, o.timezone)}${s.lastVerified ? ` by verified backup ${s.lastVerified.key ?? s.lastVerified.id} (${formatDateTime(s.lastVerified.takenAt, o.timezone)})` : ''}. Open for ${formatDuration(o.now.getTime() - new Date(a.opened_at).getTime())}.`;
+  const text = `:white_check_mark: ~S2 — backups of ${a.client} needed attention~ Resolved ${formatDateTime(o.now, o.timezone)}${s.lastVerified ? ` by verified backup ${literal(s.lastVerified.key ?? s.lastVerified.id)} (${formatDateTime(s.lastVerified.takenAt, o.timezone)})` : ''}. Open for ${formatDuration(o.now.getTime() - new Date(a.opened_at).getTime())}.`;
   return { text, blocks: [section(text)] };
 }
 
@@ -43,6 +44,6 @@ export function renderAlertResolved(a: AlertRow, s: WatchdogStatus, o: { timezon
 export function renderAlertResolvedNotice(client: string, resolved: AlertRow[], s: WatchdogStatus, o: { timezone: string; now: Date }): OutMessage {
   const opened = Math.min(...resolved.map((a) => new Date(a.opened_at).getTime()));
   const kinds = resolved.map((a) => (a.kind === 'rpo' ? 'RPO breach' : 'backup alert')).join(' and ');
-  const text = `:white_check_mark: Resolved: ${kinds} for *${client}* — ${s.lastVerified ? `verified backup ${s.lastVerified.key ?? s.lastVerified.id} taken ${formatDateTime(s.lastVerified.takenAt, o.timezone)}` : 'the last backup run succeeded'}. Incident lasted ${formatDuration(o.now.getTime() - opened)}.`;
+  const text = `:white_check_mark: Resolved: ${kinds} for *${client}* — ${s.lastVerified ? `verified backup ${literal(s.lastVerified.key ?? s.lastVerified.id)} taken ${formatDateTime(s.lastVerified.takenAt, o.timezone)}` : 'the last backup run succeeded'}. Incident lasted ${formatDuration(o.now.getTime() - opened)}.`;
   return { text, blocks: [section(text)] };
 }
