@@ -36,7 +36,7 @@ export async function checkStartGate(ctx: Context, input: { approvalId: string; 
   }
   if (!verdict.approved) return no(`restore #${a.id} is ${a.status}${a.status === 'pending' ? ' (waiting for the written approval)' : ''}; only an approved request can be started, once. Nothing was done.`);
   const sig = verdict.approved;
-  if (await ctx.store.audit.has('restore.started', `approval:${a.id}`)) return no(`restore #${a.id} was already started (the audit log records it); an approval is used once. Nothing was done.`);
+  if (await ctx.store.audit.has('restore.started', `approval:${a.id}`)) return no(`restore #${a.id} is ${a.status}: it was already started (the audit log records it); an approval is used once. Nothing was done.`);
   if (a.status !== 'approved') return no(`restore #${a.id} is ${a.status}; only an approved request can be started, once. Nothing was done.`);
   const role = approverRole(a.scope);
   if (sig.signer_id === a.requested_by) return no(`restore #${a.id} was approved by its own requester; four eyes are required. Nothing was done.`, ['approved by the requester']);

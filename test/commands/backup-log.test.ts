@@ -20,7 +20,7 @@ test('/backup log demo: the section 11 and 12 registers as two CSV files posted 
   expect(files).toHaveLength(2);
   const [backups, tests] = files;
   expect(backups!.filename).toMatch(/^demo_registro-backups_\d{4}-\d{2}-\d{2}\.csv$/);
-  expect(backups!.content.split('\r\n')[0]).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones');
+  expect(backups!.content.split('\r\n')[0]).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones,Cadena #,Hash Cadena');
   expect(backups!.content).toContain('demo,2026-01-06,03:00,Auto,backup_2026-01-06_03-00-00.sql.gz');
   expect(tests!.filename).toMatch(/^demo_registro-pruebas-restore_/);
   expect(tests!.content.split('\r\n')[0]).toContain('Trimestre,Backup Usado,Ambiente,Tiempo Restore (min)');

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createTestDatabase, type TestDatabase, asSuperuser } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { qaVerifyRestoreTest } from '../../src/operations/qa-verify.js';
 import { testConfig } from '../helpers/config.js';
+import { seedApproval } from '../helpers/evidence.js';
 import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 import type { Context } from '../../src/context.js';
 import type { RecordingNotifier } from '../helpers/notifier.js';
@@ -24,7 +26,7 @@ beforeAll(async () => {
     client: { rpo: '7d' },
     raw: {
       clients: {
-        demo: { database: { engine: 'postgres', url: db.url }, storage: ['local'], schedule: '0 3 * * *', rpo: '7d', restoreTest: { months: [3, 6, 9, 12] } },
+        demo: { database: { engine: 'postgres', url: db.url }, storage: ['local'], schedule: '0 3 * * *', rpo: '7d', restoreTest: { months: [3, 6, 9, 12] }, roles: { qa: ['U0QA'] } },
         erp: { database: { engine: 'mysql', url: 'mysql://root@127.0.0.1:3306/erp' }, storage: ['local'], schedule: '0 3 * * 0', rpo: '2d', restoreTest: { months: [2, 5, 8, 11] } },
       },
     },
@@ -44,16 +46,13 @@ beforeAll(async () => {
   const oldFailure = await startRun(ctx.pool, { kind: 'verify', client: 'demo', actor: 'schedule', trigger: 'schedule', startedAt: new Date(now.getTime() - 2 * D) });
   await finishRun(ctx.pool, oldFailure.id, { status: 'failed', error: 'old', at: now });
   // An unverified newer backup does not count as "last verified".
-  await insertBackup(ctx.pool, { client: 'demo', takenAt: new Date(now.getTime() - 3_600_000), type: 'manual', key: 'demo/unverified.sql.gz', sizeBytes: 1000, verified: false, executedBy: 'U1', result: 'Error' });
+  const unverified = await insertBackup(ctx.pool, { client: 'demo', takenAt: new Date(now.getTime() - 3_600_000), type: 'manual', key: 'demo/unverified.sql.gz', sizeBytes: 1000, verified: false, executedBy: 'U1', result: 'Error' });
   // Restore tests of demo: OK in 2026-Q1 (QA signed), nothing in Q2 → next due 2026-06-01 05:00, not overdue.
   const rt = await insertRestoreTest(ctx.pool, { client: 'demo', testedAt: new Date('2026-03-02T05:30:00Z'), executedBy: 'schedule', result: 'OK' });
-  await asSuperuser(ctx.pool, 'UPDATE restore_test_register SET verified_by_qa = $2 WHERE id = $1', [rt.id, 'QA Person']);
+  expect(await qaVerifyRestoreTest(ctx, { registerId: rt.id, userId: 'U0QA', userName: 'QA Person' })).toMatchObject({ ok: true });
   // Pending approvals: two for demo (one expired → not pending), none for erp.
-  for (const [client, expires, status] of [['demo', 1, 'pending'], ['demo', 1, 'pending'], ['demo', -1, 'pending'], ['demo', 1, 'approved']] as const) {
-    await ctx.pool.query(
-      `INSERT INTO approvals (client, scope, backup_key, reason, requested_by, expires_at, request_hash, status) VALUES ($1, 'full', 'k', 'r', 'U1', $2, 'h', $3)`,
-      [client, new Date(now.getTime() + expires * D), status],
-    );
+  for (const [client, expires, status] of [['demo', 1, 'pending'], ['demo', 1, 'pending'], ['demo', -1, 'pending'], ['demo', 1, 'expired']] as const) {
+    await seedApproval(ctx.pool, { client, backupId: unverified.id, backupKey: 'k', expiresAt: new Date(now.getTime() + expires * D), status });
   }
 
   // erp: last verified backup 3 days old (RPO 2d breached), restore test in Feb (Q1) → May (Q2) due 05-01, overdue.
@@ -112,7 +111,7 @@ describe('buildDigest', () => {
       const f = await ctx.pool.query(`SELECT count(*)::int AS n FROM runs WHERE client = $1 AND status IN ('failed','interrupted') AND started_at >= $2`, [c.client, new Date(now.getTime() - D)]);
       expect(c.failures24h).toBe(f.rows[0].n);
       // Pending approvals = approvals pending and not expired.
-      const p = await ctx.pool.query(`SELECT count(*)::int AS n FROM approvals WHERE client = $1 AND status = 'pending' AND expires_at > $2`, [c.client, now]);
+      const p = await ctx.pool.query(`SELECT count(*)::int AS n FROM approval_rows WHERE client = $1 AND status = 'pending' AND expires_at > $2`, [c.client, now]);
       expect(c.pendingApprovals).toBe(p.rows[0].n);
       // Last restore test = the register's newest Test row.
       const t = await ctx.pool.query(`SELECT id, result FROM restore_test_register WHERE client = $1 AND environment = 'Test' ORDER BY tested_at DESC LIMIT 1`, [c.client]);
@@ -152,7 +151,7 @@ describe('buildDigest', () => {
   test('postDigest posts one message and records a digest run', async () => {
     const before = ctx.notifier.posts.length;
     const r = await postDigest(ctx, { trigger: 'cli', actor: 'test' });
-    expect(ctx.notifier.posts.length).toBe(before + 1);
+    expect(ctx.notifier.texts().slice(before)).toHaveLength(1);
     const run = await ctx.pool.query('SELECT kind, status FROM runs WHERE id = $1', [r.runId]);
     expect(run.rows[0]).toEqual({ kind: 'digest', status: 'ok' });
   });

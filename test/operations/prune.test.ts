@@ -13,6 +13,7 @@ import type { Context } from '../../src/context.js';
 import { createTestDatabase, type TestDatabase, asSuperuser } from '../helpers/db.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { testConfig } from '../helpers/config.js';
+import { seedApproval } from '../helpers/evidence.js';
 import { FakeClock, testContext , type TestContext } from '../helpers/context.js';
 
 const NOW = new Date('2026-03-01T04:30:00Z');
@@ -213,11 +214,7 @@ describe('prune', () => {
     await stored(1);
     await stored(2);
     const restored = await stored(400, { type: 'pre-restore' });
-    await ctx.pool.query(
-      `INSERT INTO approvals (client, scope, backup_id, backup_key, reason, requested_by, expires_at, request_hash, status)
-       VALUES ('demo', 'full', $1, $2, 'restore after incident', 'U0OPER', now(), 'h', 'completed')`,
-      [restored.id, restored.key],
-    );
+    await seedApproval(ctx.pool, { client: 'demo', backupId: restored.id, backupKey: restored.key!, expiresAt: new Date(), status: 'completed' });
     const r = await prune(ctx, { client: 'demo', actor: 'schedule', trigger: 'schedule' });
     expect(r.deleted).toEqual([]);
     expect(r.plan.keep.find((k) => k.row.id === restored.id)!.reason).toMatch(/referenced by a production restore record/);

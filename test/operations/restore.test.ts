@@ -302,7 +302,7 @@ describe('partial restore (custom-format backup, IT Manager approval)', () => {
 
 test('old databases kept by completed swaps are dropped after approvals.keepOldFor; an interrupted one is never dropped', async () => {
   const ctx = await context();
-  const kept = (await ctx.pool.query(`SELECT id, status, old_database FROM approvals WHERE old_database IS NOT NULL ORDER BY id`)).rows as Array<{ id: string; status: string; old_database: string }>;
+  const kept = (await ctx.pool.query(`SELECT id, status, old_database FROM approval_rows WHERE old_database IS NOT NULL ORDER BY id`)).rows as Array<{ id: string; status: string; old_database: string }>;
   const completed = kept.filter((k) => k.status === 'completed');
   const interrupted = kept.filter((k) => k.status === 'interrupted');
   expect(completed.length).toBeGreaterThan(0);
