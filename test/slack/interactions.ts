@@ -46,9 +46,10 @@ export async function click(bot: Bot, o: { actionId: string; value: string; user
 
 /** One modal submission; `outcome` is the view the bot put in its place after the ack (views.update), if any. */
 export async function submit(bot: Bot, o: { userId: string; viewId: string; callbackId: string; metadata: string; values: Record<string, Record<string, unknown>> }): Promise<SendResult & { outcome?: any }> {
+  const updatesBefore = bot.emu.callsTo('views.update').length;
   const res = await sendSigned(bot.eventsUrl, viewSubmission({ userId: o.userId, view: { id: o.viewId, callback_id: o.callbackId, private_metadata: o.metadata }, values: o.values }));
   await idle(bot);
-  const outcome = bot.emu.callsTo('views.update').filter((c) => c.params.view_id === o.viewId).at(-1)?.params.view;
+  const outcome = bot.emu.callsTo('views.update').slice(updatesBefore).filter((c) => c.params.view_id === o.viewId).at(-1)?.params.view;
   return { ...res, outcome };
 }
 
