@@ -55,6 +55,7 @@ test('request → refused non-owner → signed System Owner approval → runbook
   expect(backup).toBeDefined();
   const atBackup = await tableChecksums(bot.demo.url);
   await writeAfterBackup(bot.demo.url);
+  const beforeRestore = await tableChecksums(bot.demo.url);
 
   // 1. /restore demo → modal opened at once, then updated with the verified backups
   const res = await bot.slash('demo', { command: '/restore', user: 'U0OPER' });
@@ -141,7 +142,13 @@ test('request → refused non-owner → signed System Owner approval → runbook
   const evidence = await checkEvidence(bot.server.ctx, { reason: 'verify', actor: 'test' });
   expect(evidence).toMatchObject({ ok: true, broken: [] });
   expect(evidence.headsSigned).toBeGreaterThan(0);
-  // the old database is kept aside; the harness drops databases named after the demo one
+  // the old database is kept aside, holding production as it was when the restore started (rows written after
+  // the backup included); then the test drops it
+  expect(done.old_database).toMatch(new RegExp(`^${bot.demo.name}`));
+  const oldUrl = new URL(bot.demo.url);
+  oldUrl.pathname = `/${done.old_database}`;
+  expect(await tableChecksums(oldUrl.toString())).toEqual(beforeRestore);
+  expect(beforeRestore).not.toEqual(atBackup);
   const { withPg, PG_ADMIN_URL } = await import('../helpers/db.js');
-  await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${done.old_database}" WITH (FORCE)`));
+  await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE "${done.old_database}" WITH (FORCE)`));
 });

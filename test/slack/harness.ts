@@ -11,6 +11,7 @@ import { SlackEmulator } from './emulator.js';
 import { SlackWebSink } from '../../src/notify/slack/web-sink.js';
 import { createPool, type Pool } from '../../src/store/db.js';
 import type { RetryOptions } from '@slack/web-api';
+import type { Clock } from '../../src/core/time.js';
 import { TEST_SIGNING_SECRET, sendSigned, slashCommandBody, type SendOptions, type SendResult } from './sign.js';
 
 export interface LogLine { level: number; msg: string; [k: string]: unknown }
@@ -42,7 +43,11 @@ export interface Bot {
 export const DEMO_CHANNEL = 'C0DEMO';
 export const OPS_CHANNEL = 'C0OPS';
 
-export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions } = {}): Promise<Bot> {
+/**
+ * `client` overrides the demo client's config, `clients` adds clients; `clock` is the bot's clock (a FakeClock
+ * to move time past an expiry).
+ */
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock } = {}): Promise<Bot> {
   const emu = new SlackEmulator();
   await emu.start();
   const state = o.shared?.state ?? await createTestDatabase('bbt_slack');
@@ -52,6 +57,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
   const config = testConfig({
     stateUrl: state.url, demoUrl: demo.url, storageDir,
     client: { channel: DEMO_CHANNEL, ...(o.client ?? {}) },
+    ...(o.clients ? { clients: o.clients } : {}),
     raw: {
       slack: {
         botToken: emu.botToken, signingSecret: TEST_SIGNING_SECRET, apiUrl: emu.apiUrl, channel: OPS_CHANNEL,
@@ -67,7 +73,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.clock ? { clock: o.clock } : {}), ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
   const pool = createPool(state.url, { max: 2, applicationName: 'backup-bot-test' });
   const opsBase = server.ops.url;
   const base = server.slack!.port !== undefined ? `http://127.0.0.1:${server.slack!.port}` : opsBase;
