@@ -93,7 +93,7 @@ export async function auditOf(bot: Bot, id: string, action: string): Promise<Arr
 /** The text of a view (modal) as JSON, for matching. */
 export const shown = (view: unknown): string => JSON.stringify(view ?? null);
 
-export const OTHER_CHANNEL = 'C0OTHER';
+const OTHER_CHANNEL = 'C0OTHER';
 
 /**
  * The bot for the approval handlers' tests. demo: System Owners U0OWNER and U0OPER2 (who is also an operator, for
