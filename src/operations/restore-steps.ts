@@ -123,7 +123,7 @@ const AFTER: Array<Step<RestoreState>> = [
         recordsVerified: s.counts, checks: [...s.checks, { name: 'application health', ok: true }],
         executedBy: s.actorName, result: 'OK', approvalId: a.id,
         observations: [`Production restore (${s.strategy}) #${a.id} approved by ${a.decided_by_name} (${a.decided_role}) at ${a.decided_at?.toISOString()}`,
-          s.preBackup ? `pre-restore backup ${s.preBackup.file}` : '', a.old_database ? `previous database kept as ${a.old_database} until ${a.old_database_drop_after?.toISOString()}` : ''].filter(Boolean).join('; '),
+          s.preBackup ? `pre-restore backup ${s.preBackup.file}` : '', a.old_database ? `previous ${s.target.engine === 'mysql' ? 'tables' : 'database'} kept as ${a.old_database} until ${a.old_database_drop_after?.toISOString()}` : ''].filter(Boolean).join('; '),
       }, ctx.config.timezone);
       return `restore register row ${s.register.id} (Prod) with approval #${a.id}`;
     },

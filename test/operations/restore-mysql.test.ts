@@ -13,6 +13,8 @@ import { testContext, type TestContext } from '../helpers/context.js';
 import { mysqlExec } from '../helpers/mariadb.js';
 import { databasesLike, dropDatabasesLike, seedShop, snapshot, uniqueDb, type DbSnapshot } from '../helpers/mysql-restore.js';
 import { runBackup } from '../../src/operations/backup.js';
+import { checkEvidence } from '../../src/operations/check-evidence.js';
+import { exportRegister } from '../../src/operations/export-register.js';
 import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
 import { decideRestore } from '../../src/operations/decide-restore.js';
 import { runRestore } from '../../src/operations/restore.js';
@@ -181,6 +183,12 @@ test('full swap restore with approval: production equals the backup (tables, che
   const again = await runRestore(ctx, { approvalId: approval.id, userId: 'U0OPER', trigger: 'slack' });
   expect(again).toMatchObject({ ok: false, message: expect.stringMatching(/is completed/) });
 
+  // The §12 register (as exported for an inspector) has the Prod row; every chain and signature verifies.
+  const csv = await exportRegister(ctx, { register: 'restore-tests', client: 'demo', format: 'csv', timezone: 'UTC' });
+  const prodLine = csv.split('\n').find((l) => l.includes(`#${approval.id} approved by Sofía Owner`))!;
+  expect(prodLine).toMatch(new RegExp(`${backup.file!.replace(/\./g, '\\.')}.*,Prod,.*customers:20.*,OK,.*Production restore \\(swap\\).*previous tables kept as ${prod}__old_${approval.id} until`));
+  expect(await checkEvidence(ctx, { reason: 'verify', actor: 'test' })).toMatchObject({ ok: true, broken: [] });
+
   // After approvals.keepOldFor the retention drops the old tables (not before).
   expect(await dropExpiredOldDatabases(ctx)).toEqual([]);
   await ctx.pool.query(`UPDATE approval_state SET old_database_drop_after = now() - interval '1 second' WHERE approval_id = $1`, [approval.id]);
@@ -208,6 +216,7 @@ test('a fault after the switch (verify.checks fails on production): swapped back
   expect(incident!.corrective_actions).toMatch(/renamed back/);
   expect((await listAudit(ctx.pool, { action: 'restore.rolled_back' })).some((a) => a.target === `approval:${approval.id}`)).toBe(true);
   expect(ctx.notifier.texts().some((t) => t.startsWith('Production restore of demo: failed — rolled back'))).toBe(true);
+  expect(await checkEvidence(ctx, { reason: 'verify', actor: 'test' })).toMatchObject({ ok: true, broken: [] });
   await resolveAlerts(ctx);
 });
 
