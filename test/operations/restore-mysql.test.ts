@@ -87,7 +87,19 @@ async function seed(name: string): Promise<string> {
   const prod = `${PREFIX}_${name}`;
   await seedShop(prod, 20);
   await mysqlExec('CREATE EVENT ev_purge ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM audit_log WHERE id < 0', prod);
+  // An object defined by another account: recreated with its own definer.
+  await mysqlExec("CREATE DEFINER = 'mariadb.sys'@'localhost' SQL SECURITY INVOKER VIEW legacy_ids AS SELECT id FROM legacy", prod);
   return prod;
+}
+
+/** `kind name` → DEFINER of every view, trigger, routine and event (the snapshot compares definitions without it). */
+async function definers(db: string): Promise<Record<string, string>> {
+  const out = await mysqlExec(`
+    SELECT CONCAT('view ', TABLE_NAME), DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '${db}'
+    UNION ALL SELECT CONCAT('trigger ', TRIGGER_NAME), DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${db}'
+    UNION ALL SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME), DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '${db}'
+    UNION ALL SELECT CONCAT('event ', EVENT_NAME), DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '${db}'`);
+  return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
 }
 
 /** request by the operator → signed approval by the System Owner (or the IT Manager for a partial restore). */
@@ -130,7 +142,9 @@ afterAll(async () => {
 test('full swap restore with approval: production equals the backup (tables, checksums, views, triggers, routines, events, charset), old tables kept, every step audited', async () => {
   const prod = await seed('full');
   const ctx = await context(prod);
+  const definersAtBackup = await definers(prod);
   const { backup, atBackup, changed } = await prepare(ctx, prod);
+  await mysqlExec("ALTER DEFINER = 'root'@'localhost' VIEW legacy_ids AS SELECT id FROM legacy", prod);
   const approval = await approvedRequest(ctx, backup);
   expect(approval.impact).toMatchObject({ rows: expect.arrayContaining([{ table: 'customers', backup: 20, production: 21, difference: 1 }]) });
   // The application's session on production: ended by the runbook (KILL), not the bot's own.
@@ -140,12 +154,15 @@ test('full swap restore with approval: production equals the backup (tables, che
   const refused = await runRestore(ctx, { approvalId: approval.id, userId: 'U0OWNER', trigger: 'slack' });
   expect(refused).toMatchObject({ ok: false, message: expect.stringMatching(/only the requester/) });
   expect(await snapshot(prod)).toEqual(changed);
+  expect(await definers(prod)).not.toEqual(definersAtBackup);
 
   const r = await runRestore(ctx, { approvalId: approval.id, userId: 'U0OPER', userName: 'Olga Operator', trigger: 'slack' });
   if (!r.ok) throw new Error(r.message);
   expect(await snapshot(prod)).toEqual(atBackup);
+  expect(await definers(prod)).toEqual(definersAtBackup);
+  expect(definersAtBackup['view legacy_ids']).toBe('mariadb.sys@localhost');
   expect(atBackup.charset).toBe('utf8mb4/utf8mb4_unicode_ci');
-  expect(Object.keys(atBackup.objects).sort()).toEqual(['event ev_purge', 'function order_total', 'procedure count_orders', 'trigger customers_bi', 'trigger orders_ai', 'view big_order_names', 'view big_orders', 'view latin_view']);
+  expect(Object.keys(atBackup.objects).sort()).toEqual(['event ev_purge', 'function order_total', 'procedure count_orders', 'trigger customers_bi', 'trigger orders_ai', 'view big_order_names', 'view big_orders', 'view latin_view', 'view legacy_ids']);
   expect(atBackup.tables.legacy!.create).toMatch(/CHARSET=latin1/);
   expect(await appRunning()).toBe(true);
   await expect(appSession.query('SELECT 1')).rejects.toThrow();
@@ -172,7 +189,7 @@ test('full swap restore with approval: production equals the backup (tables, che
   const note = (step: string) => String(done.find((a) => a.details.step === step)!.details.note);
   expect(note('download')).toMatch(/holds the privileges of a swap restore/);
   expect(note('terminate_connections')).toMatch(/^[1-9]\d* session\(s\) on .* ended \(KILL CONNECTION/);
-  expect(note('switch')).toMatch(/one RENAME TABLE .*: 4 restored table\(s\) into .*, its previous 5 kept in .*__old_.* 8 view\(s\)\/trigger\(s\)\/routine\(s\)\/event\(s\) recreated .*CHECKSUM TABLE: 4 table\(s\) match; 1 verify.checks passed/);
+  expect(note('switch')).toMatch(/one RENAME TABLE .*: 4 restored table\(s\) into .*, its previous 5 kept in .*__old_.* 9 view\(s\)\/trigger\(s\)\/routine\(s\)\/event\(s\) recreated .*CHECKSUM TABLE: 4 table\(s\) match; 1 verify.checks passed/);
 
   // One runbook message updated live; the users' notices.
   const runbook = ctx.notifier.posts.filter((p) => p.message.text.startsWith('Production restore of demo:'));
