@@ -237,6 +237,32 @@ test('a fault after the switch (verify.checks fails on production): swapped back
   await resolveAlerts(ctx);
 });
 
+test('the application unhealthy after the switch: swapped back (views, triggers, routines and definers as before), application restarted', async () => {
+  const prod = await seed('health');
+  const ctx = await context(prod);
+  const { backup, changed } = await prepare(ctx, prod);
+  const definersBefore = await definers(prod);
+  const approval = await approvedRequest(ctx, backup);
+  healthy = false;
+  let r;
+  try {
+    r = await runRestore(ctx, { approvalId: approval.id, userId: 'U0OPER', trigger: 'slack' });
+  } finally {
+    healthy = true;
+  }
+  expect(r).toMatchObject({ ok: false, failedStep: 'start_app', rolledBack: true });
+  expect(await snapshot(prod)).toEqual(changed);
+  expect(await definers(prod)).toEqual(definersBefore);
+  expect(await databasesLike(`${prod}__`)).toEqual([]);
+  expect(await appRunning()).toBe(true);
+  const row = (await getApproval(ctx.pool, approval.id))!;
+  expect(row).toMatchObject({ status: 'rolled_back', old_database: null });
+  // The way back, in order: the application stopped again (it must not write during the swap back), production back, restarted.
+  const after = row.steps.slice(row.steps.findIndex((s) => s.step === 'start_app' && s.status === 'failed') + 1);
+  expect(after.filter((s) => s.status === 'done').map((s) => s.step)).toEqual(['stop_app_again', 'swap_back', 'restart_app']);
+  await resolveAlerts(ctx);
+});
+
 test('a truncated backup fails before the swap: production untouched, no __restore_ database left, application restarted', async () => {
   const prod = await seed('trunc');
   const ctx = await context(prod);
