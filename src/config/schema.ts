@@ -212,7 +212,9 @@ const approvals = z.strictObject({
   ttl: duration.default('24h'),
   keepOldFor: duration.default('7d'),
   strategy: z.enum(['swap', 'replace']).default('swap'),
-}).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap' });
+  /** MySQL/MariaDB: how long the switch (and a replace's DROP) waits for a table another session holds before it gives up, nothing changed. */
+  lockWait: duration.default('30s'),
+}).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap', lockWait: '30s' });
 
 const docker = z.strictObject({
   /** e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; default: DOCKER_HOST or the local socket. */

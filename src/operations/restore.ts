@@ -10,15 +10,16 @@ import { describeInputIssues } from './input-issues.js';
 import { manifestOf } from './manifest.js';
 import { checkStartGate } from './restore-gate.js';
 import { reportRestoreFailure } from './restore-incident.js';
-import { RESTORE_STEPS, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
-import { planOf, runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
+import { RESTORE_PLAN, restoreSteps, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
+import { runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { ReportEvent } from './reporter.js';
 
 /**
  * The production restore (SOP-001 9.2), started by the requester after the written approval: the start gate
- * (restore-gate.ts), then the runbook of restore-steps.ts under the client's restore lock. Each step is a line in
- * ONE message updated live, audited, and kept in the approval's steps. A failure undoes what had changed (swap
- * back, reload the pre-restore backup, restart the app) and is recorded as an incident (SOP-001 13.5).
+ * (restore-gate.ts), then the runbook of restore-steps.ts (with the steps of the client's engine, restore-pg.ts or
+ * restore-mysql.ts) under the client's restore lock. Each step is a line in ONE message updated live, audited, and
+ * kept in the approval's steps. A failure undoes what had changed (swap back, reload the pre-restore backup,
+ * restart the app) and is recorded as an incident (SOP-001 13.5).
  */
 export const runRestoreInput = z.strictObject({
   approvalId: z.string().regex(/^\d{1,18}$/, 'must be a request number'),
@@ -61,8 +62,6 @@ export async function runRestore(ctx: Context, raw: RunRestoreInput, hooks: RunR
   return res.value;
 }
 
-const PLAN = planOf(RESTORE_STEPS);
-
 /** S1: a production-restore request whose approval record does not verify (audited by the refusal; alerted once per incident). */
 async function alertTampered(ctx: Context, a: ApprovalRow | undefined, approvalId: string, problems: string[]): Promise<void> {
   const client = a?.client ?? '';
@@ -80,14 +79,14 @@ function strategyOf(a: ApprovalRow): RestoreStrategyName {
 
 async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: BackupRow, input: z.infer<typeof runRestoreInput>, hooks: RunRestoreHooks): Promise<RunRestoreResult> {
   const cfg = ctx.client(approval.client);
-  const target = parseDbUrl(cfg.database.url, 'postgres');
+  const target = parseDbUrl(cfg.database.url, cfg.database.engine);
   const strategy = strategyOf(approval);
-  const steps = RESTORE_STEPS;
-  const plan = PLAN;
+  const steps = restoreSteps(cfg.database.engine);
+  const plan = RESTORE_PLAN;
   const s: RestoreState = {
     ctx, cfg, client: approval.client, approval, backup, facts: manifestOf(backup), strategy, target, prodDb: target.database, docker: dockerFromConfig(ctx.config),
     userId: input.userId, actorName: input.userName ?? approval.requested_by_name ?? input.userId, trigger: input.trigger, t0: Date.now(),
-    appStopped: false, appStarted: false, swapped: false, prodDropped: false, partialApplied: false, counts: {},
+    appStopped: false, appStarted: false, swapped: false, prodDropped: false, partialApplied: false, counts: {}, checks: [],
   };
   let status = 'running';
   let error: string | null = null;

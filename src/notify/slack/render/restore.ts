@@ -142,6 +142,7 @@ export function restoreRequestModal(o: { callbackId: string; client: string; bac
     value: b.id,
   }));
   const anyCustom = o.backups.some((b) => b.format === 'custom');
+  const mysql = o.backups.some((b) => b.engine === 'mysql');
   return {
     type: 'modal',
     callback_id: o.callbackId,
@@ -152,8 +153,8 @@ export function restoreRequestModal(o: { callbackId: string; client: string; bac
     blocks: [
       section(`:warning: Restoring *${o.client}* replaces production data; everything entered after the backup is lost. The System Owner (full) or IT Manager (partial) must approve in writing.`),
       { type: 'input', block_id: 'backup', label: plain('Backup to restore (verified only, newest first)'), element: { type: 'static_select', action_id: 'value', options } },
-      { type: 'input', block_id: 'scope', label: plain('Scope'), element: { type: 'radio_buttons', action_id: 'value', initial_option: { text: plain('Full database'), value: 'full' }, options: [{ text: plain('Full database'), value: 'full' }, { text: plain('Chosen tables (custom-format backup)'), value: 'partial' }] } },
-      { type: 'input', block_id: 'tables', optional: true, label: plain('Tables (partial only; comma-separated)'), hint: plain(anyCustom ? 'e.g. public.configuracion, alertas' : 'No custom-format backup: only a full restore is possible'), element: { type: 'plain_text_input', action_id: 'value', max_length: 2000 } },
+      { type: 'input', block_id: 'scope', label: plain('Scope'), element: { type: 'radio_buttons', action_id: 'value', initial_option: { text: plain('Full database'), value: 'full' }, options: [{ text: plain('Full database'), value: 'full' }, { text: plain(mysql ? 'Chosen tables (IT Manager approval)' : 'Chosen tables (custom-format backup)'), value: 'partial' }] } },
+      { type: 'input', block_id: 'tables', optional: true, label: plain('Tables (partial only; comma-separated)'), hint: plain(mysql ? 'e.g. wp_options, wp_postmeta' : anyCustom ? 'e.g. public.configuracion, alertas' : 'No custom-format backup: only a full restore is possible'), element: { type: 'plain_text_input', action_id: 'value', max_length: 2000 } },
       { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 } },
       { type: 'input', block_id: 'ticket', optional: true, label: plain('Ticket / incident reference'), element: { type: 'plain_text_input', action_id: 'value', max_length: 200 } },
       { type: 'input', block_id: 'planned', optional: true, label: plain('Planned start'), element: { type: 'datetimepicker', action_id: 'value' } },

@@ -114,3 +114,11 @@ test('the request modal: a backup file name is an option label in plain_text wit
   expect(option).toMatchObject({ type: 'plain_text', emoji: false });
   for (const m of textObjects(view).filter((t) => t.type === 'mrkdwn')) expect(m.text).not.toContain('<!channel>');
 });
+
+test('the request modal: a MySQL client\'s plain backups allow chosen tables (issue 22); a PostgreSQL plain backup does not', () => {
+  const b = (engine: string) => ({ id: '3', taken_at: new Date('2026-03-09T03:00:00Z'), type: 'manual', size_bytes: '1000', file: 'backup.sql.gz', format: 'plain', engine } as BackupRow);
+  const text = (engine: string) => JSON.stringify(restoreRequestModal({ callbackId: 'restore_request', client: 'demo', backups: [b(engine)], checklist: [], timezone: TZ }));
+  expect(text('mysql')).toContain('Chosen tables (IT Manager approval)');
+  expect(text('mysql')).not.toContain('only a full restore is possible');
+  expect(text('postgres')).toContain('No custom-format backup: only a full restore is possible');
+});
