@@ -11,6 +11,7 @@ import {
   compactTimestamp, countRows, countTables, createDatabase, createDatabaseLike, databaseExists, databaseProps, derivedName, dropDatabase,
   renameDatabases, terminateConnections, withAdmin, withDb, type DatabaseProps,
 } from '../core/restore/pg-admin.js';
+import { applyDatabaseSettings, captureDatabaseSettings, compareDatabaseSettings, type DatabaseSettings } from '../core/restore/pg-database-props.js';
 import { errorMessage } from '../core/errors.js';
 import type { ApprovalRow } from '../store/approvals.js';
 import type { BackupRow } from '../store/backup-register.js';
@@ -44,6 +45,8 @@ export interface RestoreState {
   appStarted: boolean;
   preBackup?: BackupRow;
   props?: DatabaseProps;
+  /** What production carried outside its dump (grants, settings, comment, owner, limits, default privileges), captured with the pre-restore backup. */
+  settings?: DatabaseSettings;
   newDb?: string;
   swapped: boolean;
   oldDb?: string;
@@ -83,10 +86,30 @@ async function restorePreRestoreBackup(s: RestoreState): Promise<string> {
       await createDatabase(c, s.prodDb, s.props!);
     });
     await loadBackupInto(pre.path, formatOf(pb.format ?? pb.file), s.target);
-    return `${s.prodDb} restored from the pre-restore backup ${pb.file}`;
+    return `${s.prodDb} restored from the pre-restore backup ${pb.file}${await putSettingsBack(s, s.prodDb)}`;
   } finally {
     await pre.cleanup();
   }
+}
+
+/**
+ * Gives `db` production's own settings (captured with the pre-restore backup) once the data is loaded:
+ * CREATE DATABASE and the dump do not carry them (pg-database-props.ts). What cannot be applied is left
+ * for the verify step, which compares and fails.
+ */
+async function putSettingsBack(s: RestoreState, db: string): Promise<string> {
+  if (!s.settings) return '';
+  const r = await applyDatabaseSettings(s.target, db, s.settings);
+  const problems = r.problems.length ? `; could not apply: ${r.problems.join('; ')}` : '';
+  return `; production's database settings applied (${r.changes.length} change(s))${problems}`;
+}
+
+/** The verify step's comparison of `db`'s settings with production's as captured; a difference fails the step. */
+async function checkSettings(s: RestoreState, db: string): Promise<string> {
+  if (!s.settings) return '';
+  const cmp = compareDatabaseSettings(s.settings, await captureDatabaseSettings(s.target, db));
+  if (!cmp.same) throw new Error(`the database does not carry production's settings: ${cmp.differences.join('; ')}`);
+  return `; grants, settings, comment, owner, connection limit and default privileges as in production${cmp.notes.length ? ` (${cmp.notes.join('; ')})` : ''}`;
 }
 
 const restoreStep: Step<RestoreState> = {
@@ -105,14 +128,14 @@ const restoreStep: Step<RestoreState> = {
       s.props = await withAdmin(s.target, (c) => databaseProps(c, s.prodDb));
       await withAdmin(s.target, async (c) => { await dropDatabase(c, s.prodDb); s.prodDropped = true; await createDatabase(c, s.prodDb, s.props!); });
       await loadBackupInto(s.local!.path, format, s.target);
-      return `${s.prodDb} dropped, created and restored from ${s.backup.file}`;
+      return `${s.prodDb} dropped, created and restored from ${s.backup.file}${await putSettingsBack(s, s.prodDb)}`;
     }
     const newDb = derivedName(s.prodDb, `_restore_${s.runId}`);
     s.newDb = newDb;
     await ctx.store.approvals.setDatabases(s.approval.id, { restoreDatabase: newDb });
     await withAdmin(s.target, async (c) => { if (await databaseExists(c, newDb)) await dropDatabase(c, newDb); await createDatabaseLike(c, newDb, s.prodDb); });
     await loadBackupInto(s.local!.path, format, { ...s.target, database: newDb });
-    return `restored into ${newDb} (production untouched so far)`;
+    return `restored into ${newDb} (production untouched so far)${await putSettingsBack(s, newDb)}`;
   },
 };
 
@@ -167,11 +190,12 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
     name: 'pre_restore_backup',
     label: 'Pre-restore backup (verified)',
     async run(s) {
+      s.settings = await captureDatabaseSettings(s.target, s.prodDb);
       const out = await runBackup(s.ctx, { client: s.client, type: 'pre-restore', actor: s.userId, actorName: s.actorName, trigger: s.trigger, wait: true, notify: false });
       if (!out.ok || !out.verified || !out.backup) throw new Error(`the pre-restore backup did not complete verified${out.error ? `: ${out.error}` : ''}${out.hint ? ` (check: ${out.hint})` : ''}; the restore does not start without it`);
       s.preBackup = out.backup;
       await s.ctx.store.approvals.setDatabases(s.approval.id, { preRestoreBackupId: out.backup.id });
-      return `${out.backup.file} stored and verified`;
+      return `${out.backup.file} stored and verified; production's database settings captured`;
     },
   },
   {
@@ -185,7 +209,7 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
   restoreStep,
   {
     name: 'verify',
-    label: 'Verify row counts against the backup',
+    label: 'Verify row counts against the backup and the database settings against production',
     async run(s) {
       const db = s.strategy === 'swap' ? s.newDb! : s.prodDb;
       const expected = s.facts.rowCounts;
@@ -195,7 +219,7 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
       const bad = tables.filter((t) => got[t] !== expected[t]);
       if (bad.length) throw new Error(`row counts differ from the backup's manifest: ${bad.map((t) => `${t} ${got[t]} (expected ${expected[t]})`).join(', ')}`);
       if (tableCount !== null && s.facts.tables !== undefined && tableCount < s.facts.tables) throw new Error(`${tableCount} tables restored, the backup has ${s.facts.tables}`);
-      const tablesNote = tableCount !== null ? `; ${tableCount} tables` : '';
+      const tablesNote = (tableCount !== null ? `; ${tableCount} tables` : '') + await checkSettings(s, db);
       return tables.length ? `${tables.length} table(s) match the backup's row counts${tablesNote}` : `no row counts in the manifest (verify.tables empty)${tablesNote}`;
     },
   },
