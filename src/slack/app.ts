@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, HTTPReceiverDeferredRequestError, SocketModeReceiver, type AnyMiddlewareArgs, type Middleware } from '@slack/bolt';
+import { App, HTTPReceiver, HTTPReceiverDeferredRequestError, SocketModeReceiver, type AnyMiddlewareArgs, type Authorize, type Middleware } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import type { Context } from '../context.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../core/errors.js';
@@ -97,6 +98,29 @@ function dedupeMiddleware(ctx: Context, log: Logger, metrics: BotMetrics): Middl
 }
 
 /**
+ * Bolt's authorization for a single bot token without its start-up `auth.test` in the way: given only a
+ * token, Bolt calls auth.test when the app is built and every request awaits that call, so the first
+ * requests after a start wait on Slack before they can be acknowledged, and an auth.test that failed (Slack
+ * down at start) fails every request until the next restart. Here each request gets the token at once; the
+ * bot's own IDs (only needed to ignore the bot's own events) are learnt in the background and asked again
+ * after a failure.
+ */
+function botTokenAuthorization(token: string, client: WebClient, log: Logger): Authorize<boolean> {
+  let ids: { botId?: string; botUserId?: string } = {};
+  let asking: Promise<void> | undefined;
+  const learn = () => {
+    asking ??= client.auth.test({ token })
+      .then((r) => { ids = { ...(r.bot_id ? { botId: r.bot_id } : {}), ...(r.user_id ? { botUserId: r.user_id } : {}) }; })
+      .catch((err: unknown) => { log.warn({ err: errorMessage(err) }, 'Slack auth.test failed (asked again with the next request)'); asking = undefined; });
+  };
+  learn();
+  return async () => {
+    if (!ids.botUserId) learn();
+    return { botToken: token, ...ids };
+  };
+}
+
+/**
  * The Slack request URL: Bolt's HTTPReceiver (its signature check, body limit, ssl_check, url_verification,
  * ack timing) behind one check of ours on the header, before the body is read: a timestamp more than 5
  * minutes in the future is refused (Bolt refuses only old ones). Every refusal is 401 with no body,
@@ -131,11 +155,13 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions): Promis
     ? new SocketModeReceiver({ appToken: slack.appToken, logger, installerOptions: { clientOptions: { slackApiUrl: slack.apiUrl } } })
     : new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: [SLACK_EVENTS_PATH], bodyLimit: BODY_LIMIT, logger, processBeforeResponse: false, unhandledRequestTimeoutMillis: 3001 });
   const mode = receiver instanceof HTTPReceiver ? 'http' : 'socket';
-  const app = new App({ token: slack.botToken, receiver, logger, clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 } });
+  const clientOptions = { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 };
+  const web = new WebClient(slack.botToken, { ...clientOptions, logger });
+  const app = new App({ authorize: botTokenAuthorization(slack.botToken, web, log), receiver, logger, clientOptions });
   app.error(async (err) => { log.error({ err: errorMessage(err) }, 'Slack listener error'); });
   const background = new BackgroundTasks(ctx);
   const deps: CommandDeps = { ctx, background };
-  setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await app.client.usergroups.users.list({ usergroup: group })).users ?? []));
+  setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await web.usergroups.users.list({ usergroup: group })).users ?? []));
   app.use(dedupeMiddleware(ctx, log, metrics));
   registerCommands(app, deps);
   registerApprovals(app, deps);

@@ -42,8 +42,10 @@ export interface Bot {
 export const DEMO_CHANNEL = 'C0DEMO';
 export const OPS_CHANNEL = 'C0OPS';
 
-export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions } = {}): Promise<Bot> {
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; slackLatencyMs?: number; beforeStart?: (emu: SlackEmulator) => void } = {}): Promise<Bot> {
   const emu = new SlackEmulator();
+  emu.latencyMs = o.slackLatencyMs ?? 0;
+  o.beforeStart?.(emu);
   await emu.start();
   const state = o.shared?.state ?? await createTestDatabase('bbt_slack');
   const demo = o.shared?.demo ?? await createTestDatabase('bbt_slackdemo');
