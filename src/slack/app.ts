@@ -23,6 +23,8 @@ const BODY_LIMIT = 1024 * 1024;
 /** Deliveries are remembered this long (Slack retries within minutes; a signed request is stale after 5). */
 const DELIVERY_TTL_MS = 24 * 3_600_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** How long recording a delivery may hold up its acknowledgement (Slack waits 3 s): past it, the delivery is handled. */
+const RECORD_BUDGET_MS = 1500;
 
 export interface SlackAppOptions {
   /** The process's metrics (served by the operational endpoints): refusals, retries, Web API failures. */
@@ -77,10 +79,16 @@ function dedupeMiddleware(ctx: Context, log: Logger, metrics: BotMetrics): Middl
     const { retryNum, retryReason } = a.context;
     const at = ctx.clock.now();
     let fresh = true;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      fresh = await ctx.store.deliveries.record({ key, retryNum, retryReason, instance: ctx.instance.id, at });
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), RECORD_BUDGET_MS); });
+      const r = await Promise.race([ctx.store.deliveries.record({ key, retryNum, retryReason, instance: ctx.instance.id, at }), late]);
+      if (r === 'late') log.error({ key }, `recording a Slack delivery took over ${RECORD_BUDGET_MS} ms (state database slow?): handling it`);
+      else fresh = r;
     } catch (err) {
       log.error({ key, err: errorMessage(err) }, 'could not record a Slack delivery (state database unreachable?): handling it');
+    } finally {
+      clearTimeout(timer);
     }
     if (at.getTime() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = at.getTime();

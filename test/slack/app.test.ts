@@ -5,6 +5,7 @@ import { fillSampleDatabase } from '../../src/core/demo-database.js';
 import { deliveryKey } from '../../src/slack/app.js';
 import { getDelivery } from '../../src/store/deliveries.js';
 import { listRuns } from '../../src/store/runs.js';
+import { LOCK_NS_WORK } from '../../src/store/locks.js';
 
 /**
  * Replays across replicas and restarts (issue 15.3): a delivery is remembered in the state database,
@@ -84,6 +85,32 @@ test('a replayed button click on another instance is acknowledged and not run ag
   await new Promise((r) => setTimeout(r, 500));
   expect(a.emu.responses.get(id)!.bodies).toHaveLength(1);
   expect(JSON.stringify(a.emu.responses.get(id)!.bodies[0])).toContain('999999 is not in the register');
+});
+
+test('the state pool busy with work waiting for a lock: a command is still acknowledged at once, and its replay still acts once', async () => {
+  const a = await bot();
+  const ctx = a.server.ctx;
+  // Work that waits for a lock someone else holds keeps pool connections busy (here: more of them than the bot's pool has).
+  const holder = await a.pool.connect();
+  await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_NS_WORK, 'test:busy']);
+  const waiting = Array.from({ length: 8 }, () => ctx.store.withLock('test', 'busy', async () => undefined, { wait: true }));
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const responseUrl = a.emu.responseUrl();
+    const body = slashCommandBody({ command: '/backup', text: 'help', user_id: 'U0OPER', response_url: responseUrl, trigger_id: '1700000000.222.bbbb' });
+    const first = await sendSigned(a.eventsUrl, body);
+    expect(first.status).toBe(200);
+    expect(first.ms).toBeLessThan(1000);
+    const copy = await sendSigned(a.eventsUrl, body, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } });
+    expect(copy.status).toBe(200);
+    expect(copy.ms).toBeLessThan(1000);
+    expect(a.logs.some((l) => String(l.msg).includes('already handled') && l.key === 'trigger:1700000000.222.bbbb')).toBe(true);
+  } finally {
+    await holder.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NS_WORK, 'test:busy']);
+    holder.release();
+    await Promise.all(waiting);
+  }
+  await idle(a);
 });
 
 describe('deliveryKey', () => {
