@@ -190,12 +190,12 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
     name: 'pre_restore_backup',
     label: 'Pre-restore backup (verified)',
     async run(s) {
-      s.settings = await captureDatabaseSettings(s.target, s.prodDb);
+      if (s.cfg.database.engine === 'postgres') s.settings = await captureDatabaseSettings(s.target, s.prodDb);
       const out = await runBackup(s.ctx, { client: s.client, type: 'pre-restore', actor: s.userId, actorName: s.actorName, trigger: s.trigger, wait: true, notify: false });
       if (!out.ok || !out.verified || !out.backup) throw new Error(`the pre-restore backup did not complete verified${out.error ? `: ${out.error}` : ''}${out.hint ? ` (check: ${out.hint})` : ''}; the restore does not start without it`);
       s.preBackup = out.backup;
       await s.ctx.store.approvals.setDatabases(s.approval.id, { preRestoreBackupId: out.backup.id });
-      return `${out.backup.file} stored and verified; production's database settings captured`;
+      return `${out.backup.file} stored and verified${s.settings ? '; production\'s database settings captured' : ''}`;
     },
   },
   {
