@@ -164,12 +164,12 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions): Promis
     : new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: [SLACK_EVENTS_PATH], bodyLimit: BODY_LIMIT, logger, processBeforeResponse: false, unhandledRequestTimeoutMillis: 3001 });
   const mode = receiver instanceof HTTPReceiver ? 'http' : 'socket';
   const clientOptions = { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 };
-  const web = new WebClient(slack.botToken, { ...clientOptions, logger });
-  const app = new App({ authorize: botTokenAuthorization(slack.botToken, web, log), receiver, logger, clientOptions });
+  const client = new WebClient(slack.botToken, { ...clientOptions, logger });
+  const app = new App({ authorize: botTokenAuthorization(slack.botToken, client, log), receiver, logger, clientOptions });
   app.error(async (err) => { log.error({ err: errorMessage(err) }, 'Slack listener error'); });
   const background = new BackgroundTasks(ctx);
   const deps: CommandDeps = { ctx, background };
-  setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await web.usergroups.users.list({ usergroup: group })).users ?? []));
+  setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await client.usergroups.users.list({ usergroup: group })).users ?? []));
   app.use(dedupeMiddleware(ctx, log, metrics));
   registerCommands(app, deps);
   registerApprovals(app, deps);
