@@ -5,6 +5,7 @@ import {
   compactTimestamp, countRows, countTables, createDatabase, createDatabaseLike, databaseExists, databaseProps, derivedName, dropDatabase,
   renameDatabases, terminateConnections, withAdmin, withDb,
 } from '../core/restore/pg-admin.js';
+import { applyDatabaseSettings, captureDatabaseSettings, compareDatabaseSettings } from '../core/restore/pg-database-props.js';
 import type { Step, Undo } from './runbook.js';
 import { downloadPreRestoreBackup, type EngineSteps, type RestoreState } from './restore-state.js';
 
@@ -28,10 +29,31 @@ async function restorePreRestoreBackup(s: RestoreState): Promise<string> {
       await createDatabase(c, s.prodDb, s.pgProps!);
     });
     await loadBackupInto(pre.path, formatOf(pb.format ?? pb.file), s.target);
-    return `${s.prodDb} restored from the pre-restore backup ${pb.file}`;
+    return `${s.prodDb} restored from the pre-restore backup ${pb.file}${await putSettingsBack(s, s.prodDb)}`;
   } finally {
     await pre.cleanup();
   }
+}
+
+/**
+ * Gives `db` production's own settings (captured with the pre-restore backup) once the data is loaded:
+ * CREATE DATABASE and the dump do not carry them (pg-database-props.ts). What cannot be applied is left for
+ * the verify step, which compares and fails.
+ */
+async function putSettingsBack(s: RestoreState, db: string): Promise<string> {
+  if (!s.pgSettings) return '';
+  const r = await applyDatabaseSettings(s.target, db, s.pgSettings);
+  const problems = r.problems.length ? `; could not apply: ${r.problems.join('; ')}` : '';
+  return `; production's database settings applied (${r.changes.length} change(s))${problems}`;
+}
+
+/** The verify step's comparison of `db`'s settings with production's as captured; a difference fails the step. */
+async function checkSettings(s: RestoreState, db: string): Promise<string> {
+  if (!s.pgSettings) return '';
+  const cmp = compareDatabaseSettings(s.pgSettings, await captureDatabaseSettings(s.target, db));
+  if (!cmp.same) throw new Error(`the database does not carry production's settings: ${cmp.differences.join('; ')}`);
+  s.checks.push({ name: 'database settings as in production', ok: true });
+  return `; grants, settings, comment, owner, connection limit and default privileges as in production${cmp.notes.length ? ` (${cmp.notes.join('; ')})` : ''}`;
 }
 
 /** The way back from `restore`, which depends on the strategy. */
@@ -61,18 +83,22 @@ const restoreStep: Step<RestoreState> = {
       s.pgProps = await withAdmin(s.target, (c) => databaseProps(c, s.prodDb));
       await withAdmin(s.target, async (c) => { await dropDatabase(c, s.prodDb); s.prodDropped = true; await createDatabase(c, s.prodDb, s.pgProps!); });
       await loadBackupInto(s.local!.path, format, s.target);
-      return `${s.prodDb} dropped, created and restored from ${s.backup.file}`;
+      return `${s.prodDb} dropped, created and restored from ${s.backup.file}${await putSettingsBack(s, s.prodDb)}`;
     }
     const newDb = derivedName(s.prodDb, `_restore_${s.runId}`);
     s.newDb = newDb;
     await ctx.store.approvals.setDatabases(s.approval.id, { restoreDatabase: newDb });
     await withAdmin(s.target, async (c) => { if (await databaseExists(c, newDb)) await dropDatabase(c, newDb); await createDatabaseLike(c, newDb, s.prodDb); });
     await loadBackupInto(s.local!.path, format, { ...s.target, database: newDb });
-    return `restored into ${newDb} (production untouched so far)`;
+    return `restored into ${newDb} (production untouched so far)${await putSettingsBack(s, newDb)}`;
   },
 };
 
 export const PG_STEPS: EngineSteps = {
+  async captureSettings(s) {
+    s.pgSettings = await captureDatabaseSettings(s.target, s.prodDb);
+    return "production's database settings captured";
+  },
   terminate_connections: {
     name: 'terminate_connections',
     label: 'Terminate connections',
@@ -95,7 +121,7 @@ export const PG_STEPS: EngineSteps = {
       if (bad.length) throw new Error(`row counts differ from the backup's manifest: ${bad.map((t) => `${t} ${got[t]} (expected ${expected[t]})`).join(', ')}`);
       if (tableCount !== null && s.facts.tables !== undefined && tableCount < s.facts.tables) throw new Error(`${tableCount} tables restored, the backup has ${s.facts.tables}`);
       s.checks.push({ name: 'row counts match the backup manifest', ok: true });
-      const tablesNote = tableCount !== null ? `; ${tableCount} tables` : '';
+      const tablesNote = (tableCount !== null ? `; ${tableCount} tables` : '') + await checkSettings(s, db);
       return tables.length ? `${tables.length} table(s) match the backup's row counts${tablesNote}` : `no row counts in the manifest (verify.tables empty)${tablesNote}`;
     },
   },

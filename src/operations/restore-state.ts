@@ -5,6 +5,7 @@ import type { DbTarget } from '../core/db-url.js';
 import { decryptionFor } from '../core/crypto/keys.js';
 import { downloadBackup, type LocalBackup } from '../core/restore/load-backup.js';
 import type { DatabaseProps } from '../core/restore/pg-admin.js';
+import type { DatabaseSettings } from '../core/restore/pg-database-props.js';
 import type { MysqlDatabaseProps } from '../core/restore/mysql-admin.js';
 import type { MysqlLoadResult } from '../core/restore/mysql-load.js';
 import type { DatabaseChecksums } from '../core/restore/mysql-verify.js';
@@ -55,6 +56,8 @@ export interface RestoreState {
   register?: RestoreTestRow;
   /** PostgreSQL: production's database properties (replace strategy's way back). */
   pgProps?: DatabaseProps;
+  /** PostgreSQL: what production carries outside its dump (grants, settings, comment, owner, limits, default privileges), captured before the restore changes anything. */
+  pgSettings?: DatabaseSettings;
   /** MySQL/MariaDB: what restore-mysql.ts's steps learnt on the way. */
   my?: { props?: MysqlDatabaseProps; load?: MysqlLoadResult; reference?: DatabaseChecksums };
 }
@@ -69,6 +72,8 @@ export interface EngineSteps {
   verify: Step<RestoreState>;
   switch: Step<RestoreState>;
   preflight?(s: RestoreState): Promise<string>;
+  /** With the pre-restore backup: what production carries outside its dump, to give back to the restored database. */
+  captureSettings?(s: RestoreState): Promise<string>;
 }
 
 export const sourcesOf = (ctx: Context, b: BackupRow) => b.locations.filter((l) => l.ok).map((l) => ({ storage: ctx.storage(l.destination), key: l.key ?? b.key ?? '' }));

@@ -5,7 +5,7 @@ import { errorMessage } from '../core/errors.js';
 import { runBackup } from './backup.js';
 import { MYSQL_STEPS } from './restore-mysql.js';
 import { PG_STEPS } from './restore-pg.js';
-import { decryptOf, sourcesOf, type RestoreState } from './restore-state.js';
+import { decryptOf, sourcesOf, type EngineSteps, type RestoreState } from './restore-state.js';
 import { planOf, type Step } from './runbook.js';
 
 export type { RestoreState, RestoreStrategyName } from './restore-state.js';
@@ -37,7 +37,7 @@ export function restoreSteps(engine: 'postgres' | 'mysql'): Array<Step<RestoreSt
     },
     NOTIFY_USERS,
     STOP_APP,
-    PRE_RESTORE_BACKUP,
+    preRestoreBackup(e),
     e.terminate_connections,
     e.restore,
     e.verify,
@@ -70,17 +70,18 @@ const STOP_APP: Step<RestoreState> = {
   undo: { name: 'restart_app', needed: (s) => s.appStopped, run: restartApp },
 };
 
-const PRE_RESTORE_BACKUP: Step<RestoreState> = {
+const preRestoreBackup = (e: EngineSteps): Step<RestoreState> => ({
   name: 'pre_restore_backup',
   label: 'Pre-restore backup (verified)',
   async run(s) {
+    const captured = e.captureSettings ? `; ${await e.captureSettings(s)}` : '';
     const out = await runBackup(s.ctx, { client: s.client, type: 'pre-restore', actor: s.userId, actorName: s.actorName, trigger: s.trigger, wait: true, notify: false });
     if (!out.ok || !out.verified || !out.backup) throw new Error(`the pre-restore backup did not complete verified${out.error ? `: ${out.error}` : ''}${out.hint ? ` (check: ${out.hint})` : ''}; the restore does not start without it`);
     s.preBackup = out.backup;
     await s.ctx.store.approvals.setDatabases(s.approval.id, { preRestoreBackupId: out.backup.id });
-    return `${out.backup.file} stored and verified`;
+    return `${out.backup.file} stored and verified${captured}`;
   },
-};
+});
 
 const AFTER: Array<Step<RestoreState>> = [
   {

@@ -45,10 +45,13 @@ export const OPS_CHANNEL = 'C0OPS';
 
 /**
  * `client` overrides the demo client's config, `clients` adds clients; `clock` is the bot's clock (a FakeClock
- * to move time past an expiry).
+ * to move time past an expiry); `slackLatencyMs` makes every Slack answer that late; `beforeStart`
+ * sets up the emulator before the bot starts.
  */
-export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock } = {}): Promise<Bot> {
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock; slackLatencyMs?: number; beforeStart?: (emu: SlackEmulator) => void } = {}): Promise<Bot> {
   const emu = new SlackEmulator();
+  emu.latencyMs = o.slackLatencyMs ?? 0;
+  o.beforeStart?.(emu);
   await emu.start();
   const state = o.shared?.state ?? await createTestDatabase('bbt_slack');
   const demo = o.shared?.demo ?? await createTestDatabase('bbt_slackdemo');
