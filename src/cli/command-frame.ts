@@ -23,6 +23,7 @@ export function globals(cmd: Command): GlobalOptions {
 export function load(cmd: Command, opts: { quiet?: boolean } = {}): LoadedConfig {
   const loaded = loadConfig({ path: globals(cmd).config, allowDefaults: true });
   if (loaded.source === EMBEDDED && !opts.quiet) process.stderr.write(`backup-bot: ${embeddedDefaultsLine(loaded)}\n`);
+  for (const w of loaded.warnings ?? []) process.stderr.write(`backup-bot: warning: ${w}\n`);
   return loaded;
 }
 

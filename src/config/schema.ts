@@ -165,10 +165,15 @@ const client = z.strictObject({
     preRestore: retentionDays.default({ days: 365 }),
   }).default({ scheduled: { days: 180, keep: 26 }, manual: { days: 90 }, preChange: { days: 90 }, preRestore: { days: 365 } }),
   verify: z.strictObject({
-    minTables: z.number().int().min(0).default(1),
+    /** SOP-001 6.1: at least 10 CREATE TABLE (15 for Conitrack). */
+    minTables: z.number().int().min(0).default(10),
+    /** SOP-001 6.4: a compressed dump smaller than this fails the backup (the example config: 1 MB); 0: no minimum. */
+    minBytes: z.number().int().min(0).default(0),
     tables: z.array(sqlIdentifier).default([]),
+    /** A table of `tables` missing at backup time fails the backup unless this is true. */
+    allowMissing: z.boolean().default(false),
     checks: z.array(userCheck).default([]),
-  }).default({ minTables: 1, tables: [], checks: [] }),
+  }).default({ minTables: 10, minBytes: 0, tables: [], allowMissing: false, checks: [] }),
   rpo: duration.default('7d'),
   rto: duration.default('4h'),
   channel: slackChannel.optional(),

@@ -87,7 +87,11 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       if (!dump.ok) throw new Error(dump.error ?? 'the dump failed');
       s.stored = true; // from here on, objects exist under the final name
       s.warnings.push(...dump.warnings);
-      if (dump.missingTables.length) s.warnings.push(`verify.tables not found in the database (not counted): ${dump.missingTables.join(', ')}`);
+      if (dump.missingTables.length) {
+        const missing = `verify.tables not found in the database: ${dump.missingTables.join(', ')}`;
+        if (!s.cfg.verify.allowMissing) throw new Error(`${missing} (a table the SOP checks is gone; if that is expected, remove it from verify.tables or set verify.allowMissing: true)`);
+        s.warnings.push(`${missing} (not counted; verify.allowMissing: true)`);
+      }
     },
     undo: {
       name: 'discard_backup',
@@ -169,6 +173,13 @@ async function maintenanceOff(s: BackupState): Promise<string> {
 async function verifyPrimary(s: BackupState): Promise<void> {
   const primary = s.destinations[0]!;
   const v = await verifyCopy(s, primary);
+  const minBytes = s.cfg.verify.minBytes;
+  if (minBytes > 0) {
+    // SOP-001 6.4: an absolute minimum size (a tiny dump is an empty or truncated database, whatever it holds).
+    const size = s.dump!.sizeBytes;
+    v.checks.push({ name: 'size', ok: size >= minBytes, detail: `${size} bytes compressed (minimum ${minBytes}, verify.minBytes)` });
+    v.ok &&= size >= minBytes;
+  }
   s.checks = v.checks;
   s.tables = v.tables;
   s.verified = v.ok;

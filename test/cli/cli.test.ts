@@ -62,9 +62,9 @@ describe('backup-bot CLI', () => {
       const d = await runCli(['digest'], { cwd: empty, env });
       expect(d.stderr).toContain(line);
       expect(d.code).toBe(0);
-      const rows = await withPg(`postgres://postgres@127.0.0.1:5432/${stateName}`, async (c) => (await c.query("SELECT result FROM backup_register WHERE client = 'demo'")).rows);
+      const rows = await withPg(`postgres://postgres@127.0.0.1:5432/${stateName}`, async (c) => (await c.query("SELECT result FROM backup_bot.backup_register WHERE client = 'demo'")).rows);
       expect(rows).toEqual([{ result: 'OK' }]);
-      const tests = await withPg(`postgres://postgres@127.0.0.1:5432/${stateName}`, async (c) => (await c.query("SELECT result FROM restore_test_register WHERE client = 'demo'")).rows);
+      const tests = await withPg(`postgres://postgres@127.0.0.1:5432/${stateName}`, async (c) => (await c.query("SELECT result FROM backup_bot.restore_test_register WHERE client = 'demo'")).rows);
       expect(tests).toHaveLength(1);
     } finally {
       await dropDatabase(stateName);
