@@ -108,6 +108,8 @@ const restoreTest = z.strictObject({
   pull: z.enum(['never', 'missing']).optional(),
   /** Months (1-12) in which the quarterly restore test is due (SOP 8.3). */
   months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
+  /** The restore time (download + restore) a passing test may take, in minutes; default the client's `rto`. */
+  maxMinutes: z.number().positive().optional(),
 });
 
 const appControl = z.strictObject({
