@@ -63,6 +63,11 @@ test('request → refused non-owner → signed System Owner approval → runbook
   const opened = await until(() => { const v = lastView(); return v?.view?.callback_id === 'restore_request_modal' && JSON.stringify(v.view).includes(backup!.id) ? v : undefined; });
   expect(bot.emu.callsTo('views.open').length).toBeGreaterThan(0);
   expect(bot.emu.callsTo('views.update').some((c) => c.params.hash)).toBe(true);
+  // Each backup shown by its full SOP file name, type and size (issue 18 item 7), within Slack's 75 characters.
+  const select = (opened.view.blocks as Array<{ block_id?: string; element?: { options?: Array<{ text: { text: string }; value: string }> } }>).find((b) => b.block_id === 'backup')!;
+  const option = select.element!.options!.find((o) => o.value === backup!.id)!;
+  expect(option.text.text).toMatch(new RegExp(`^${backup!.file!.replace(/\./g, '\\.')} · manual · [\\d.]+ [KM]B$`));
+  expect(option.text.text.length).toBeLessThanOrEqual(75);
 
   // 2. submit the request
   const sub = await sendSigned(bot.eventsUrl, viewSubmission({

@@ -136,11 +136,26 @@ export function messageModal(title: string, text: string): Record<string, unknow
   return { type: 'modal', title: plain(title.slice(0, 24)), close: plain('Close'), blocks: [section(text)] };
 }
 
+/** Slack's limit for an option's text. */
+const OPTION_MAX = 75;
+
+/**
+ * A backup as a choice: its full SOP file name (which already says when it was taken), type and size
+ * (`backup_2026-11-28_06-25-01.sql.gz · scheduled · 12.4 MB`). What does not fit in Slack's 75 characters is
+ * dropped from the end, never the name.
+ */
+export function backupOptionLabel(b: Pick<BackupRow, 'file' | 'key' | 'type' | 'size_bytes'>): string {
+  const name = b.file ?? b.key ?? '?';
+  let label = name;
+  for (const part of [b.type, formatBytes(b.size_bytes)]) {
+    if (`${label} · ${part}`.length > OPTION_MAX) break;
+    label = `${label} · ${part}`;
+  }
+  return label.length > OPTION_MAX ? `${name.slice(0, OPTION_MAX - 1)}…` : label;
+}
+
 export function restoreRequestModal(o: { callbackId: string; client: string; backups: BackupRow[]; checklist: Array<{ id: string; text: string }>; timezone: string }): Record<string, unknown> {
-  const options = o.backups.slice(0, 100).map((b) => ({
-    text: plainText(`${formatDateTime(b.taken_at, o.timezone)} · ${b.type} · ${formatBytes(b.size_bytes)} · ${(b.file ?? '').slice(-30)}`.slice(0, 75)),
-    value: b.id,
-  }));
+  const options = o.backups.slice(0, 100).map((b) => ({ text: plainText(backupOptionLabel(b)), value: b.id }));
   const anyCustom = o.backups.some((b) => b.format === 'custom');
   return {
     type: 'modal',
