@@ -120,6 +120,8 @@ const appControl = z.strictObject({
   /** URL that must answer 200 after the application is started again. */
   healthUrl: z.url().optional(),
   healthTimeout: duration.default('2m'),
+  /** After a production restore, once the app is healthy: each URL must answer `status` and contain `expect` (SOP 9.2 step 11). */
+  checks: z.array(z.strictObject({ url: z.url(), status: z.number().int().min(100).max(599).default(200), expect: z.string().min(1).optional() })).default([]),
 });
 
 const database = z.strictObject({

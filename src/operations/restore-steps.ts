@@ -19,6 +19,7 @@ import type { RunTrigger } from '../store/runs.js';
 import type { BackupFacts } from './manifest.js';
 import { runBackup } from './backup.js';
 import type { Step, Undo } from './runbook.js';
+import { appChecksAfterStart, registerChecks, sqlChecksOnRestored } from './production-checks.js';
 
 export type RestoreStrategyName = 'swap' | 'replace' | 'partial';
 
@@ -50,6 +51,8 @@ export interface RestoreState {
   prodDropped: boolean;
   partialApplied: boolean;
   counts: Record<string, number>;
+  /** What was checked on production after the restore (verify.checks, health, app.checks), for the §12 row. */
+  prodChecks?: RestoreTestRow['checks'];
   register?: RestoreTestRow;
 }
 
@@ -157,6 +160,7 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
   {
     name: 'stop_app',
     label: 'Stop the application',
+    skip: (s) => (s.cfg.app ? undefined : `no application configured (clients.${s.client}.app)`),
     async run(s) {
       s.appStopped = true;
       return stopApp(s.docker, s.cfg.app);
@@ -196,7 +200,8 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
       if (bad.length) throw new Error(`row counts differ from the backup's manifest: ${bad.map((t) => `${t} ${got[t]} (expected ${expected[t]})`).join(', ')}`);
       if (tableCount !== null && s.facts.tables !== undefined && tableCount < s.facts.tables) throw new Error(`${tableCount} tables restored, the backup has ${s.facts.tables}`);
       const tablesNote = tableCount !== null ? `; ${tableCount} tables` : '';
-      return tables.length ? `${tables.length} table(s) match the backup's row counts${tablesNote}` : `no row counts in the manifest (verify.tables empty)${tablesNote}`;
+      const checksNote = await sqlChecksOnRestored(s, db);
+      return (tables.length ? `${tables.length} table(s) match the backup's row counts${tablesNote}` : `no row counts in the manifest (verify.tables empty)${tablesNote}`) + checksNote;
     },
   },
   {
@@ -229,11 +234,13 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
   {
     name: 'start_app',
     label: 'Start the application and check its health',
+    skip: (s) => (s.cfg.app ? undefined : `no application configured (clients.${s.client}.app)`),
     async run(s) {
       const started = await startApp(s.docker, s.cfg.app);
       s.appStarted = true;
       s.appStopped = false;
-      return `${started}; ${await checkHealth(s.cfg.app)}`;
+      const health = await checkHealth(s.cfg.app);
+      return `${started}; ${health}${await appChecksAfterStart(s)}`;
     },
     undo: {
       name: 'stop_app_again',
@@ -263,7 +270,7 @@ export const RESTORE_STEPS: Array<Step<RestoreState>> = [
       const a = (await ctx.store.approvals.get(s.approval.id)) ?? s.approval;
       s.register = await ctx.store.restoreTests.insert({
         runId: s.runId, client: s.client, testedAt: ctx.clock.now(), backupUsed: s.backup.file, environment: 'Prod', restoreMinutes: Math.round((Date.now() - s.t0) / 600) / 100,
-        recordsVerified: s.counts, checks: [{ name: 'row counts match the backup manifest', ok: true }, { name: 'application health', ok: true }],
+        recordsVerified: s.counts, checks: registerChecks(s),
         executedBy: s.actorName, result: 'OK', approvalId: a.id,
         observations: [`Production restore (${s.strategy}) #${a.id} approved by ${a.decided_by_name} (${a.decided_role}) at ${a.decided_at?.toISOString()}`,
           s.preBackup ? `pre-restore backup ${s.preBackup.file}` : '', a.old_database ? `previous database kept as ${a.old_database} until ${a.old_database_drop_after?.toISOString()}` : ''].filter(Boolean).join('; '),

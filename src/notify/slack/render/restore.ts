@@ -23,6 +23,8 @@ interface Impact {
   expectedDowntimeMinutes?: number | null;
   rtoMinutes?: number;
   withinRto?: boolean | null;
+  /** Steps that will be skipped (operations/restore-skips.ts), known before approval. */
+  skippedSteps?: Array<{ step: string; label: string; reason: string }>;
 }
 
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -44,6 +46,7 @@ export function impactLines(a: ApprovalRow, tz: string): string[] {
   out.push(i.expectedDowntimeMinutes == null
     ? `*Expected downtime:* unknown (no successful restore test yet); RTO ${i.rtoMinutes ?? '?'} min.`
     : `*Expected downtime:* about ${Math.ceil(i.expectedDowntimeMinutes)} min (last restore test) against an RTO of ${i.rtoMinutes} min${i.withinRto === false ? ' — :warning: *over the RTO*' : ''}.`);
+  if (i.skippedSteps?.length) out.push(`*Steps that will be skipped:*\n${i.skippedSteps.map((k) => `• ${literal(k.label)}: skipped — ${literal(k.reason)}`).join('\n')}`);
   return out;
 }
 
