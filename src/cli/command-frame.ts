@@ -30,7 +30,7 @@ export function load(cmd: Command, opts: { quiet?: boolean } = {}): LoadedConfig
 const EMBEDDED = 'embedded defaults';
 
 /** "no backup-bot.yml found: using the embedded defaults (state database backup_bot, storage ./backups, client demo)". */
-export function embeddedDefaultsLine(loaded: LoadedConfig): string {
+function embeddedDefaultsLine(loaded: LoadedConfig): string {
   const stateDb = loaded.config.state.url.replace(/^.*\/([^/?]+)(\?.*)?$/, '$1');
   const storage = Object.values(loaded.config.storage).map((s) => (s.type === 'local' ? s.path : s.type)).join(', ');
   return `no backup-bot.yml found: using the embedded defaults (state database ${stateDb}, storage ${storage}, client ${Object.keys(loaded.config.clients).join(', ')})`;

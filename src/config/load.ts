@@ -70,7 +70,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
 }
 
 /** What a valid config does weaker than the SOP and the runbook (printed at load, listed by doctor). */
-export function configWarnings(config: Config): string[] {
+function configWarnings(config: Config): string[] {
   return retentionWarnings(config).map((w) => w.message);
 }
 
