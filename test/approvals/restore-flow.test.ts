@@ -137,7 +137,10 @@ test('request → refused non-owner → signed System Owner approval → runbook
   const audits = (await listAudit(pool(), { client: 'demo' })).filter((a) => a.target === `approval:${req!.id}`);
   expect(audits.map((a) => a.action)).toEqual(expect.arrayContaining(['restore.requested', 'restore.decision_refused', 'restore.approved', 'restore.started', 'restore.completed']));
   expect(audits.filter((a) => a.action === 'restore.step' && a.details.status === 'done').map((a) => a.details.step))
-    .toEqual(['download', 'notify_users', 'stop_app', 'pre_restore_backup', 'terminate_connections', 'restore', 'verify', 'switch', 'start_app', 'notify_back', 'register']);
+    .toEqual(['download', 'notify_users', 'pre_restore_backup', 'terminate_connections', 'restore', 'verify', 'switch', 'notify_back', 'register']);
+  // No application configured: its two steps did nothing and say so (issue 18 item 3).
+  expect(audits.filter((a) => a.action === 'restore.step' && a.details.status === 'skipped').map((a) => [a.details.step, a.details.note]))
+    .toEqual([['stop_app', 'no application configured (clients.demo.app)'], ['start_app', 'no application configured (clients.demo.app)']]);
   const runbook = bot.emu.messages.get(`${DEMO_CHANNEL}:${done.runbook_message_ts}`)!;
   expect(runbook.text).toMatch(/^Production restore of demo: completed/);
   expect(runbook.history.length).toBeGreaterThan(10);
