@@ -1,9 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import type { ClientConfig } from '../config/schema.js';
-import { backupKey, dumpExtension, filesArchiveName, globalsFileName, manifestKey, uniqueBackupBase } from '../core/naming.js';
-import { dumpGlobals } from '../core/dump/globals.js';
-import { verifyGlobalsFile } from '../core/verify/globals-file.js';
+import { backupKey, dumpExtension, filesArchiveName, manifestKey, uniqueBackupBase } from '../core/naming.js';
 import { dumpDatabase, encryptionStage, type DatabaseDumpResult } from '../core/dump/database.js';
 import { storageFailure, streamToDestinations, type Destination } from '../core/dump/pipeline.js';
 import { spawnTar, tarExitAcceptable } from '../core/dump/files.js';
@@ -34,8 +32,6 @@ export interface BackupState {
   locations: Map<string, BackupLocation>;
   dump?: DatabaseDumpResult;
   archives: Array<{ path: string; key: string; sha256: string; sizeBytes: number; plaintextSha256?: string }>;
-  /** database.globals: the `pg_dumpall --globals-only` file stored beside the dump. */
-  globals?: { key: string; sha256: string; sizeBytes: number; withPasswords: boolean };
   /** age recipients of `clients.<c>.encryption` (undefined: not encrypted). */
   encryptTo?: string[];
   warnings: string[];
@@ -103,7 +99,7 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       async run(s) {
         const notes: string[] = [];
         if (s.stored && !s.verifyStarted && s.key) {
-          for (const d of s.destinations) await removeObjects(d, extraKeys(s, s.key));
+          for (const d of s.destinations) await removeObjects(d, [s.key, ...s.archives.map((a) => a.key)]);
           for (const l of s.locations.values()) if (l.ok) Object.assign(l, { ok: false, error: 'removed: the backup failed' });
           s.stored = false;
           notes.push('nothing kept under the final name');
@@ -129,11 +125,10 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
         s.warnings.push(...r.warnings.map((w) => `files archive of ${path}: ${w}`));
         s.archives.push({ path, key: akey, sha256: r.sha256, sizeBytes: r.sizeBytes, ...(r.plaintextSha256 ? { plaintextSha256: r.plaintextSha256 } : {}) });
       }
-      if (s.cfg.database.globals) await storeGlobals(s);
       if (s.maintenanceOn) await maintenanceOff(s);
       // A secondary that failed part of the backup keeps none of it.
       for (const d of s.destinations) {
-        if (!d.primary && !s.locations.get(d.name)?.ok) await removeObjects(d, extraKeys(s, s.key!));
+        if (!d.primary && !s.locations.get(d.name)?.ok) await removeObjects(d, [s.key!, ...s.archives.map((a) => a.key)]);
       }
     },
   },
@@ -152,28 +147,6 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
     },
   },
 ];
-
-/** Every object of this backup besides its manifest: the dump, the files archives, the globals file. */
-function extraKeys(s: BackupState, key: string): string[] {
-  return [key, ...s.archives.map((a) => a.key), ...(s.globals ? [s.globals.key] : [])];
-}
-
-/**
- * database.globals (issue 18 item 5): `pg_dumpall --globals-only` beside the dump, to the destinations that have
- * it, as `backup_…_globals.sql.gz`. A failure on the primary fails the backup (the undo removes what was stored).
- */
-async function storeGlobals(s: BackupState): Promise<void> {
-  const live = s.destinations.filter((d) => s.locations.get(d.name)?.ok);
-  const key = backupKey(s.client, globalsFileName(s.base!));
-  s.globals = { key, sha256: '', sizeBytes: 0, withPasswords: s.cfg.database.globalsWithPasswords };
-  const r = await dumpGlobals(s.cfg.database, { key, destinations: live, gzipLevel: s.cfg.gzipLevel, secondaryStallMs: backupTuning.secondaryStallMs });
-  for (const d of r.destinations) {
-    if (!d.ok) s.locations.set(d.destination, { destination: d.destination, ok: false, key: s.key!, error: d.error ?? 'globals file failed' });
-  }
-  if (!r.ok) throw new Error(`globals (pg_dumpall --globals-only): ${r.error ?? 'failed'}`);
-  s.warnings.push(...r.warnings.map((w) => `globals: ${w}`));
-  Object.assign(s.globals, { sha256: r.sha256, sizeBytes: r.sizeBytes });
-}
 
 async function nameBackup(s: BackupState): Promise<void> {
   const primary = s.destinations[0]!;
@@ -258,11 +231,6 @@ async function verifyCopy(s: BackupState, d: Destination, quiet = false): Promis
     checks.push({ name: 'tables-match', ok: false, detail: `read back ${v.tables} CREATE TABLE, streamed ${dump.tables}` });
     ok = false;
   }
-  if (s.globals) {
-    const g = await verifyGlobalsFile(d.storage, s.globals.key, { expectedSha256: s.globals.sha256, withPasswords: s.globals.withPasswords });
-    for (const c of g.checks) checks.push({ name: `globals ${c.name}`, ok: c.ok, detail: c.detail });
-    ok &&= g.ok;
-  }
   for (const a of s.archives) {
     const av = await verifyArchiveFile(d.storage, a.key, a.sha256, encryption ? { decryption: decryption && { ...decryption, plaintextSha256: a.plaintextSha256 }, client: s.client } : undefined);
     for (const c of av.checks) checks.push({ name: `files ${a.path} ${c.name}`, ok: c.ok, detail: c.detail });
@@ -286,7 +254,6 @@ async function writeManifest(s: BackupState): Promise<void> {
     finishedAt: s.ctx.clock.now().toISOString(), rowCounts: dump.rowCounts, rowCountsMode: s.cfg.database.engine === 'postgres' ? 'snapshot' : 'before-dump',
     files: s.archives, gzipLevel: s.cfg.gzipLevel, destinations: s.destinations.filter(ok).map((d) => d.name),
     ...(s.encryptTo ? { encryption: encryptionOf(s) } : {}),
-    ...(s.globals ? { globals: s.globals } : {}),
     ...(s.destinations.some((d) => d.objectLock) ? { objectLock: s.destinations.filter((d) => d.objectLock && ok(d)).map((d) => ({ destination: d.name, mode: d.objectLock!.mode, retainUntil: d.objectLock!.retainUntil.toISOString() })) } : {}),
   };
   const body = JSON.stringify(s.manifest, null, 2);

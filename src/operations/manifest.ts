@@ -35,8 +35,6 @@ export const backupManifestSchema = z.object({
     plaintextSha256: z.string(),
     plaintextSizeBytes: count,
   }).optional(),
-  /** database.globals: `pg_dumpall --globals-only` stored beside the dump as `backup_…_globals.sql.gz` (roles, grants). */
-  globals: z.object({ key: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), sizeBytes: count, withPasswords: z.boolean() }).optional(),
   /** S3 Object Lock per destination (core/storage/object-lock.ts ManifestObjectLock): retention keeps the backup until then. */
   objectLock: z.array(z.object({ destination: z.string(), mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), retainUntil: z.string() })).optional(),
 });
@@ -57,8 +55,6 @@ export interface BackupFacts {
   serverVersion: string | undefined;
   rowCounts: Record<string, number>;
   files: BackupManifest['files'];
-  /** The globals file of the same backup (database.globals), when there is one. */
-  globals?: NonNullable<BackupManifest['globals']>;
   /** Set when the stored manifest does not match the schema (shown, never silently trusted). */
   problem?: string;
 }
@@ -93,7 +89,6 @@ export function manifestOf(b: Pick<BackupRow, 'manifest' | 'engine' | 'format' |
     serverVersion: m.serverVersion,
     rowCounts: m.rowCounts ?? {},
     files: m.files ?? [],
-    ...(m.globals ? { globals: m.globals } : {}),
     ...(problem ? { problem } : {}),
   };
 }

@@ -109,9 +109,8 @@ async function pruneLocked(ctx: Context, input: PruneInput, destinations: string
 /** The objects of one backup: the dump, its files archives, its manifest (deleted last, so a half-deleted backup stays described). */
 export function backupObjects(row: BackupRow): string[] {
   if (!row.key) return [];
-  const facts = manifestOf(row);
-  const archives = facts.files.map((f) => f.key).filter((k) => k.length > 0);
-  return [row.key, ...archives, ...(facts.globals ? [facts.globals.key] : []), manifestKey(row.key)];
+  const archives = manifestOf(row).files.map((f) => f.key).filter((k) => k.length > 0);
+  return [row.key, ...archives, manifestKey(row.key)];
 }
 
 async function deleteBackup(ctx: Context, input: PruneInput, destinations: string[], decision: RetentionDecision, result: PruneResult): Promise<void> {

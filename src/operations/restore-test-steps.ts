@@ -8,7 +8,6 @@ import { describeDockerHost, dockerFromConfig, pingDocker } from '../core/stagin
 import { ensureImage, majorOf } from '../core/staging/image.js';
 import { abortable, containerLogTail, createStaging, describeContainerState, destroyStaging, waitReady, type Staging } from '../core/staging/container.js';
 import { restoreIntoStaging, verifyDownload } from '../core/staging/restore.js';
-import { applyGlobalsInStaging } from '../core/staging/globals.js';
 import { checkDecryptable, type DecryptSource } from '../core/crypto/keys.js';
 import { isGzipName } from '../core/naming.js';
 import { stateIdOf } from '../core/staging/labels.js';
@@ -49,8 +48,6 @@ export interface RestoreTestState {
   destroyProblems: string[];
   /** An encrypted backup: the identities that open it (checked before provisioning). */
   decrypt?: DecryptSource;
-  /** database.globals: the roles loaded into staging before the database. */
-  globalsLoaded?: { roles: number; tolerated: number };
 }
 
 export function stagingImageFor(ctx: Context, c: ClientConfig): string {
@@ -145,13 +142,6 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
       const t = performance.now();
       const storage = s.ctx.storage(s.cfg.storage[0]!);
       const expected = { sha256: s.facts.sha256 ?? null, sizeBytes: s.facts.sizeBytes ?? null };
-      const globals = s.facts.globals;
-      if (globals && s.engine === 'postgres') {
-        // database.globals: production's roles and grants first, so that ownership and GRANTs restore as they are.
-        const g = await applyGlobalsInStaging(s.staging!, { open: () => storage.get(globals.key), what: `globals ${globals.key}`, expected: { sha256: globals.sha256, sizeBytes: globals.sizeBytes } }, { signal });
-        s.globalsLoaded = { roles: g.roles, tolerated: g.tolerated.length };
-        s.warnings.push(...g.tolerated.slice(0, 5).map((w) => `globals: tolerated: ${w}`));
-      }
       const restored = await restoreIntoStaging(s.staging!, { open: () => storage.get(s.key), what: `backup ${s.file}`, format: s.format, gzip: isGzipName(s.key), expected, decrypt: s.decrypt }, { signal, jobs: Math.max(1, Math.ceil(s.cfg.restoreTest.cpus * 2)) });
       s.timings.restoreMs = performance.now() - t;
       s.restoreMs = (s.timings.downloadMs ?? 0) + s.timings.restoreMs;

@@ -163,7 +163,7 @@ async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestSta
     status: ok ? 'ok' as const : 'failed' as const, error: ok ? null : `${failedStep}: ${error}`, result,
     details: {
       failedStep: failedStep ?? null, timings: s.timings, restoreMs: s.restoreMs ?? null, tables: s.verification?.tables ?? null, counts: s.verification?.counts ?? {}, checks,
-      warnings, registerId: register?.id ?? null, evidence: s.evidence ?? null, image: s.image, globals: s.globalsLoaded ?? null,
+      warnings, registerId: register?.id ?? null, evidence: s.evidence ?? null, image: s.image,
       ...(ok ? {} : { alert: { severity: 'S2', step: failedStep } }),
       view: { ...view, result: { ...view.result } },
     },

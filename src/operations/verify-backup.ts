@@ -6,7 +6,6 @@ import { type Run, type RunTrigger } from '../store/runs.js';
 import { type BackupRow } from '../store/backup-register.js';
 
 import { manifestOf } from './manifest.js';
-import { verifyGlobalsFile } from '../core/verify/globals-file.js';
 import { decryptionFor } from '../core/crypto/keys.js';
 import { formatDateTime } from '../core/time.js';
 
@@ -91,11 +90,6 @@ async function verifyCopy(ctx: Context, client: string, backup: BackupRow, destN
     const decryption = await decryptionFor(client, cfg.encryption, backup.manifest, key);
     const v = await verifyBackupFile(storage, key, { engine, format, expectedSha256: backup.sha256, minTables: cfg.verify.minTables, decrypt: decryption, client });
     checks.push(...v.checks);
-    const globals = manifestOf(backup).globals;
-    if (globals) {
-      const g = await verifyGlobalsFile(storage, globals.key, { expectedSha256: globals.sha256, withPasswords: globals.withPasswords });
-      for (const c of g.checks) checks.push({ name: `globals ${c.name}`, ok: c.ok, detail: c.detail });
-    }
     for (const f of manifestOf(backup).files) {
       const a = await verifyArchiveFile(storage, f.key, f.sha256, decryption ? { decryption: { ...decryption, plaintextSha256: f.plaintextSha256 }, client } : undefined);
       for (const c of a.checks) checks.push({ name: `files ${f.path} ${c.name}`, ok: c.ok, detail: c.detail });
