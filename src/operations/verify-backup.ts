@@ -8,6 +8,8 @@ import { type BackupRow } from '../store/backup-register.js';
 import { manifestOf } from './manifest.js';
 import { decryptionFor } from '../core/crypto/keys.js';
 import { formatDateTime } from '../core/time.js';
+import { verifyGlobalsFile } from '../core/verify/globals-file.js';
+import { isEncryptedName } from '../core/naming.js';
 
 export interface VerifyBackupInput { client: string; backupKey?: string; actor: string; actorName?: string; trigger: RunTrigger; notify?: boolean; /** Only this destination (default: every destination that holds the backup). */ destination?: string }
 /** One copy's read-back. */
@@ -93,6 +95,14 @@ async function verifyCopy(ctx: Context, client: string, backup: BackupRow, destN
     for (const f of manifestOf(backup).files) {
       const a = await verifyArchiveFile(storage, f.key, f.sha256, decryption ? { decryption: { ...decryption, plaintextSha256: f.plaintextSha256 }, client } : undefined);
       for (const c of a.checks) checks.push({ name: `files ${f.path} ${c.name}`, ok: c.ok, detail: c.detail });
+    }
+    const g = manifestOf(backup).globals;
+    if (g) {
+      const gv = await verifyGlobalsFile(storage, g.key, {
+        expectedSha256: g.sha256 || null, withPasswords: g.withPasswords,
+        ...(decryption || isEncryptedName(g.key) ? { encrypted: { decryption: decryption && { ...decryption, plaintextSha256: g.plaintextSha256 }, client } } : {}),
+      });
+      for (const c of gv.checks) checks.push({ name: `globals ${c.name}`, ok: c.ok, detail: c.detail });
     }
     if (checks.every((c) => c.ok)) return { destination: destName, ok: true, checks };
     return { destination: destName, ok: false, checks, error: `verification failed: ${checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}` };

@@ -45,7 +45,8 @@ test('backup → list shows every destination verified → a damaged NAS copy: v
   const nasDir = join(dir, 'nas', 'demo');
   const file = readdirSync(nasDir).find((f) => f.endsWith('.sql.gz'))!;
   const bytes = readFileSync(join(nasDir, file));
-  bytes[bytes.length >> 1] ^= 0xff;
+  const mid = bytes.length >> 1;
+  bytes[mid] = bytes[mid]! ^ 0xff;
   writeFileSync(join(nasDir, file), bytes);
 
   const all = await runCli(['--config', cfg, 'verify', 'demo']);
