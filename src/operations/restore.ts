@@ -118,6 +118,7 @@ async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: Backup
     afterStep: hooks.afterStep,
     view: ({ records }) => view(records),
   }, s, async (o, rb) => {
+    rto?.stop(); // the runbook is over: no RTO alert after this
     const c = await conclude(ctx, s, o, rb);
     status = c.status;
     error = c.error;
