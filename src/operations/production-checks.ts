@@ -3,8 +3,10 @@ import type { ClientConfig } from '../config/schema.js';
 import type { DbTarget } from '../core/db-url.js';
 
 /** The part of the production restore's state these checks read and write (restore-steps.ts RestoreState). */
-interface CheckedRestore { cfg: ClientConfig; target: DbTarget; prodChecks?: Array<{ name: string; ok: boolean; detail?: string }> }
-type RestoreState = CheckedRestore;
+interface RestoreState { cfg: ClientConfig; target: DbTarget }
+
+/** What was checked on production during one restore (verify.checks, health, app.checks), for its §12 row. */
+const checked = new WeakMap<RestoreState, ProductionCheck[]>();
 
 /**
  * What a production restore checks on production (SOP 9.2 step 11) and what its §12 row says it checked:
@@ -36,7 +38,7 @@ export async function appChecksAfterStart(s: RestoreState): Promise<string> {
 
 /** The §12 row's checks: row counts, then each check that ran; the health check says passed or "not checked". */
 export function registerChecks(s: RestoreState): Array<{ name: string; ok: boolean; detail?: string }> {
-  const ran = s.prodChecks ?? [];
+  const ran = checked.get(s) ?? [];
   const health = ran.some((c) => c.name === 'application health')
     ? []
     : [{ name: 'application health', ok: true, detail: s.cfg.app ? 'not checked' : 'not checked (no application configured)' }];
@@ -44,5 +46,5 @@ export function registerChecks(s: RestoreState): Array<{ name: string; ok: boole
 }
 
 function record(s: RestoreState, results: ProductionCheck[]): void {
-  s.prodChecks = [...(s.prodChecks ?? []), ...results];
+  checked.set(s, [...(checked.get(s) ?? []), ...results]);
 }

@@ -51,8 +51,6 @@ export interface RestoreState {
   prodDropped: boolean;
   partialApplied: boolean;
   counts: Record<string, number>;
-  /** What was checked on production after the restore (verify.checks, health, app.checks), for the §12 row. */
-  prodChecks?: RestoreTestRow['checks'];
   register?: RestoreTestRow;
 }
 
