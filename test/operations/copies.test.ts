@@ -112,7 +112,7 @@ describe('every copy verified', () => {
     expect(ctx.notifier.texts().join('\n')).toMatch(/Monthly integrity check/);
     const run = await ctx.store.runs.get(outcomes[0]!.runId!);
     const copies = (run!.details as { copies: Array<{ destination: string; ok: boolean }> }).copies;
-    // nas failed at backup time and holds no good copy: it is not re-read; local and r2 are.
+    // Every destination that holds a copy is read, the one kept for inspection after failing at backup time too.
     expect(copies.map((c) => [c.destination, c.ok])).toEqual([['local', true], ['nas', false], ['r2', false]]);
     const row = await getBackup(ctx.pool, newest!.backupId!);
     expect(row!.verified).toBe(true); // Verificado follows the primary
