@@ -16,6 +16,7 @@ import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { checkEncryption } from '../core/crypto/keys.js';
 import { checkRestorePrivileges } from '../core/restore/mysql-privileges.js';
+import { retentionWarnings } from '../config/retention-coverage.js';
 
 /** One line of `doctor`: a failed check fails doctor (exit 1); a warning does not. */
 export interface Check { name: string; ok: boolean; detail: string; warn?: boolean }
@@ -82,7 +83,9 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
     return `${s.created ? 'created ' : ''}${s.source}: Ed25519, key id ${s.keyId}${s.trusted.size > 1 ? `; ${s.trusted.size - 1} earlier key(s) trusted` : ''}`;
   }));
 
+  const retention = retentionWarnings(config);
   for (const [name, c] of Object.entries(config.clients)) {
+    for (const w of retention.filter((x) => x.client === name)) checks.push({ name: `client ${name}: retention`, ok: true, warn: true, detail: w.message });
     checks.push(await check(`client ${name}: database`, async () => {
       const t = parseDbUrl(c.database.url, c.database.engine);
       if (t.engine === 'postgres') {

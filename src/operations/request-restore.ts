@@ -15,6 +15,7 @@ import { authorize } from './authorize.js';
 import { manifestOf } from './manifest.js';
 import { checkMysqlRequest, mysqlProductionCounts } from './restore-mysql.js';
 import type { MessageRef } from './reporter.js';
+import { plannedSkips } from './restore-skips.js';
 
 /** SOP-001 13.3 "Checklist Pre-Restore Produccion" (+ 9.2 "Plan de rollback definido"). `by` says who fulfils it. */
 export const RESTORE_CHECKLIST = [
@@ -189,7 +190,7 @@ async function checkRequest(ctx: Context, input: RequestInput): Promise<Checked>
 async function storeRequest(ctx: Context, input: RequestInput, c: Extract<Checked, { ok: true }>): Promise<ApprovalRow> {
   const { backup, strategy, tables } = c;
   const now = ctx.clock.now();
-  const impact = await measureImpact(ctx, input.client, backup, now);
+  const impact = { ...await measureImpact(ctx, input.client, backup, now), skippedSteps: plannedSkips(input.client, ctx.client(input.client), strategy) };
   const ttl = parseDuration(ctx.config.approvals.ttl) ?? 86_400_000;
   const checklist = RESTORE_CHECKLIST.map((x) => ({ item: x.text, confirmed: x.by === 'requester' }));
   return ctx.store.transaction(async (tx) => {

@@ -7,6 +7,7 @@ import {
 } from '../core/restore/pg-admin.js';
 import { applyDatabaseSettings, captureDatabaseSettings, compareDatabaseSettings } from '../core/restore/pg-database-props.js';
 import type { Step, Undo } from './runbook.js';
+import { sqlChecksOnRestored } from './production-checks.js';
 import { downloadPreRestoreBackup, type EngineSteps, type RestoreState } from './restore-state.js';
 
 /**
@@ -121,7 +122,7 @@ export const PG_STEPS: EngineSteps = {
       if (bad.length) throw new Error(`row counts differ from the backup's manifest: ${bad.map((t) => `${t} ${got[t]} (expected ${expected[t]})`).join(', ')}`);
       if (tableCount !== null && s.facts.tables !== undefined && tableCount < s.facts.tables) throw new Error(`${tableCount} tables restored, the backup has ${s.facts.tables}`);
       s.checks.push({ name: 'row counts match the backup manifest', ok: true });
-      const tablesNote = (tableCount !== null ? `; ${tableCount} tables` : '') + await checkSettings(s, db);
+      const tablesNote = (tableCount !== null ? `; ${tableCount} tables` : '') + await checkSettings(s, db) + await sqlChecksOnRestored(s, db);
       return tables.length ? `${tables.length} table(s) match the backup's row counts${tablesNote}` : `no row counts in the manifest (verify.tables empty)${tablesNote}`;
     },
   },

@@ -7,6 +7,7 @@ import { MYSQL_STEPS } from './restore-mysql.js';
 import { PG_STEPS } from './restore-pg.js';
 import { decryptOf, sourcesOf, type EngineSteps, type RestoreState } from './restore-state.js';
 import { planOf, type Step } from './runbook.js';
+import { appChecksAfterStart, registerChecks } from './production-checks.js';
 
 export type { RestoreState, RestoreStrategyName } from './restore-state.js';
 
@@ -63,6 +64,7 @@ const NOTIFY_USERS: Step<RestoreState> = {
 const STOP_APP: Step<RestoreState> = {
   name: 'stop_app',
   label: 'Stop the application',
+  skip: (s) => (s.cfg.app ? undefined : `no application configured (clients.${s.client}.app)`),
   async run(s) {
     s.appStopped = true;
     return stopApp(s.docker, s.cfg.app);
@@ -87,11 +89,13 @@ const AFTER: Array<Step<RestoreState>> = [
   {
     name: 'start_app',
     label: 'Start the application and check its health',
+    skip: (s) => (s.cfg.app ? undefined : `no application configured (clients.${s.client}.app)`),
     async run(s) {
       const started = await startApp(s.docker, s.cfg.app);
       s.appStarted = true;
       s.appStopped = false;
-      return `${started}; ${await checkHealth(s.cfg.app)}`;
+      const health = await checkHealth(s.cfg.app);
+      return `${started}; ${health}${await appChecksAfterStart(s)}`;
     },
     undo: {
       name: 'stop_app_again',
@@ -121,7 +125,7 @@ const AFTER: Array<Step<RestoreState>> = [
       const a = (await ctx.store.approvals.get(s.approval.id)) ?? s.approval;
       s.register = await ctx.store.restoreTests.insert({
         runId: s.runId, client: s.client, testedAt: ctx.clock.now(), backupUsed: s.backup.file, environment: 'Prod', restoreMinutes: Math.round((Date.now() - s.t0) / 600) / 100,
-        recordsVerified: s.counts, checks: [...s.checks, { name: 'application health', ok: true }],
+        recordsVerified: s.counts, checks: registerChecks(s),
         executedBy: s.actorName, result: 'OK', approvalId: a.id,
         observations: [`Production restore (${s.strategy}) #${a.id} approved by ${a.decided_by_name} (${a.decided_role}) at ${a.decided_at?.toISOString()}`,
           s.preBackup ? `pre-restore backup ${s.preBackup.file}` : '', a.old_database ? `previous ${s.target.engine === 'mysql' ? 'tables' : 'database'} kept as ${a.old_database} until ${a.old_database_drop_after?.toISOString()}` : ''].filter(Boolean).join('; '),

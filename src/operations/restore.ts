@@ -10,6 +10,7 @@ import { describeInputIssues } from './input-issues.js';
 import { manifestOf } from './manifest.js';
 import { checkStartGate } from './restore-gate.js';
 import { reportRestoreFailure } from './restore-incident.js';
+import { watchRto, type RtoWatch } from './rto-watch.js';
 import { RESTORE_PLAN, restoreSteps, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
 import { runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { ReportEvent } from './reporter.js';
@@ -91,6 +92,7 @@ async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: Backup
   let status = 'running';
   let error: string | null = null;
   let notStarted: string | undefined;
+  let rto: RtoWatch | undefined;
   const view = (records: Runbook<RestoreState>['records']): ReportEvent => {
     const failed = records.find((r) => r.status === 'failed' && !r.undo);
     return { kind: 'restore.runbook', client: s.client, view: { approval: s.approval, plan, steps: records, status: failed && status === 'running' ? 'failing — recovering' : status, error: error ?? (failed ? `${failed.step.replace(/_/g, ' ')} failed: ${failed.note ?? ''}` : null) } };
@@ -108,17 +110,20 @@ async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: Backup
         return false;
       }
       s.approval = claimed;
+      rto = watchRto(ctx, { client: s.client, approvalId: approval.id, startedAt: s.t0 });
     },
     async onRecord(rec) { await ctx.store.approvals.recordStep(s.approval.id, rec); },
     async onMessage(ref) { await ctx.store.approvals.setRunbookMessage(s.approval.id, ref.channel, ref.ts); },
     afterStep: hooks.afterStep,
     view: ({ records }) => view(records),
   }, s, async (o, rb) => {
+    rto?.stop(); // the runbook is over: no RTO alert after this
     const c = await conclude(ctx, s, o, rb);
     status = c.status;
     error = c.error;
     return { status: o.ok ? 'ok' : 'failed', error: o.ok ? null : c.error, details: c.details, result: c };
   });
+  rto?.stop();
   await s.local?.cleanup();
   if (r.outcome === 'not-started') return { ok: false, message: notStarted!, approval: s.approval };
   const c = r.result!;

@@ -57,6 +57,11 @@ test('request → refused non-owner → signed System Owner approval → runbook
   const opened = await until(() => { const v = lastView(); return v?.view?.callback_id === 'restore_request_modal' && JSON.stringify(v.view).includes(backup!.id) ? v : undefined; });
   expect(bot.emu.callsTo('views.open').length).toBeGreaterThan(0);
   expect(bot.emu.callsTo('views.update').some((c) => c.params.hash)).toBe(true);
+  // Each backup shown by its full SOP file name, type and size (issue 18 item 7), within Slack's 75 characters.
+  const select = (opened.view.blocks as Array<{ block_id?: string; element?: { options?: Array<{ text: { text: string }; value: string }> } }>).find((b) => b.block_id === 'backup')!;
+  const option = select.element!.options!.find((o) => o.value === backup!.id)!;
+  expect(option.text.text).toMatch(new RegExp(`^${backup!.file!.replace(/\./g, '\\.')} · manual · [\\d.]+ [KM]B$`));
+  expect(option.text.text.length).toBeLessThanOrEqual(75);
 
   // 2. submit the request
   const sub = await sendSigned(bot.eventsUrl, viewSubmission({
@@ -119,7 +124,10 @@ test('request → refused non-owner → signed System Owner approval → runbook
   const audits = (await listAudit(pool(), { client: 'demo' })).filter((a) => a.target === `approval:${req!.id}`);
   expect(audits.map((a) => a.action)).toEqual(expect.arrayContaining(['restore.requested', 'restore.approved', 'restore.started', 'restore.completed']));
   expect(audits.filter((a) => a.action === 'restore.step' && a.details.status === 'done').map((a) => a.details.step))
-    .toEqual(['download', 'notify_users', 'stop_app', 'pre_restore_backup', 'terminate_connections', 'restore', 'verify', 'switch', 'start_app', 'notify_back', 'register']);
+    .toEqual(['download', 'notify_users', 'pre_restore_backup', 'terminate_connections', 'restore', 'verify', 'switch', 'notify_back', 'register']);
+  // No application configured: its two steps did nothing and say so (issue 18 item 3).
+  expect(audits.filter((a) => a.action === 'restore.step' && a.details.status === 'skipped').map((a) => [a.details.step, a.details.note]))
+    .toEqual([['stop_app', 'no application configured (clients.demo.app)'], ['start_app', 'no application configured (clients.demo.app)']]);
   const runbook = bot.emu.messages.get(`${DEMO_CHANNEL}:${done.runbook_message_ts}`)!;
   expect(runbook.text).toMatch(/^Production restore of demo: completed/);
   expect(runbook.history.length).toBeGreaterThan(10);

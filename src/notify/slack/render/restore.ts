@@ -23,6 +23,8 @@ interface Impact {
   expectedDowntimeMinutes?: number | null;
   rtoMinutes?: number;
   withinRto?: boolean | null;
+  /** Steps that will be skipped (operations/restore-skips.ts), known before approval. */
+  skippedSteps?: Array<{ step: string; label: string; reason: string }>;
 }
 
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -44,6 +46,7 @@ export function impactLines(a: ApprovalRow, tz: string): string[] {
   out.push(i.expectedDowntimeMinutes == null
     ? `*Expected downtime:* unknown (no successful restore test yet); RTO ${i.rtoMinutes ?? '?'} min.`
     : `*Expected downtime:* about ${Math.ceil(i.expectedDowntimeMinutes)} min (last restore test) against an RTO of ${i.rtoMinutes} min${i.withinRto === false ? ' — :warning: *over the RTO*' : ''}.`);
+  if (i.skippedSteps?.length) out.push(`*Steps that will be skipped:*\n${i.skippedSteps.map((k) => `• ${literal(k.label)}: skipped — ${literal(k.reason)}`).join('\n')}`);
   return out;
 }
 
@@ -136,11 +139,26 @@ export function messageModal(title: string, text: string): Record<string, unknow
   return { type: 'modal', title: plain(title.slice(0, 24)), close: plain('Close'), blocks: [section(text)] };
 }
 
+/** Slack's limit for an option's text. */
+const OPTION_MAX = 75;
+
+/**
+ * A backup as a choice: its full SOP file name (which already says when it was taken), type and size
+ * (`backup_2026-11-28_06-25-01.sql.gz · scheduled · 12.4 MB`). What does not fit in Slack's 75 characters is
+ * dropped from the end, never the name.
+ */
+export function backupOptionLabel(b: Pick<BackupRow, 'file' | 'key' | 'type' | 'size_bytes'>): string {
+  const name = b.file ?? b.key ?? '?';
+  let label = name;
+  for (const part of [b.type, formatBytes(b.size_bytes)]) {
+    if (`${label} · ${part}`.length > OPTION_MAX) break;
+    label = `${label} · ${part}`;
+  }
+  return label.length > OPTION_MAX ? `${name.slice(0, OPTION_MAX - 1)}…` : label;
+}
+
 export function restoreRequestModal(o: { callbackId: string; client: string; backups: BackupRow[]; checklist: Array<{ id: string; text: string }>; timezone: string }): Record<string, unknown> {
-  const options = o.backups.slice(0, 100).map((b) => ({
-    text: plainText(`${formatDateTime(b.taken_at, o.timezone)} · ${b.type} · ${formatBytes(b.size_bytes)} · ${(b.file ?? '').slice(-30)}`.slice(0, 75)),
-    value: b.id,
-  }));
+  const options = o.backups.slice(0, 100).map((b) => ({ text: plainText(backupOptionLabel(b)), value: b.id }));
   const anyCustom = o.backups.some((b) => b.format === 'custom');
   const mysql = o.backups.some((b) => b.engine === 'mysql');
   return {
