@@ -98,6 +98,7 @@ test('no notifyChannel, no application: the request lists the skipped steps befo
   expect(row.steps.find((s) => s.step === 'verify' && s.status === 'done')!.note).toMatch(/; 1 verify\.checks passed$/);
   expect(r.register.checks).toEqual([
     { name: 'row counts match the backup manifest', ok: true },
+    { name: 'database settings as in production', ok: true },
     { name: CHECK_OK.name, ok: true, detail: 'true' },
     { name: 'application health', ok: true, detail: 'not checked (no application configured)' },
   ]);
@@ -123,6 +124,7 @@ test('app.checks after the start: passing ones are in §12 with the health "pass
   if (!ok.ok) throw new Error(ok.message);
   expect(ok.register.checks).toEqual([
     { name: 'row counts match the backup manifest', ok: true },
+    { name: 'database settings as in production', ok: true },
     { name: CHECK_OK.name, ok: true, detail: 'true' },
     { name: 'application health', ok: true, detail: 'passed' },
     { name: `app ${webUrl}/login`, ok: true, detail: 'HTTP 200, contains "Iniciar sesión"' },
