@@ -1,0 +1,148 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Context } from '../context.js';
+import { errorMessage, OperationError, UserError } from '../core/errors.js';
+import { renderReportHtml } from '../evidence/report/html.js';
+import type { Lang } from '../evidence/report/labels.js';
+import { parseEvidenceReportData } from '../evidence/report/model.js';
+import { renderReportPdf } from '../evidence/report/pdf.js';
+import { sha256Line, DEFAULT_SIGNATURE_FILES } from '../evidence/report/verify-commands.js';
+import { evidencePackEntries, writeEvidenceZip } from '../evidence/report/zip.js';
+import type { RunTrigger } from '../store/runs.js';
+import { checkEvidence } from './check-evidence.js';
+import { gatherEvidenceReport } from './evidence-report-data.js';
+import type { ReportPeriod } from './evidence-period.js';
+
+/**
+ * The inspector's evidence pack (issue 19), one use case for the CLI (`backup-bot evidence report`), Slack
+ * (`/backup report`) and the monthly job: `evidence verify` first (an S1 alert when it fails, the chain heads
+ * signed when it holds), then the registers of the period, and in `outDir`:
+ *
+ *   report.html (+ .sha256, .sig)   the self-contained report, signed with the bot's Ed25519 key
+ *   report.pdf  (+ .sha256, .sig)   the same report printed by headless Chromium, showing report.html's sha256 and signature
+ *   signing-key.pem                 the public key both signatures verify with (openssl pkeyutl -verify … -rawin)
+ *   evidence.zip (+ .sha256, .sig)  the report, every register as CSV and JSON, the public key(s), SHA256SUMS, README.txt
+ *
+ * Everything is made in a temporary directory beside the output and moved in only when all of it exists, so a
+ * failure (Chromium missing, disk full, cancelled) leaves no half-made pack under the final names; the run row
+ * (kind job, details.job evidence-report) names the step that failed. The pack is recorded in the audit log.
+ */
+export interface EvidencePackInput {
+  period: ReportPeriod;
+  client?: string;
+  lang: Lang;
+  outDir: string;
+  actor: string;
+  trigger: RunTrigger;
+  /** Absolute path of Chromium (default: found on the machine). */
+  chromiumPath?: string;
+  signal?: AbortSignal;
+}
+
+export interface EvidencePackResult {
+  outDir: string;
+  files: { html: string; pdf: string; zip: string; publicKey: string };
+  reportSha256: string;
+  signatureBase64: string;
+  pdfSha256: string;
+  zipSha256: string;
+  keyId: string;
+  period: { from: string; to: string; label: string };
+  evidence: { ok: boolean; summary: string };
+  brokenRows: number;
+  runId: string;
+}
+
+export const PACK_FILES = {
+  html: DEFAULT_SIGNATURE_FILES.report, publicKey: DEFAULT_SIGNATURE_FILES.publicKey, pdf: 'report.pdf', zip: 'evidence.zip',
+} as const;
+
+function botVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** A file, its `sha256sum -c` line and its raw Ed25519 signature, written into dir. */
+async function writeSigned(ctx: Pick<Context, 'signer'>, dir: string, name: string, bytes: Buffer): Promise<{ sha256: string; signature: string }> {
+  const hex = sha256(bytes);
+  const signature = ctx.signer.signBytes(bytes);
+  await writeFile(join(dir, name), bytes, { mode: 0o644 });
+  await writeFile(join(dir, `${name}.sha256`), sha256Line(hex, name), { mode: 0o644 });
+  await writeFile(join(dir, `${name}.sig`), Buffer.from(signature, 'base64'), { mode: 0o644 });
+  return { sha256: hex, signature };
+}
+
+export async function makeEvidencePack(ctx: Context, input: EvidencePackInput): Promise<EvidencePackResult> {
+  if (input.client !== undefined) ctx.client(input.client);
+  const outDir = resolve(input.outDir);
+  const run = await ctx.store.runs.start({
+    kind: 'job', client: input.client ?? null, actor: input.actor, trigger: input.trigger, instance: ctx.instance, startedAt: ctx.clock.now(),
+    details: { job: 'evidence-report', from: input.period.from.toISOString(), to: input.period.to.toISOString(), label: input.period.label, lang: input.lang },
+  });
+  let step = 'verify';
+  const mark = async (s: string) => { step = s; await ctx.store.runs.step(run.id, s, undefined, ctx.clock.now()); };
+  let work: string | undefined;
+  try {
+    const evidence = await checkEvidence(ctx, { reason: 'report', actor: input.actor });
+    await mark('gather');
+    const data = parseEvidenceReportData(await gatherEvidenceReport(ctx, { period: input.period, client: input.client, evidence, botVersion: botVersion() }));
+    const brokenRows = data.clients.reduce((n, c) => n + [...c.backups, ...c.restoreTests, ...c.incidents, ...c.approvals, ...c.audit]
+      .filter((r) => r.verification.status === 'broken').length, 0) + data.generalAudit.filter((r) => r.verification.status === 'broken').length;
+
+    await mark('sign');
+    await mkdir(outDir, { recursive: true });
+    work = await mkdtemp(join(outDir, `.evidence-report.partial-${randomBytes(3).toString('hex')}-`));
+    const html = Buffer.from(renderReportHtml(data, { lang: input.lang }), 'utf8');
+    const signedHtml = await writeSigned(ctx, work, PACK_FILES.html, html);
+    await writeFile(join(work, PACK_FILES.publicKey), data.meta.signingKey.publicKeyPem, { mode: 0o644 });
+
+    await mark('pdf');
+    const pdfHtml = renderReportHtml(data, { lang: input.lang, signature: { reportSha256: signedHtml.sha256, signatureBase64: signedHtml.signature } });
+    await renderReportPdf(pdfHtml, join(work, 'report.pdf.tmp'), { chromiumPath: input.chromiumPath, signal: input.signal });
+    const pdf = await readFile(join(work, 'report.pdf.tmp'));
+    await rm(join(work, 'report.pdf.tmp'));
+    const signedPdf = await writeSigned(ctx, work, PACK_FILES.pdf, pdf);
+
+    await mark('zip');
+    const extra = await Promise.all([`${PACK_FILES.html}.sha256`, `${PACK_FILES.html}.sig`, `${PACK_FILES.pdf}.sha256`, `${PACK_FILES.pdf}.sig`]
+      .map(async (name) => ({ name, data: await readFile(join(work!, name)) })));
+    const entries = evidencePackEntries({ data, html: html.toString('utf8'), pdf, extra });
+    await writeEvidenceZip(join(work, 'zip.tmp'), entries, { mtime: ctx.clock.now() });
+    const zip = await readFile(join(work, 'zip.tmp'));
+    await rm(join(work, 'zip.tmp'));
+    const signedZip = await writeSigned(ctx, work, PACK_FILES.zip, zip);
+
+    await mark('publish');
+    // The pack's files move in only now that every one exists (the zip last: it is what most people take).
+    const names = [PACK_FILES.publicKey, ...[PACK_FILES.html, PACK_FILES.pdf, PACK_FILES.zip].flatMap((n) => [`${n}.sha256`, `${n}.sig`, n])];
+    for (const n of names) await rename(join(work, n), join(outDir, n));
+
+    const result: EvidencePackResult = {
+      outDir,
+      files: { html: join(outDir, PACK_FILES.html), pdf: join(outDir, PACK_FILES.pdf), zip: join(outDir, PACK_FILES.zip), publicKey: join(outDir, PACK_FILES.publicKey) },
+      reportSha256: signedHtml.sha256, signatureBase64: signedHtml.signature, pdfSha256: signedPdf.sha256, zipSha256: signedZip.sha256,
+      keyId: ctx.signer.keyId, period: { from: data.meta.period.from, to: data.meta.period.to, label: input.period.label },
+      evidence: { ok: evidence.ok, summary: evidence.summary }, brokenRows, runId: run.id,
+    };
+    await ctx.store.audit.append({
+      actor: input.actor, action: 'evidence.report', client: input.client ?? null, target: `evidence-report:${input.period.label}`, reason: evidence.summary,
+      details: { from: result.period.from, to: result.period.to, lang: input.lang, reportSha256: result.reportSha256, pdfSha256: result.pdfSha256, zipSha256: result.zipSha256, keyId: result.keyId, brokenRows, run: run.id },
+    });
+    await ctx.store.runs.finish(run.id, { status: 'ok', at: ctx.clock.now(), details: { reportSha256: result.reportSha256, zipSha256: result.zipSha256, brokenRows, evidenceOk: evidence.ok } });
+    return result;
+  } catch (err) {
+    await ctx.store.runs.finish(run.id, { status: 'failed', error: `${step}: ${errorMessage(err)}`, at: ctx.clock.now() }).catch(() => undefined);
+    if (err instanceof UserError || err instanceof OperationError) throw err;
+    throw new OperationError(`the evidence report could not be made (step ${step}): ${errorMessage(err)}`, { cause: err });
+  } finally {
+    if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
