@@ -91,7 +91,8 @@ afterAll(async () => {
 describe('schedule', () => {
   test('one list from the config: per-client backups, the shared jobs, their config keys', () => {
     const specs = scheduleFor(config);
-    expect(specs.map((s) => s.name)).toEqual(['scheduled-backup:demo', 'retention', 'integrity-check', 'restore-test', 'watchdog', 'digest']);
+    expect(specs.map((s) => s.name)).toEqual(['scheduled-backup:demo', 'retention', 'integrity-check', 'restore-test', 'watchdog', 'digest', 'evidence-report']);
+    expect(specs.find((s) => s.name === 'evidence-report')).toMatchObject({ cron: '0 7 1 * *', keys: ['demo'], keyPath: 'schedules.evidenceReport' });
     expect(specs.find((s) => s.name === 'integrity-check')).toMatchObject({ cron: '0 6 * * 1#1', keys: ['demo'], keyPath: 'schedules.integrityCheck' });
     expect(specs.find((s) => s.name === 'digest')).toMatchObject({ cron: '0 8 * * *', keys: [''] });
     expect(specs[0]).toMatchObject({ cron: '0 3 * * *', client: 'demo', keyPath: 'clients.demo.schedule' });
@@ -165,7 +166,7 @@ describe('scheduler', () => {
     open.push(s1);
     expect((await s1.start()).caughtUp).toEqual([]);
     const states = await listJobStates(ctx.pool);
-    expect(states.map((r) => `${r.job}/${r.client}`).sort()).toEqual(['digest/', 'integrity-check/demo', 'restore-test/demo', 'retention/demo', 'scheduled-backup/demo', 'watchdog/']);
+    expect(states.map((r) => `${r.job}/${r.client}`).sort()).toEqual(['digest/', 'evidence-report/demo', 'integrity-check/demo', 'restore-test/demo', 'retention/demo', 'scheduled-backup/demo', 'watchdog/']);
     await s1.stop();
 
     // The bot was down when the digest should have been posted.
