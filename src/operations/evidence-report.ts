@@ -11,6 +11,9 @@ import { renderReportPdf } from '../evidence/report/pdf.js';
 import { sha256Line, DEFAULT_SIGNATURE_FILES } from '../evidence/report/verify-commands.js';
 import { evidencePackEntries, writeEvidenceZip } from '../evidence/report/zip.js';
 import type { RunTrigger } from '../store/runs.js';
+import { CHAIN_NAMES, chainContent, type ChainName, type ChainRow } from '../store/chain.js';
+import type { EvidenceReportData } from '../evidence/report/model.js';
+import type { ZipEntry } from '../evidence/report/zip.js';
 import { checkEvidence } from './check-evidence.js';
 import { gatherEvidenceReport } from './evidence-report-data.js';
 import type { ReportPeriod } from './evidence-period.js';
@@ -68,6 +71,38 @@ function botVersion(): string {
   }
 }
 
+/**
+ * chains/<chain>.jsonl for evidence.zip: every chained row the report shows (and the events and signatures about
+ * them), with its place, hashes and canonical content as recomputed from the row now, so an inspector can redo
+ * `sha256(prev_hash + "\n" + content)` and compare with row_hash (an edited row does not match).
+ */
+async function chainEntries(ctx: Pick<Context, 'store'>, data: EvidenceReportData): Promise<ZipEntry[]> {
+  const ids = (rows: Array<{ id: string }>) => new Set(rows.map((r) => r.id));
+  const cs = data.clients;
+  const backups = ids(cs.flatMap((c) => c.backups));
+  const tests = ids(cs.flatMap((c) => c.restoreTests));
+  const approvals = ids(cs.flatMap((c) => c.approvals));
+  const shown: Partial<Record<ChainName, Set<string>>> = {
+    backup_register: backups, restore_test_register: tests, approvals, restore_incidents: ids(cs.flatMap((c) => c.incidents)),
+    audit_log: ids([...cs.flatMap((c) => c.audit), ...data.generalAudit]),
+  };
+  const keep = (chain: ChainName, r: ChainRow): boolean => {
+    if (chain === 'backup_register_events') return backups.has(String(r.backup_id));
+    if (chain === 'signatures') {
+      const [kind, id] = String(r.subject).split(':');
+      return kind === 'approval' ? approvals.has(id ?? '') : kind === 'restore_test' && tests.has(id ?? '');
+    }
+    return shown[chain]?.has(String(r.id)) ?? false;
+  };
+  const out: ZipEntry[] = [];
+  for (const chain of CHAIN_NAMES) {
+    const rows = (await ctx.store.chains.read(chain)).filter((r) => keep(chain, r));
+    const lines = rows.map((r) => JSON.stringify({ id: r.id, chain_seq: r.chain_seq, prev_hash: r.prev_hash, row_hash: r.row_hash, content: r.chain_seq === null ? null : chainContent(chain, r) }));
+    out.push({ name: `chains/${chain}.jsonl`, data: lines.length ? `${lines.join('\n')}\n` : '' });
+  }
+  return out;
+}
+
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 /** A file, its `sha256sum -c` line and its raw Ed25519 signature, written into dir. */
@@ -114,7 +149,7 @@ export async function makeEvidencePack(ctx: Context, input: EvidencePackInput): 
     await mark('zip');
     const extra = await Promise.all([`${PACK_FILES.html}.sha256`, `${PACK_FILES.html}.sig`, `${PACK_FILES.pdf}.sha256`, `${PACK_FILES.pdf}.sig`]
       .map(async (name) => ({ name, data: await readFile(join(work!, name)) })));
-    const entries = evidencePackEntries({ data, html: html.toString('utf8'), pdf, extra });
+    const entries = evidencePackEntries({ data, html: html.toString('utf8'), pdf, extra: [...extra, ...await chainEntries(ctx, data)] });
     await writeEvidenceZip(join(work, 'zip.tmp'), entries, { mtime: ctx.clock.now() });
     const zip = await readFile(join(work, 'zip.tmp'));
     await rm(join(work, 'zip.tmp'));

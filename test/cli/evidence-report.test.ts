@@ -16,6 +16,9 @@ import { qaVerifyRestoreTest } from '../../src/operations/qa-verify.js';
 import { makeEvidencePack } from '../../src/operations/evidence-report.js';
 import { reportPeriod } from '../../src/operations/evidence-period.js';
 import { makeVerifiedBackup } from '../operations/restore-fixtures.js';
+import { launchChromium } from '../evidence/report/chromium-page.js';
+import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
 
 /**
  * `backup-bot evidence report` (compiled CLI) on a real state database: the pack's files, the report's signature
@@ -87,6 +90,26 @@ test('the pack: files, signatures checked offline (and failing after one byte), 
   expect(html).toContain('Quique QA');
   expect(html).not.toContain('class="broken"');
 
+  // In real headless Chromium: every section, no console error, no request but the file, a screenshot with ink.
+  const browser = await launchChromium();
+  try {
+    const url = pathToFileURL(join(out, 'report.html')).href;
+    const page = await browser.open(url);
+    expect(page.consoleErrors).toEqual([]);
+    expect(page.blocked).toEqual([]);
+    expect(page.requests.every((u) => u === url)).toBe(true);
+    const sections = await page.evaluate<string[]>(`[...document.querySelectorAll('[data-section]')].map((e) => e.dataset.section)`);
+    for (const sct of ['cover', 'contents', 'client', 'summary', 'charts', 'backups', 'restore-tests', 'incidents', 'approvals', 'audit', 'integrity', 'signature']) expect(sections).toContain(sct);
+    expect(await page.evaluate<number>(`[...document.querySelectorAll('[data-section=charts] svg')].filter((g) => g.querySelector('path, circle')).length`)).toBe(4);
+    const png = PNG.sync.read(await page.screenshot());
+    let ink = 0;
+    for (let i = 0; i < png.data.length; i += 4) if (png.data[i]! < 200 || png.data[i + 1]! < 200 || png.data[i + 2]! < 200) ink++;
+    expect(ink / (png.width * png.height)).toBeGreaterThan(0.01);
+    await page.close();
+  } finally {
+    await browser.close();
+  }
+
   // Offline, as the report prints it.
   expect(sh(['sha256sum', '-c', 'report.html.sha256'], out)).toEqual({ code: 0, out: 'report.html: OK\n' });
   expect(sh(['openssl', 'pkeyutl', '-verify', '-pubin', '-inkey', 'signing-key.pem', '-rawin', '-in', 'report.html', '-sigfile', 'report.html.sig'], out))
@@ -121,6 +144,12 @@ test('the pack: files, signatures checked offline (and failing after one byte), 
   expect(JSON.parse(readFileSync(join(unz, 'registers', 'approvals.json'), 'utf8'))).toEqual([expect.objectContaining({ id: approvalId, client: 'demo', decision: 'approved' })]);
   expect(readFileSync(join(unz, 'report.html'))).toEqual(readFileSync(join(out, 'report.html')));
   expect(sh(['openssl', 'pkeyutl', '-verify', '-pubin', '-inkey', 'signing-key.pem', '-rawin', '-in', 'report.html', '-sigfile', 'report.html.sig'], unz).code).toBe(0);
+  // Each chained row of the pack, recomputed with sha256sum as the README says.
+  const chained = readFileSync(join(unz, 'chains', 'backup_register.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; prev_hash: string; row_hash: string; content: string });
+  expect(chained.map((r) => r.id).sort()).toEqual([...backupIds].sort());
+  for (const r of chained) expect(spawnSync('sha256sum', [], { input: `${r.prev_hash}\n${r.content}`, encoding: 'utf8' }).stdout.split(' ')[0]).toBe(r.row_hash);
+  expect(readFileSync(join(unz, 'chains', 'signatures.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2); // the decision and the QA verification
+  expect(readFileSync(join(unz, 'README.txt'), 'utf8')).toContain('sha256sum   (must equal row_hash)');
 
   // The pack is in the audit log with its hashes; the run is ok.
   const audit = (await ctx.store.audit.list({ action: 'evidence.report' })).at(-1)!;
@@ -189,6 +218,12 @@ test('a register row edited as the superuser shows as broken in the HTML and the
   expect(pdfText).toContain(squash('broken: edited: its content no longer matches its hash'));
   // Still signed: the pack is evidence of what the registers held, broken rows included.
   expect(sh(['openssl', 'pkeyutl', '-verify', '-pubin', '-inkey', 'signing-key.pem', '-rawin', '-in', 'report.html', '-sigfile', 'report.html.sig'], out).code).toBe(0);
+  // In the zip, the edited row's content no longer hashes to its row_hash; the others still do.
+  const unz = join(dir, 'unzipped-tampered');
+  await run('unzip', ['-q', join(out, 'evidence.zip'), '-d', unz]);
+  const rows = readFileSync(join(unz, 'chains', 'backup_register.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; prev_hash: string; row_hash: string; content: string });
+  const recomputed = (r: (typeof rows)[number]) => spawnSync('sha256sum', [], { input: `${r.prev_hash}\n${r.content}`, encoding: 'utf8' }).stdout.split(' ')[0];
+  expect(rows.filter((r) => recomputed(r) !== r.row_hash).map((r) => r.id)).toEqual([backupIds[0]]);
   const alerts = await ctx.store.alerts.listOpen('');
   expect(alerts).toEqual([expect.objectContaining({ kind: 'evidence', severity: 'S1' })]);
 }, 240_000);
