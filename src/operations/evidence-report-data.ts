@@ -181,7 +181,8 @@ export async function gatherEvidenceReport(ctx: Pick<Context, 'config' | 'store'
   const keys = [...ctx.signer.trusted].filter(([id]) => id !== ctx.signer.keyId).map(([keyId, k]) => ({ keyId, publicKeyPem: k.pem }));
   return {
     meta: {
-      period: { from: period.from.toISOString(), to: period.to.toISOString(), label: period.label },
+      // A quarter or a month is named; a range of days is already what the report prints as the period.
+      period: { from: period.from.toISOString(), to: period.to.toISOString(), label: /^\d{4}-(Q[1-4]|\d{2})$/.test(period.label) ? period.label : null },
       generatedAt: now.toISOString(),
       timezone: ctx.config.timezone,
       botVersion: input.botVersion,
