@@ -17,7 +17,7 @@ import { errorMessage } from '../core/errors.js';
 /** The digest's picture (issue 19): backup size per day for the last 30 days, one line per client, failures marked. */
 export const DIGEST_CHART = { width: 1000, height: 420, days: 30 } as const;
 
-export async function digestChart(ctx: Context): Promise<{ filename: string; title: string; png: Uint8Array }> {
+async function digestChart(ctx: Context): Promise<{ filename: string; title: string; png: Uint8Array }> {
   const now = ctx.clock.now();
   const tz = ctx.config.timezone;
   const clients = Object.keys(ctx.config.clients);

@@ -12,7 +12,7 @@ const QUARTER_RE = /^(\d{4})-Q([1-4])$/i;
 const MONTH_RE = /^(\d{4})-(\d{2})$/;
 
 /** The instant of local midnight of y-m-d in `tz` (months and days may overflow: Date.UTC normalises them). */
-export function zonedMidnight(y: number, m: number, d: number, tz: string): Date {
+function zonedMidnight(y: number, m: number, d: number, tz: string): Date {
   const wall = Date.UTC(y, m - 1, d);
   let t = wall;
   // Two rounds settle the offset (also across a DST change at midnight).

@@ -58,7 +58,7 @@ export interface EvidencePackResult {
   runId: string;
 }
 
-export const PACK_FILES = {
+const PACK_FILES = {
   html: DEFAULT_SIGNATURE_FILES.report, publicKey: DEFAULT_SIGNATURE_FILES.publicKey, pdf: 'report.pdf', zip: 'evidence.zip',
 } as const;
 
