@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { testConfig } from './helpers/config.js';
 import { testContext } from './helpers/context.js';
 import { RecordingNotifier } from './helpers/notifier.js';
+import type { OutFile } from '../src/notify/sink.js';
 import type { Context } from '../src/context.js';
 import type { Config } from '../src/config/schema.js';
 import { fillSampleDatabase } from '../src/core/demo-database.js';
@@ -319,4 +320,24 @@ describe('scheduler', () => {
       await server.stop();
     }
   });
+
+  test('the evidence-report job runs in its worker thread: the previous month\'s PDF bytes reach the main thread\'s sink', async () => {
+    const notifier = new (class extends RecordingNotifier {
+      readonly files: OutFile[] = [];
+      async upload(_channel: string, f: OutFile): Promise<boolean> { this.files.push(f); return true; }
+    })();
+    const ctx = await testContext(config, { notifier });
+    open.push(ctx);
+    const s = await createScheduler(ctx);
+    open.push(s);
+    await s.start();
+    await setLastFire(ctx.pool, 'evidence-report', 'demo', new Date(0));
+    const out = await s.run('evidence-report');
+    expect(out).toEqual([expect.objectContaining({ job: 'evidence-report', client: 'demo', status: 'ok' })]);
+    expect(notifier.files).toHaveLength(1);
+    expect(notifier.files[0]!.filename).toMatch(/^evidence-report_demo_\d{4}-\d{2}\.pdf$/);
+    expect(Buffer.from(notifier.files[0]!.bytes).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(notifier.files[0]!.comment).toContain('*Evidence report of demo for ');
+    await s.stop();
+  }, 120_000);
 });
