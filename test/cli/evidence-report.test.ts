@@ -202,11 +202,12 @@ test('no PDF can be made (no Chromium there; cancelled): no file under a final n
 test('a register row edited as the superuser shows as broken in the HTML and the PDF; exit 1; S1 alert', async () => {
   const out = join(dir, 'tampered');
   await asSuperuser(ctx.pool, `UPDATE backup_register SET observations = 'nothing happened' WHERE id = $1`, [backupIds[0]]);
+  await asSuperuser(ctx.pool, `UPDATE approvals SET reason = 'a harmless request' WHERE id = $1`, [approvalId]);
   const r = await runCli(['evidence', 'report', '--config', cfg, '--from', today, '--to', today, '--lang', 'en', '--out', out, '--json'], { timeoutMs: 180_000 });
   expect(r.code).toBe(1);
   const j = JSON.parse(r.stdout) as { evidence: { ok: boolean; summary: string }; brokenRows: number };
   expect(j.evidence.ok).toBe(false);
-  expect(j.brokenRows).toBe(1);
+  expect(j.brokenRows).toBe(2);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   expect(html).toContain('<html lang="en">');
   expect(html).toContain('data-integrity="broken"');
@@ -214,6 +215,15 @@ test('a register row edited as the superuser shows as broken in the HTML and the
   expect(row).toContain('nothing happened');
   expect(row).toMatch(/✕ broken: edited: its content no longer matches its hash/);
   expect(html).toMatch(new RegExp(`<tr data-row="backup:${backupIds[1]}">`));
+  // The request's row: edited, and its signed decision no longer matches it (the signature is shown on the row it is about).
+  const req = new RegExp(`<tr class="broken" data-row="approval:${approvalId}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+  expect(req).toContain('a harmless request');
+  expect(req).toMatch(/edited: its content no longer matches its hash/);
+  expect(req).toMatch(/bad signature: the record was edited after it was signed \(reason differ\)/);
+  // The integrity section lists each problem with the register it is in.
+  const integrity = /<section id="integrity"[\s\S]*?<\/section>/.exec(html)![0];
+  expect(integrity).toContain(`backup_register ${backupIds[0]}: its content no longer matches its hash`);
+  expect(integrity).toMatch(/signatures \d+: the record was edited after it was signed/);
   const pdfText = squash((await run('pdftotext', ['-raw', '-enc', 'UTF-8', join(out, 'report.pdf'), '-'], { maxBuffer: 50_000_000 })).stdout);
   expect(pdfText).toContain(squash('broken: edited: its content no longer matches its hash'));
   // Still signed: the pack is evidence of what the registers held, broken rows included.
