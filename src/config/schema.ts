@@ -260,7 +260,7 @@ const evidence = z.strictObject({
 export const configSchema = z.strictObject({
   timezone: timezone.default('UTC'),
   /** Language of the evidence report (and of what else is written for people in their language): es or en. */
-  locale: z.enum(['es', 'en'], { error: (iss) => `${JSON.stringify(iss.input)} is not a locale (accepted: "es" or "en")` }).default('en'),
+  locale: z.enum(['es', 'en']).default('en'),
   state: z.strictObject({
     url: nonEmpty,
     /** The owner role's connection, used to apply migrations (least privilege: `url` is then the runtime role). */
