@@ -193,10 +193,16 @@ test('no PDF can be made (no Chromium there; cancelled): no file under a final n
 
   const abort = new AbortController();
   const p = makeEvidencePack(ctx, { period, lang: 'en', outDir: out, actor: 'test', trigger: 'cli', signal: abort.signal });
-  setTimeout(() => abort.abort(), 400);
+  // Cancelled while Chromium prints: wait for the run to reach its pdf step, then abort.
+  for (let i = 0; i < 400; i++) {
+    const r = (await ctx.store.runs.list({ kind: 'job', limit: 1 }))[0];
+    if (r?.status === 'running' && r.step === 'pdf') break;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  setTimeout(() => abort.abort(), 100);
   await expect(p).rejects.toThrow(/cancelled/);
   expect(readdirSync(out)).toEqual([]);
-  expect((await ctx.store.runs.list({ kind: 'job', limit: 1 }))[0]).toMatchObject({ status: 'failed' });
+  expect((await ctx.store.runs.list({ kind: 'job', limit: 1 }))[0]).toMatchObject({ status: 'failed', error: 'pdf: PDF rendering was cancelled' });
 }, 120_000);
 
 test('a register row edited as the superuser shows as broken in the HTML and the PDF; exit 1; S1 alert', async () => {
