@@ -109,75 +109,82 @@ export interface GatherInput {
   botVersion: string;
 }
 
-/** Reads every register of the period and marks each row with what `evidence verify` found. */
-export async function gatherEvidenceReport(ctx: Pick<Context, 'config' | 'store' | 'signer' | 'clock'>, input: GatherInput): Promise<EvidenceReportInput> {
-  const { period } = input;
-  const clients = input.client ? [input.client] : Object.keys(ctx.config.clients);
-  const now = ctx.clock.now();
-  const store = ctx.store;
+type Store = Pick<Context, 'store'>['store'];
+type Rows = Awaited<ReturnType<typeof readRegisters>>;
+type Verdict = (register: RegisterId, id: string) => RowVerification;
 
+async function readRegisters(store: Store, period: ReportPeriod) {
   const [backups, tests, approvals, incidents, sigRows, eventRows, heads, auditChain, alerts, runs] = await Promise.all([
     store.backups.list({ includeDeleted: true, limit: ALL }), store.restoreTests.list({ limit: ALL }), store.approvals.list({ limit: ALL }),
     store.incidents.list({}), store.chains.read('signatures'), store.chains.read('backup_register_events'), store.heads.list(),
     store.chains.read('audit_log'), store.alerts.list({ limit: ALL }), store.runs.list({ kind: 'backup', since: new Date(period.from.getTime() - 86_400_000), limit: ALL }),
   ]);
-  const clientOf = new Map<string, string>();
-  for (const b of backups) clientOf.set(`backups:${b.id}`, b.client);
-  for (const t of tests) clientOf.set(`restoreTests:${t.id}`, t.client);
-  for (const a of approvals) clientOf.set(`approvals:${a.id}`, a.client);
-  for (const i of incidents) clientOf.set(`incidents:${i.id}`, i.client);
-  for (const r of auditChain) if (r.client) clientOf.set(`audit:${r.id}`, String(r.client));
-  const lookup: Lookup = {
-    signatures: new Map(sigRows.map((s) => [s.id, s])), events: new Map(eventRows.map((e) => [e.id, e])), heads: new Map(heads.map((h) => [h.id, h.chain])), clientOf,
-  };
-
-  const reasons = new Map<string, string[]>();
-  const issues: IntegrityIssue[] = [];
-  for (const b of input.evidence.broken) {
-    const at = locate(b, lookup);
-    if (input.client && at.client !== null && at.client !== input.client) continue;
-    issues.push({ register: at.register, client: at.client, id: at.id, what: b.what, detail: `${b.register} ${b.id}: ${b.detail}` });
-    if (at.id) {
-      const key = `${at.register}:${at.id}`;
-      reasons.set(key, [...(reasons.get(key) ?? []), `${b.what}: ${b.detail}`]);
-    }
-  }
-  const v = (register: RegisterId, id: string) => verification(reasons.get(`${register}:${id}`));
-
   const durations = new Map<string, number>();
   for (const r of runs) if (r.finished_at) durations.set(r.id, Math.max(0, (new Date(r.finished_at).getTime() - new Date(r.started_at).getTime()) / 1000));
+  const audit = (auditChain as unknown as Array<AuditRow & { row_hash: string | null }>).filter((r) => inPeriod(new Date(r.at), period)).sort((a, b) => Number(a.id) - Number(b.id));
+  const sigById = new Map(sigRows.map((x) => [x.id, x]));
+  return { backups, tests, approvals, incidents, sigById, eventRows, heads, auditChain, alerts, durations, audit };
+}
 
-  const auditRows = (auditChain as unknown as Array<AuditRow & { row_hash: string | null }>).filter((r) => inPeriod(new Date(r.at), period)).sort((a, b) => Number(a.id) - Number(b.id));
+/** Each problem of `evidence verify` on the row it is about (and in the integrity list); another client's are left out of a one-client report. */
+function placeProblems(rows: Rows, evidence: EvidenceReport, client: string | undefined): { issues: IntegrityIssue[]; verdict: Verdict } {
+  const clientOf = new Map<string, string>();
+  for (const b of rows.backups) clientOf.set(`backups:${b.id}`, b.client);
+  for (const t of rows.tests) clientOf.set(`restoreTests:${t.id}`, t.client);
+  for (const a of rows.approvals) clientOf.set(`approvals:${a.id}`, a.client);
+  for (const i of rows.incidents) clientOf.set(`incidents:${i.id}`, i.client);
+  for (const r of rows.auditChain) if (r.client) clientOf.set(`audit:${r.id}`, String(r.client));
+  const lookup: Lookup = {
+    signatures: rows.sigById, events: new Map(rows.eventRows.map((e) => [e.id, e])), heads: new Map(rows.heads.map((h) => [h.id, h.chain])), clientOf,
+  };
+  const reasons = new Map<string, string[]>();
+  const issues: IntegrityIssue[] = [];
+  for (const b of evidence.broken) {
+    const at = locate(b, lookup);
+    if (client && at.client !== null && at.client !== client) continue;
+    issues.push({ register: at.register, client: at.client, id: at.id, what: b.what, detail: `${b.register} ${b.id}: ${b.detail}` });
+    if (at.id) reasons.set(`${at.register}:${at.id}`, [...(reasons.get(`${at.register}:${at.id}`) ?? []), `${b.what}: ${b.detail}`]);
+  }
+  return { issues, verdict: (register, id) => verification(reasons.get(`${register}:${id}`)) };
+}
+
+function clientPart(ctx: Pick<Context, 'config' | 'signer'>, client: string, rows: Rows, period: ReportPeriod, v: Verdict) {
+  const c = ctx.config.clients[client]!;
+  const mine = rows.backups.filter((b) => b.client === client).sort((a, b) => a.taken_at.getTime() - b.taken_at.getTime() || Number(a.id) - Number(b.id));
+  const before = mine.filter((b) => b.taken_at.getTime() < period.from.getTime() && b.result === 'OK' && b.verified).pop();
+  const overlaps = (from: Date, until: Date | null) => from.getTime() < period.to.getTime() && (until === null || new Date(until).getTime() >= period.from.getTime());
+  return {
+    client,
+    rpoMs: parseDuration(c.rpo) ?? 7 * 86_400_000,
+    rtoMs: parseDuration(c.rto) ?? 4 * 3_600_000,
+    lastVerifiedBeforePeriod: before ? { takenAt: iso(before.taken_at)!, verifiedAt: iso(before.verified_at), deletedAt: iso(before.deleted_at) } : null,
+    backups: mine.filter((b) => inPeriod(b.taken_at, period)).map((b) => backupRow(b, rows.durations, v('backups', b.id))),
+    restoreTests: rows.tests.filter((t) => t.client === client && inPeriod(t.tested_at, period)).reverse()
+      .map((t) => restoreTestRow(t, rows.sigById, v('restoreTests', t.id))),
+    incidents: rows.incidents.filter((i) => i.client === client && inPeriod(new Date(i.at), period)).map((i) => ({
+      id: i.id, approvalId: i.approval_id, at: iso(i.at)!, description: i.description, backupUsed: i.backup_used,
+      recoveryMinutes: i.recovery_minutes === null ? null : Number(i.recovery_minutes), dataLost: i.data_lost ?? '', correctiveActions: i.corrective_actions ?? '',
+      chainHash: (i as { row_hash?: string | null }).row_hash ?? null, verification: v('incidents', i.id),
+    })),
+    // Requests of the period, and earlier ones that ran or ended in it.
+    approvals: rows.approvals.filter((a) => a.client === client && (inPeriod(a.requested_at, period) || (a.requested_at.getTime() < period.from.getTime() && a.finished_at !== null && overlaps(a.requested_at, a.finished_at))))
+      .reverse().map((a) => approvalRow(a, v('approvals', a.id))),
+    audit: rows.audit.filter((r) => r.client === client).map((r) => auditRow(r, v('audit', r.id))),
+    alerts: rows.alerts.filter((a) => a.client === client && overlaps(a.opened_at, a.resolved_at)).reverse().map((a) => ({
+      id: a.id, kind: a.kind, severity: a.severity, summary: a.message, openedAt: iso(a.opened_at)!, resolvedAt: iso(a.resolved_at), resolution: a.resolved_message,
+    })),
+  };
+}
+
+/** Reads every register of the period and marks each row with what `evidence verify` found. */
+export async function gatherEvidenceReport(ctx: Pick<Context, 'config' | 'store' | 'signer' | 'clock'>, input: GatherInput): Promise<EvidenceReportInput> {
+  const { period } = input;
+  const clients = input.client ? [input.client] : Object.keys(ctx.config.clients);
+  const now = ctx.clock.now();
+  const rows = await readRegisters(ctx.store, period);
+  const { issues, verdict } = placeProblems(rows, input.evidence, input.client);
   const shown = new Set(clients);
-
-  const perClient = clients.map((client) => {
-    const c = ctx.config.clients[client]!;
-    const mine = backups.filter((b) => b.client === client).sort((a, b) => a.taken_at.getTime() - b.taken_at.getTime() || Number(a.id) - Number(b.id));
-    const before = mine.filter((b) => b.taken_at.getTime() < period.from.getTime() && b.result === 'OK' && b.verified).pop();
-    return {
-      client,
-      rpoMs: parseDuration(c.rpo) ?? 7 * 86_400_000,
-      rtoMs: parseDuration(c.rto) ?? 4 * 3_600_000,
-      lastVerifiedBeforePeriod: before ? { takenAt: iso(before.taken_at)!, verifiedAt: iso(before.verified_at), deletedAt: iso(before.deleted_at) } : null,
-      backups: mine.filter((b) => inPeriod(b.taken_at, period)).map((b) => backupRow(b, durations, v('backups', b.id))),
-      restoreTests: tests.filter((t) => t.client === client && inPeriod(t.tested_at, period)).reverse().map((t) => restoreTestRow(t, lookup.signatures, v('restoreTests', t.id))),
-      incidents: incidents.filter((i) => i.client === client && inPeriod(new Date(i.at), period)).map((i) => ({
-        id: i.id, approvalId: i.approval_id, at: iso(i.at)!, description: i.description, backupUsed: i.backup_used,
-        recoveryMinutes: i.recovery_minutes === null ? null : Number(i.recovery_minutes), dataLost: i.data_lost ?? '', correctiveActions: i.corrective_actions ?? '',
-        chainHash: (i as { row_hash?: string | null }).row_hash ?? null, verification: v('incidents', i.id),
-      })),
-      approvals: approvals.filter((a) => a.client === client && a.requested_at.getTime() < period.to.getTime()
-        && (inPeriod(a.requested_at, period) || (a.finished_at !== null && new Date(a.finished_at).getTime() >= period.from.getTime())))
-        .reverse().map((a) => approvalRow(a, v('approvals', a.id))),
-      audit: auditRows.filter((r) => r.client === client).map((r) => auditRow(r, v('audit', r.id))),
-      alerts: alerts.filter((a) => a.client === client && new Date(a.opened_at).getTime() < period.to.getTime()
-        && (a.resolved_at === null || new Date(a.resolved_at).getTime() >= period.from.getTime())).reverse().map((a) => ({
-        id: a.id, kind: a.kind, severity: a.severity, summary: a.message, openedAt: iso(a.opened_at)!, resolvedAt: iso(a.resolved_at), resolution: a.resolved_message,
-      })),
-    };
-  });
-
-  const general = auditRows.filter((r) => (input.client ? !r.client : !r.client || !shown.has(String(r.client))));
+  const general = rows.audit.filter((r) => (input.client ? !r.client : !r.client || !shown.has(String(r.client))));
   const keys = [...ctx.signer.trusted].filter(([id]) => id !== ctx.signer.keyId).map(([keyId, k]) => ({ keyId, publicKeyPem: k.pem }));
   return {
     meta: {
@@ -190,8 +197,8 @@ export async function gatherEvidenceReport(ctx: Pick<Context, 'config' | 'store'
       previousKeys: keys,
       verification: { checkedAt: now.toISOString(), ok: input.evidence.ok, summary: input.evidence.summary },
     },
-    clients: perClient,
+    clients: clients.map((client) => clientPart(ctx, client, rows, period, verdict)),
     integrityIssues: issues,
-    generalAudit: general.map((r) => auditRow(r, v('audit', r.id))),
+    generalAudit: general.map((r) => auditRow(r, verdict('audit', r.id))),
   };
 }

@@ -115,6 +115,41 @@ async function writeSigned(ctx: Pick<Context, 'signer'>, dir: string, name: stri
   return { sha256: hex, signature };
 }
 
+const brokenRowsOf = (data: EvidenceReportData) => [...data.clients.flatMap((c) => [...c.backups, ...c.restoreTests, ...c.incidents, ...c.approvals, ...c.audit]), ...data.generalAudit]
+  .filter((r) => r.verification.status === 'broken').length;
+
+interface Made { html: { sha256: string; signature: string }; pdf: { sha256: string }; zip: { sha256: string } }
+
+/** The pack's files in `work`: the signed HTML, the PDF printed from it (showing its sha256 and signature), the zip. */
+async function makeFiles(ctx: Context, work: string, data: EvidenceReportData, input: EvidencePackInput, mark: (s: string) => Promise<void>): Promise<Made> {
+  const html = Buffer.from(renderReportHtml(data, { lang: input.lang }), 'utf8');
+  const signedHtml = await writeSigned(ctx, work, PACK_FILES.html, html);
+  await writeFile(join(work, PACK_FILES.publicKey), data.meta.signingKey.publicKeyPem, { mode: 0o644 });
+
+  await mark('pdf');
+  const pdfHtml = renderReportHtml(data, { lang: input.lang, signature: { reportSha256: signedHtml.sha256, signatureBase64: signedHtml.signature } });
+  await renderReportPdf(pdfHtml, join(work, 'report.pdf.tmp'), { chromiumPath: input.chromiumPath, signal: input.signal });
+  const pdf = await readFile(join(work, 'report.pdf.tmp'));
+  await rm(join(work, 'report.pdf.tmp'));
+  const signedPdf = await writeSigned(ctx, work, PACK_FILES.pdf, pdf);
+
+  await mark('zip');
+  const extra = await Promise.all([`${PACK_FILES.html}.sha256`, `${PACK_FILES.html}.sig`, `${PACK_FILES.pdf}.sha256`, `${PACK_FILES.pdf}.sig`]
+    .map(async (name) => ({ name, data: await readFile(join(work, name)) })));
+  const entries = evidencePackEntries({ data, html: html.toString('utf8'), pdf, extra: [...extra, ...await chainEntries(ctx, data)] });
+  await writeEvidenceZip(join(work, 'zip.tmp'), entries, { mtime: ctx.clock.now() });
+  const zip = await readFile(join(work, 'zip.tmp'));
+  await rm(join(work, 'zip.tmp'));
+  const signedZip = await writeSigned(ctx, work, PACK_FILES.zip, zip);
+  return { html: signedHtml, pdf: signedPdf, zip: signedZip };
+}
+
+/** Moves the pack's files in, only now that every one exists (the zip last: it is what most people take). */
+async function publish(work: string, outDir: string): Promise<void> {
+  const names = [PACK_FILES.publicKey, ...[PACK_FILES.html, PACK_FILES.pdf, PACK_FILES.zip].flatMap((n) => [`${n}.sha256`, `${n}.sig`, n])];
+  for (const n of names) await rename(join(work, n), join(outDir, n));
+}
+
 export async function makeEvidencePack(ctx: Context, input: EvidencePackInput): Promise<EvidencePackResult> {
   if (input.client !== undefined) ctx.client(input.client);
   const outDir = resolve(input.outDir);
@@ -129,41 +164,17 @@ export async function makeEvidencePack(ctx: Context, input: EvidencePackInput): 
     const evidence = await checkEvidence(ctx, { reason: 'report', actor: input.actor });
     await mark('gather');
     const data = parseEvidenceReportData(await gatherEvidenceReport(ctx, { period: input.period, client: input.client, evidence, botVersion: botVersion() }));
-    const brokenRows = data.clients.reduce((n, c) => n + [...c.backups, ...c.restoreTests, ...c.incidents, ...c.approvals, ...c.audit]
-      .filter((r) => r.verification.status === 'broken').length, 0) + data.generalAudit.filter((r) => r.verification.status === 'broken').length;
-
+    const brokenRows = brokenRowsOf(data);
     await mark('sign');
     await mkdir(outDir, { recursive: true });
     work = await mkdtemp(join(outDir, `.evidence-report.partial-${randomBytes(3).toString('hex')}-`));
-    const html = Buffer.from(renderReportHtml(data, { lang: input.lang }), 'utf8');
-    const signedHtml = await writeSigned(ctx, work, PACK_FILES.html, html);
-    await writeFile(join(work, PACK_FILES.publicKey), data.meta.signingKey.publicKeyPem, { mode: 0o644 });
-
-    await mark('pdf');
-    const pdfHtml = renderReportHtml(data, { lang: input.lang, signature: { reportSha256: signedHtml.sha256, signatureBase64: signedHtml.signature } });
-    await renderReportPdf(pdfHtml, join(work, 'report.pdf.tmp'), { chromiumPath: input.chromiumPath, signal: input.signal });
-    const pdf = await readFile(join(work, 'report.pdf.tmp'));
-    await rm(join(work, 'report.pdf.tmp'));
-    const signedPdf = await writeSigned(ctx, work, PACK_FILES.pdf, pdf);
-
-    await mark('zip');
-    const extra = await Promise.all([`${PACK_FILES.html}.sha256`, `${PACK_FILES.html}.sig`, `${PACK_FILES.pdf}.sha256`, `${PACK_FILES.pdf}.sig`]
-      .map(async (name) => ({ name, data: await readFile(join(work!, name)) })));
-    const entries = evidencePackEntries({ data, html: html.toString('utf8'), pdf, extra: [...extra, ...await chainEntries(ctx, data)] });
-    await writeEvidenceZip(join(work, 'zip.tmp'), entries, { mtime: ctx.clock.now() });
-    const zip = await readFile(join(work, 'zip.tmp'));
-    await rm(join(work, 'zip.tmp'));
-    const signedZip = await writeSigned(ctx, work, PACK_FILES.zip, zip);
-
+    const made = await makeFiles(ctx, work, data, input, mark);
     await mark('publish');
-    // The pack's files move in only now that every one exists (the zip last: it is what most people take).
-    const names = [PACK_FILES.publicKey, ...[PACK_FILES.html, PACK_FILES.pdf, PACK_FILES.zip].flatMap((n) => [`${n}.sha256`, `${n}.sig`, n])];
-    for (const n of names) await rename(join(work, n), join(outDir, n));
-
+    await publish(work, outDir);
     const result: EvidencePackResult = {
       outDir,
       files: { html: join(outDir, PACK_FILES.html), pdf: join(outDir, PACK_FILES.pdf), zip: join(outDir, PACK_FILES.zip), publicKey: join(outDir, PACK_FILES.publicKey) },
-      reportSha256: signedHtml.sha256, signatureBase64: signedHtml.signature, pdfSha256: signedPdf.sha256, zipSha256: signedZip.sha256,
+      reportSha256: made.html.sha256, signatureBase64: made.html.signature, pdfSha256: made.pdf.sha256, zipSha256: made.zip.sha256,
       keyId: ctx.signer.keyId, period: { from: data.meta.period.from, to: data.meta.period.to, label: input.period.label },
       evidence: { ok: evidence.ok, summary: evidence.summary }, brokenRows, runId: run.id,
     };
