@@ -6,14 +6,12 @@ import type { Context } from '../context.js';
 import { errorMessage, OperationError, UserError } from '../core/errors.js';
 import { renderReportHtml } from '../evidence/report/html.js';
 import type { Lang } from '../evidence/report/labels.js';
-import { parseEvidenceReportData } from '../evidence/report/model.js';
+import { parseEvidenceReportData, type EvidenceReportData } from '../evidence/report/model.js';
 import { renderReportPdf } from '../evidence/report/pdf.js';
 import { sha256Line, DEFAULT_SIGNATURE_FILES } from '../evidence/report/verify-commands.js';
-import { evidencePackEntries, writeEvidenceZip } from '../evidence/report/zip.js';
+import { evidencePackEntries, writeEvidenceZip, type ZipEntry } from '../evidence/report/zip.js';
 import type { RunTrigger } from '../store/runs.js';
 import { CHAIN_NAMES, chainContent, type ChainName, type ChainRow } from '../store/chain.js';
-import type { EvidenceReportData } from '../evidence/report/model.js';
-import type { ZipEntry } from '../evidence/report/zip.js';
 import { checkEvidence } from './check-evidence.js';
 import { gatherEvidenceReport } from './evidence-report-data.js';
 import type { ReportPeriod } from './evidence-period.js';
@@ -26,7 +24,8 @@ import type { ReportPeriod } from './evidence-period.js';
  *   report.html (+ .sha256, .sig)   the self-contained report, signed with the bot's Ed25519 key
  *   report.pdf  (+ .sha256, .sig)   the same report printed by headless Chromium, showing report.html's sha256 and signature
  *   signing-key.pem                 the public key both signatures verify with (openssl pkeyutl -verify … -rawin)
- *   evidence.zip (+ .sha256, .sig)  the report, every register as CSV and JSON, the public key(s), SHA256SUMS, README.txt
+ *   evidence.zip (+ .sha256, .sig)  the report, every register as CSV and JSON, chains/ (each row's hashes and canonical
+ *                                   content), the public key(s), SHA256SUMS, README.txt
  *
  * Everything is made in a temporary directory beside the output and moved in only when all of it exists, so a
  * failure (Chromium missing, disk full, cancelled) leaves no half-made pack under the final names; the run row
