@@ -169,7 +169,9 @@ export async function makeEvidencePack(ctx: Context, input: EvidencePackInput): 
     work = await mkdtemp(join(outDir, `.evidence-report.partial-${randomBytes(3).toString('hex')}-`));
     const made = await makeFiles(ctx, work, data, input, mark);
     await mark('publish');
-    await publish(work, outDir);
+    // Two packs written to the same directory at once (two operators, the same --out) move in one after the other, never mixed.
+    const w = work;
+    await ctx.store.withLock('evidence-report', outDir, () => publish(w, outDir), { wait: true });
     const result: EvidencePackResult = {
       outDir,
       files: { html: join(outDir, PACK_FILES.html), pdf: join(outDir, PACK_FILES.pdf), zip: join(outDir, PACK_FILES.zip), publicKey: join(outDir, PACK_FILES.publicKey) },
