@@ -11,6 +11,7 @@ export const BACKUP_USAGE = [
   '• `/backup status [client]`: last backup and its age against the RPO, last restore test and when the next is due',
   '• `/backup list <client>`: the newest backups with their verification status',
   '• `/backup log <client>`: the backup and restore-test registers (SOP sections 11 and 12) as CSV files',
+  '• `/backup report <client> [quarter]`: the signed evidence report (PDF) of a quarter, default the last one, posted here',
   '• `/restore-test <client> [backup]`: restore a backup in a throwaway staging container and verify it (operators)',
   '• `/restore <client>`: ask for a production restore, approved in writing by the System Owner (operators)',
   '• `/backup help`: this message',

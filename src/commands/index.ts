@@ -6,6 +6,7 @@ import { backupStatus } from './backup-status.js';
 import { backupList } from './backup-list.js';
 import { backupLog } from './backup-log.js';
 import { backupHelp } from './backup-help.js';
+import { backupReport } from './backup-report.js';
 import { restoreTest } from './restore-test.js';
 import { restoreCommand } from './restore.js';
 import { RESTORE_REQUEST_VIEW_ID } from '../approvals/index.js';
@@ -27,6 +28,7 @@ export function register(app: App, deps: CommandDeps): void {
       case 'status': return backupStatus(deps, args, parsed.client);
       case 'list': return backupList(deps, args, parsed.client);
       case 'log': return backupLog(deps, args, parsed.client);
+      case 'report': return backupReport(deps, args, parsed.client, parsed.quarter);
     }
   });
   app.command(RESTORE_TEST_COMMAND, (args) => restoreTest(deps, args));

@@ -10,18 +10,24 @@ const clientName = z.string().regex(NAME_RE, 'a client name is lowercase letters
 const backupKey = z.string().max(300).regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a backup is a key or file name such as backup_2026-01-06_03-00-00.sql.gz')
   .refine((k) => !k.split('/').includes('..'), 'a backup key cannot contain ".."');
 
+/** A calendar quarter, 2026-Q1 (q in any case). */
+const quarter = z.string().regex(/^\d{4}-[Qq][1-4]$/, 'a quarter is written like 2026-Q1').transform((q) => q.toUpperCase());
+
 const backupArgs = z.union([
   z.tuple([z.literal('now'), clientName]).transform(([, client]) => ({ sub: 'now' as const, client })),
   z.tuple([z.literal('status')]).transform(() => ({ sub: 'status' as const, client: undefined })),
   z.tuple([z.literal('status'), clientName]).transform(([, client]) => ({ sub: 'status' as const, client })),
   z.tuple([z.literal('list'), clientName]).transform(([, client]) => ({ sub: 'list' as const, client })),
   z.tuple([z.literal('log'), clientName]).transform(([, client]) => ({ sub: 'log' as const, client })),
+  z.tuple([z.literal('report'), clientName]).transform(([, client]) => ({ sub: 'report' as const, client, quarter: undefined })),
+  z.tuple([z.literal('report'), clientName, quarter]).transform(([, client, q]) => ({ sub: 'report' as const, client, quarter: q })),
   z.tuple([z.literal('help')]).transform(() => ({ sub: 'help' as const })),
 ]);
 
 export type BackupCommand =
   | { sub: 'now' | 'list' | 'log'; client: string }
   | { sub: 'status'; client: string | undefined }
+  | { sub: 'report'; client: string; quarter: string | undefined }
   | { sub: 'help'; problem?: string };
 
 function tokens(text: string): { ok: true; words: string[] } | { ok: false; problem: string } {
@@ -40,6 +46,12 @@ export function parseBackupCommand(text: string): BackupCommand {
   const r = backupArgs.safeParse(words);
   if (r.success) return r.data;
   const sub = words[0]!;
+  if (sub === 'report') {
+    if (words[1] === undefined) return { sub: 'help', problem: '`report` needs a client name (and optionally a quarter like 2026-Q1)' };
+    if (words.length > 3) return { sub: 'help', problem: '`report` takes a client name and optionally one quarter (like 2026-Q1)' };
+    if (!clientName.safeParse(words[1]).success) return { sub: 'help', problem: `"${words[1].slice(0, 64)}" is not a client name (lowercase letters, digits, "-" or "_")` };
+    return { sub: 'help', problem: `"${(words[2] ?? '').slice(0, 32)}" is not a quarter (accepted: YYYY-QN, e.g. 2026-Q1)` };
+  }
   if (['now', 'list', 'log', 'status'].includes(sub)) {
     const name = words[1];
     if (name === undefined && sub !== 'status') return { sub: 'help', problem: `\`${sub}\` needs a client name` };

@@ -215,7 +215,9 @@ const schedules = z.strictObject({
   watchdogGrace: duration.default('6h'),
   /** How long SIGTERM waits for running jobs. */
   shutdownTimeout: duration.default('10m'),
-}).default({ retention: '30 4 * * *', integrityCheck: '0 6 * * 1#1', restoreTest: '0 5 1 * *', watchdog: '*/5 * * * *', watchdogGrace: '6h', shutdownTimeout: '10m' });
+  /** Issue 19: the previous month's evidence report posted to each client's channel (first day of the month, 07:00). */
+  evidenceReport: cron.default('0 7 1 * *'),
+}).default({ retention: '30 4 * * *', integrityCheck: '0 6 * * 1#1', restoreTest: '0 5 1 * *', watchdog: '*/5 * * * *', watchdogGrace: '6h', shutdownTimeout: '10m', evidenceReport: '0 7 1 * *' });
 
 const approvals = z.strictObject({
   ttl: duration.default('24h'),
@@ -268,6 +270,8 @@ const evidence = z.strictObject({
 
 export const configSchema = z.strictObject({
   timezone: timezone.default('UTC'),
+  /** Language of the evidence report (and of what else is written for people in their language): es or en. */
+  locale: z.enum(['es', 'en']).default('en'),
   state: z.strictObject({
     url: nonEmpty,
     /** The owner role's connection, used to apply migrations (least privilege: `url` is then the runtime role). */

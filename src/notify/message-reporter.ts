@@ -13,7 +13,7 @@ import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } fro
 import { renderDigest } from './slack/render/digest.js';
 import {
   renderIntegritySummary, renderJobFailedAlert, renderTeamAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
-  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert,
+  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderEvidenceReport,
 } from './slack/render/notices.js';
 
 /** The Slack IDs of the buttons a message may carry; they come from the listener folders' index.ts files. */
@@ -37,14 +37,31 @@ export class MessageReporter implements Reporter {
 
   async report(event: ReportEvent, replace?: MessageRef): Promise<MessageRef | undefined> {
     try {
+      if (event.kind === 'evidence.report') return await this.evidenceReport(event);
       const out = this.render(event);
       if (!out) return undefined;
       if (replace) return (await this.o.sink.update(replace, out.message)) ? replace : undefined;
-      return await this.o.sink.post(out.channel, out.message);
+      const ref = await this.o.sink.post(out.channel, out.message);
+      // The digest's picture follows its message (a sink that cannot show files, the console, keeps the text sparkline).
+      if (event.kind === 'digest' && event.chart && ref && this.o.sink.upload) {
+        await this.o.sink.upload(out.channel, { filename: event.chart.filename, title: event.chart.title, bytes: event.chart.png });
+      }
+      return ref;
     } catch (err) {
       this.o.logger.warn({ kind: event.kind, err: errorMessage(err) }, 'could not report');
       return undefined;
     }
+  }
+
+  /** The PDF shared in the client's channel with its comment; where files cannot be shown, the comment alone. */
+  private async evidenceReport(e: Extract<ReportEvent, { kind: 'evidence.report' }>): Promise<MessageRef | undefined> {
+    const channel = this.channel(e.client);
+    const comment = renderEvidenceReport(e, this.mentions(e.client, e.evidenceOk ? [] : ['systemOwners', 'qa']));
+    const upload = this.o.sink.upload;
+    if (upload && await upload.call(this.o.sink, channel, { filename: e.pdf.filename, title: `${e.client}: evidence report ${e.period}`, bytes: e.pdf.bytes, comment: comment.text })) {
+      return { channel, ts: 'file' };
+    }
+    return this.o.sink.post(channel, upload ? { text: `${comment.text}\n:warning: The PDF could not be attached (see the bot's log).` } : comment);
   }
 
   private channel(client: string): string {
@@ -90,6 +107,7 @@ export class MessageReporter implements Reporter {
       case 'notice.restore_test_due': return to(renderRestoreTestDue(e.client, e.quarter, this.mentions(e.client, e.audience)));
       case 'integrity.summary': return to(renderIntegritySummary(e.results), this.channel(''));
       case 'digest': return to(renderDigest(e.digest), this.channel(''));
+      case 'evidence.report': return undefined;
     }
   }
 }

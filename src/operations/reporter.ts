@@ -47,7 +47,9 @@ export type ReportEvent =
   | { kind: 'notice.restore_interrupted'; client: string; approval: RunbookView['approval'] }
   | { kind: 'notice.restore_test_due'; client: string; quarter: string; audience: Audience }
   | { kind: 'integrity.summary'; results: Array<{ client: string; ok: boolean; error?: string; runId?: string }> }
-  | { kind: 'digest'; digest: Digest };
+  | { kind: 'digest'; digest: Digest; chart?: { filename: string; title: string; png: Uint8Array } }
+  // The monthly evidence report (issue 19): its PDF shared in the client's channel.
+  | { kind: 'evidence.report'; client: string; period: string; pdf: { filename: string; bytes: Uint8Array }; reportSha256: string; keyId: string; evidenceOk: boolean; brokenRows: number };
 
 export type ReportKind = ReportEvent['kind'];
 

@@ -9,6 +9,11 @@ import { RestoreTestBusyError, runRestoreTest } from './restore-test.js';
 import { dropExpiredOldDatabases } from './restore-recovery.js';
 import { checkClient, runWatchdog } from './watchdog.js';
 import { postDigest } from './digest.js';
+import { makeEvidencePack } from './evidence-report.js';
+import { monthPeriod, previousMonth } from './evidence-period.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * What each scheduled job does, as plain functions (the bree worker files in src/jobs only build a
@@ -122,7 +127,33 @@ export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Pr
 /** digest — daily at slack.digest.cron: one message for all clients. */
 export async function scheduledDigest(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
   return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
-    const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule' });
+    const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule', chart: Boolean(ctx.config.slack) });
     return { runId: r.runId };
   });
+}
+
+/**
+ * evidence-report — monthly (schedules.evidenceReport, default the 1st at 07:00): the previous month's signed
+ * evidence report of each client, its PDF shared in the client's channel (issue 19).
+ */
+export async function scheduledEvidenceReport(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
+  const out: JobOutcome[] = [];
+  for (const client of Object.keys(ctx.config.clients)) {
+    out.push(await runJob(ctx, { job: 'evidence-report', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+      const period = monthPeriod(previousMonth(ctx.clock.now(), ctx.config.timezone), ctx.config.timezone);
+      const dir = await mkdtemp(join(tmpdir(), 'backup-bot-report-'));
+      try {
+        const r = await makeEvidencePack(ctx, { period, client, lang: ctx.config.locale, outDir: dir, actor: 'schedule', trigger: 'schedule', signal });
+        const ref = await ctx.reporter.report({
+          kind: 'evidence.report', client, period: period.label, pdf: { filename: `evidence-report_${client}_${period.label}.pdf`, bytes: await readFile(r.files.pdf) },
+          reportSha256: r.reportSha256, keyId: r.keyId, evidenceOk: r.evidence.ok, brokenRows: r.brokenRows,
+        });
+        if (!ref) return { status: 'failed', runId: r.runId, error: `the ${period.label} evidence report of ${client} was made (run ${r.runId}) but could not be posted` };
+        return { status: 'ok', runId: r.runId, reason: `evidence report ${period.label}: ${r.evidence.summary}` };
+      } finally {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      }
+    }));
+  }
+  return out;
 }

@@ -117,9 +117,10 @@ describe('backup-bot CLI', () => {
     const r = await runCli(['--config', cfg, 'doctor'], { env: { DEMO_URL: state.url } });
     const lines = r.stdout.trim().split('\n');
     expect(lines.map((l) => l.replace(/:.*/, ''))).toEqual([
-      'ok    config', 'ok    state database', 'WARN  state database role', 'ok    evidence signing key', 'ok    client demo', 'ok    client shop', 'ok    client shop', 'ok    storage local', 'ok    storage local', 'ok    docker', 'ok    slack',
+      'ok    config', 'ok    state database', 'WARN  state database role', 'ok    evidence signing key', 'ok    evidence report', 'ok    client demo', 'ok    client shop', 'ok    client shop', 'ok    storage local', 'ok    storage local', 'ok    docker', 'ok    slack',
     ]);
     expect(r.stdout).toMatch(/^ok    storage local: permissions: /m);
+    expect(r.stdout).toMatch(/^ok    evidence report: headless Chromium \/\S+ prints the PDF$/m);
     // The test connects as the superuser: doctor says the evidence could be changed, and how to fix it.
     expect(r.stdout).toMatch(/WARN  state database role: the bot's role "postgres" .*backup-bot db grant <role>/);
     expect(r.stdout).toMatch(/client demo: database: postgres database ".*" on 127\.0\.0\.1:5432: PostgreSQL 1\d\.\d+ reachable, pg_dump 1\d\.\d+ compatible/);

@@ -58,3 +58,13 @@ export function renderEvidenceAlert(e: { client: string; title: string; problems
   if (e.problems.length > 12) lines.push(`• … and ${e.problems.length - 12} more (\`backup-bot evidence verify\`)`);
   return { text: [`:rotating_light: *S1 — ${e.title}*${e.client ? ` (${e.client})` : ''}`, ...lines, 'Nothing was changed in production. Check who had write access to the state database; `backup-bot evidence verify` lists every broken record.', mentions].filter(Boolean).join('\n') };
 }
+
+/** The comment of the monthly evidence report's PDF (issue 19). */
+export function renderEvidenceReport(e: { client: string; period: string; reportSha256: string; keyId: string; evidenceOk: boolean; brokenRows: number }, mentions: string): OutMessage {
+  const integrity = e.evidenceOk ? ':white_check_mark: every record verifies' : `:x: *${e.brokenRows} record(s) of the period do not verify* (marked in the report; see the S1 alert)`;
+  return {
+    text: [`:page_facing_up: *Evidence report of ${e.client} for ${e.period}* (backups, restore tests, approvals, incidents). ${integrity}.`,
+      `report.html sha256 \`${e.reportSha256}\`, signed with key \`${e.keyId}\`. The signed HTML and evidence.zip: \`backup-bot evidence report --client ${e.client}\` with the same dates.`,
+      e.evidenceOk ? '' : mentions].filter(Boolean).join('\n'),
+  };
+}
