@@ -13,11 +13,11 @@ import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } fro
 import { renderDigest } from './slack/render/digest.js';
 import {
   renderIntegritySummary, renderJobFailedAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
-  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert,
+  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderCheckFailedAlert, renderAlertCleared,
 } from './slack/render/notices.js';
 
 /** The Slack IDs of the buttons a message may carry; they come from the listener folders' index.ts files. */
-export interface ButtonIds { qaVerify: string; approve: string; reject: string; start: string }
+export interface ButtonIds { qaVerify: string; approve: string; reject: string; start: string; incident?: string }
 
 export interface MessageReporterOptions {
   config: Pick<Config, 'clients' | 'slack' | 'timezone'>;
@@ -77,8 +77,10 @@ export class MessageReporter implements Reporter {
         if (!channel) return undefined;
         return to(e.kind === 'users.maintenance' ? renderMaintenanceNotice(e.client, e.from, e.until, tz) : renderRestoredNotice(e.client, e.dataAsOf, tz), channel);
       }
-      case 'alert.restore_test_failed': return to(renderRestoreTestAlert(e));
-      case 'alert.restore_failed': return to(renderRestoreFailedAlert(e, this.mentions(e.client, e.audience)));
+      case 'alert.restore_test_failed': return to(renderRestoreTestAlert(e, { mentions: this.mentions(e.client, e.audience), incidentAction: b?.incident }));
+      case 'alert.restore_failed': return to(renderRestoreFailedAlert(e, this.mentions(e.client, e.audience), b?.incident));
+      case 'alert.check_failed': return to(renderCheckFailedAlert(e, { mentions: this.mentions(e.client, e.audience), incidentAction: b?.incident }));
+      case 'alert.resolved': return to(renderAlertCleared(e, { timezone: tz, incidentAction: b?.incident }));
       case 'alert.job_failed': return to(renderJobFailedAlert(e, this.mentions(e.client, e.audience)));
       case 'alert.watchdog_opened': return to(renderAlertOpened(e.status, { schedule: e.schedule, rpo: e.rpo, mentions: this.mentions(e.client, e.audience), timezone: tz }));
       case 'alert.watchdog_resolved': return to(renderAlertResolved(e.alert, e.status, { timezone: tz, now: e.now }));

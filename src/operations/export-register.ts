@@ -36,7 +36,7 @@ export function backupRegisterRow(b: BackupRow, tz: string): string[] {
   return [
     formatDate(b.taken_at, tz), formatTime(b.taken_at, tz), TYPE_LABEL[b.type] ?? b.type, b.file ?? '',
     b.size_bytes === null ? '' : formatBytes(b.size_bytes), b.verified ? 'Si' : 'No', b.executed_by, b.result,
-    [b.observations, b.deleted_at ? `eliminado por retencion ${formatDate(b.deleted_at, tz)}` : ''].filter(Boolean).join('; '),
+    [b.ticket ? `Ticket ${b.ticket}: ${b.reason ?? ''}` : '', b.observations, b.deleted_at ? `eliminado por retencion ${formatDate(b.deleted_at, tz)}` : ''].filter(Boolean).join('; '),
     b.sha256 ?? '', b.tables_counted === null ? '' : String(b.tables_counted),
     b.locations.map((l) => `${l.destination}:${l.ok ? 'ok' : 'error'}`).join(' '),
   ];
@@ -74,6 +74,7 @@ export async function exportRegister(ctx: ExportContext, o: ExportOptions): Prom
       return JSON.stringify(rows.map((b) => ({
         client: b.client, takenAt: b.taken_at.toISOString(), type: b.type, file: b.file, key: b.key, sizeBytes: b.size_bytes === null ? null : Number(b.size_bytes),
         verified: b.verified, verifiedAt: b.verified_at?.toISOString() ?? null, executedBy: b.executed_by, result: b.result, observations: b.observations,
+        ticket: b.ticket ?? null, reason: b.reason ?? null,
         sha256: b.sha256, tables: b.tables_counted, locations: b.locations, deletedAt: b.deleted_at?.toISOString() ?? null,
         chainSeq: b.chain_seq ?? null, rowHash: b.row_hash ?? null,
       })), null, 2);

@@ -9,6 +9,7 @@ import { RestoreTestBusyError, runRestoreTest } from './restore-test.js';
 import { dropExpiredOldDatabases } from './restore-recovery.js';
 import { checkClient, runWatchdog } from './watchdog.js';
 import { postDigest } from './digest.js';
+import { clearAlerts, raiseAlert } from './escalation.js';
 
 /**
  * What each scheduled job does, as plain functions (the bree worker files in src/jobs only build a
@@ -54,8 +55,27 @@ export async function scheduledRetention(ctx: Context, input: ScheduledInput): P
         ...(errors.length ? { error: errors.join('; ') } : {}),
       };
     }));
+    await escalateCheck(ctx, 'retention', out[out.length - 1]!);
   }
   return out;
+}
+
+/**
+ * A failed retention run or integrity check is a tracked S2 alert of the client (S1 when the integrity check
+ * finds the newest backup unreadable: there may be nothing to restore); the next passing run resolves it.
+ */
+async function escalateCheck(ctx: Context, check: 'retention' | 'integrity', o: JobOutcome): Promise<void> {
+  if (o.status === 'ok') {
+    await clearAlerts(ctx, o.client, [check], `${check === 'retention' ? 'retention' : 'the integrity check'} ran cleanly${o.runId ? ` (run ${o.runId})` : ''}`);
+    return;
+  }
+  if (o.status !== 'failed') return;
+  const severity = check === 'integrity' ? 'S1' : 'S2';
+  const what = check === 'retention' ? 'retention (clean-up of old backups)' : 'the integrity check of the newest backup';
+  await raiseAlert(ctx, {
+    client: o.client, kind: check, severity, message: `${severity} — ${what} of ${o.client} failed: ${o.error ?? 'see the run'}`, details: { run: o.runId ?? null },
+    event: (incidentId, audience) => ({ kind: 'alert.check_failed', client: o.client, check, ...(o.runId ? { runId: o.runId } : {}), error: o.error ?? 'see the run', severity, audience, ...(incidentId ? { incidentId } : {}) }),
+  });
 }
 
 /** integrity-check — monthly, first Monday (SOP 8.2): read back and verify the newest backup of every client, post the result. */
@@ -66,6 +86,7 @@ export async function scheduledIntegrityCheck(ctx: Context, input: ScheduledInpu
       const r = await verifyBackup(ctx, { client, actor: 'schedule', trigger: 'schedule', notify: true });
       return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
     }));
+    await escalateCheck(ctx, 'integrity', out[out.length - 1]!);
   }
   const ran = out.filter((o) => o.status !== 'skipped');
   if (ran.length > 0) {
