@@ -27,12 +27,12 @@ function parsePreChange(text: string): BackupCommand | undefined {
   if (!m) return undefined;
   const c = clientName.safeParse(m[1]);
   if (!c.success) return { sub: 'help', problem: `"${m[1]!.slice(0, 64)}" is not a client name (lowercase letters, digits, "-" or "_")` };
-  if (!m[2]) return { sub: 'help', problem: `a pre-change backup needs the ticket of the change and a reason: ${PRE_CHANGE_USAGE}. Nothing was started` };
+  if (!m[2]) return { sub: 'help', problem: `a pre-change backup needs the ticket of the change and a reason: ${PRE_CHANGE_USAGE}` };
   const t = ticketRef.safeParse(m[2]);
-  if (!t.success) return { sub: 'help', problem: `"${m[2].slice(0, 64)}": ${t.error.issues[0]?.message}. Nothing was started` };
-  if (!m[3]?.trim()) return { sub: 'help', problem: `a pre-change backup needs a reason after the ticket: ${PRE_CHANGE_USAGE}. Nothing was started` };
+  if (!t.success) return { sub: 'help', problem: `"${m[2].slice(0, 64)}": ${t.error.issues[0]?.message}` };
+  if (!m[3]?.trim()) return { sub: 'help', problem: `a pre-change backup needs a reason after the ticket: ${PRE_CHANGE_USAGE}` };
   const r = preChangeReason.safeParse(m[3]);
-  if (!r.success) return { sub: 'help', problem: `${r.error.issues[0]?.message}. Nothing was started` };
+  if (!r.success) return { sub: 'help', problem: `${r.error.issues[0]?.message}` };
   return { sub: 'now', client: c.data, preChange: { ticket: t.data, reason: r.data } };
 }
 
