@@ -108,6 +108,10 @@ const restoreTest = z.strictObject({
   pull: z.enum(['never', 'missing']).optional(),
   /** Months (1-12) in which the quarterly restore test is due (SOP 8.3). */
   months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
+  /** SOP-001 §12: a passing test counts for its quarter only once QA has signed it. */
+  requireQa: z.boolean().default(true),
+  /** QA is reminded once when a passing test (or a production restore row) is still unsigned this long after it. */
+  qaReminder: duration.default('2d'),
 });
 
 const appControl = z.strictObject({
@@ -179,7 +183,7 @@ const client = z.strictObject({
   /** gzip level of the dump (1 fastest … 9 smallest). */
   gzipLevel: z.number().int().min(1).max(9).default(6),
   encryption: encryption.optional(),
-  restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12] }),
+  restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12], requireQa: true, qaReminder: '2d' }),
   app: appControl.optional(),
 });
 

@@ -13,7 +13,7 @@ import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } fro
 import { renderDigest } from './slack/render/digest.js';
 import {
   renderIntegritySummary, renderJobFailedAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
-  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderCheckFailedAlert, renderAlertCleared,
+  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderCheckFailedAlert, renderAlertCleared, renderQaRequested,
 } from './slack/render/notices.js';
 
 /** The Slack IDs of the buttons a message may carry; they come from the listener folders' index.ts files. */
@@ -65,6 +65,7 @@ export class MessageReporter implements Reporter {
       case 'backup.result': return to(renderBackupResult(e.view, { timezone: tz }));
       case 'verify.result': return to(renderVerifyResult(e.view));
       case 'restore_test.progress': return to(renderRestoreTest(e.view, { qaAction: b?.qaVerify }));
+      case 'restore_test.qa_requested': return to(renderQaRequested(e, { mentions: this.mentions(e.client, e.audience), timezone: tz, qaAction: b?.qaVerify }));
       case 'restore.runbook': return to(renderRunbook(e.view, { timezone: tz }));
       case 'restore.request': return to(renderRestoreRequest(e.approval, {
         approvers: this.o.config.clients[e.client]?.roles[e.approverRole] ?? [], roleLabel: ROLE_LABEL[e.approverRole], timezone: tz,

@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { parseDuration } from '../config/duration.js';
 import { type BackupRow } from '../store/backup-register.js';
 import { quarterOf, type RestoreTestRow } from '../store/restore-test-register.js';
+import { countsAsDone } from './qa-loop.js';
 
 import { restoreTestDue } from './digest.js';
 
@@ -13,7 +14,7 @@ export interface ClientStatus {
   lastOk?: BackupRow;
   lastAttempt?: BackupRow;
   lastTest?: RestoreTestRow;
-  /** The current quarter (YYYY-Qn) and whether it has a passing restore test. */
+  /** The current quarter (YYYY-Qn) and whether it has a passing restore test (QA-signed, with restoreTest.requireQa). */
   quarter: string;
   doneThisQuarter: boolean;
   /** The next restore test due (SOP 8.3), as the digest computes it; null when no restore-test month is configured. */
@@ -29,7 +30,7 @@ export async function clientStatus(ctx: Context, client: string): Promise<Client
   const [lastAttempt] = await ctx.store.backups.list({ client, limit: 1 });
   const [lastTest] = await ctx.store.restoreTests.list({ client, environment: 'Test', limit: 1 });
   const quarter = quarterOf(now, tz);
-  const passed = await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 });
+  const passed = (await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 })).filter((t) => countsAsDone(t, c.restoreTest.requireQa));
   const doneThisQuarter = passed.some((t) => t.quarter === quarter);
   const running = (await ctx.store.runs.running({ client }))[0];
   return {

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { errorMessage } from '../core/errors.js';
 import type { RestoreState } from './restore-steps.js';
+import { requestQaVerification } from './qa-loop.js';
 
 const minutesSince = (t0: number) => Math.round((Date.now() - t0) / 600) / 100;
 
@@ -41,4 +42,6 @@ export async function recordRestoreCompleted(ctx: Context, s: RestoreState): Pro
     backupUsed: s.backup.file, recoveryMinutes: minutesSince(s.t0),
     dataLost: `changes made after the backup (${taken})${a.scope === 'partial' ? ' to the restored tables' : ''} are not in the restored data`,
   }).catch((err: unknown) => ctx.logger.error({ err: errorMessage(err), approval: a.id }, 'could not record the restore in the incident register'));
+  // The §12 row of a production restore is QA-signable like a restore test's (SOP-001 §12, "Test/Prod").
+  if (s.register) await requestQaVerification(ctx, s.register).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'could not ask QA to verify the restore'));
 }

@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { clearAlerts, raiseAlert } from './escalation.js';
+import { requestQaVerification } from './qa-loop.js';
 import { parseDuration } from '../config/duration.js';
 import { OperationError, UserError, errorMessage } from '../core/errors.js';
 import { formatDate } from '../core/time.js';
@@ -123,10 +124,11 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
 
 type Concluded = Omit<RestoreTestOutcome, 'run' | 'message'>;
 
-/** Runbook §4.5: a failed test is a tracked S2 alert (once per incident, naming the operators); a passing one resolves it. */
+/** Runbook §4.5: a failed test is a tracked S2 alert (once per incident, naming the operators); a passing one resolves it and is put to QA. */
 async function escalateRestoreTest(ctx: Context, client: string, o: { ok: boolean; failedStep?: string; error?: string; runId: string; backupFile: string; register?: RestoreTestRow }): Promise<void> {
   if (o.ok) {
     await clearAlerts(ctx, client, ['restore_test'], `restore test passed (run ${o.runId}${o.register ? `, register row ${o.register.id}` : ''})`);
+    if (o.register) await requestQaVerification(ctx, o.register);
     return;
   }
   await raiseAlert(ctx, {

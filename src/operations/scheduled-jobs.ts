@@ -10,6 +10,7 @@ import { dropExpiredOldDatabases } from './restore-recovery.js';
 import { checkClient, runWatchdog } from './watchdog.js';
 import { postDigest } from './digest.js';
 import { clearAlerts, raiseAlert } from './escalation.js';
+import { remindQa } from './qa-loop.js';
 
 /**
  * What each scheduled job does, as plain functions (the bree worker files in src/jobs only build a
@@ -109,7 +110,8 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
       if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
       const quarter = quarterOf(now, tz);
       const done = (await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 })).find((t) => t.quarter === quarter);
-      if (done) return { status: 'skipped', reason: `the ${quarter} restore test is done (register ${done.id})` };
+      // A passing test awaiting QA's signature is not run again: QA is reminded instead (qa-loop.ts).
+      if (done) return { status: 'skipped', reason: `the ${quarter} restore test ${done.verified_by_qa ? 'is done' : 'passed and awaits QA\'s signature'} (register ${done.id})` };
       try {
         const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal });
         return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
@@ -122,12 +124,13 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
   return out;
 }
 
-/** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions. */
+/** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions; QA reminders due. */
 export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
   return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
     const run = await ctx.store.runs.start({ kind: 'watchdog', actor: 'schedule', trigger: 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       const r = await runWatchdog(ctx);
+      await remindQa(ctx).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'QA reminders failed'));
       await ctx.store.runs.finish(run.id, {
         status: 'ok', at: ctx.clock.now(),
         details: { opened: r.opened.map((a) => ({ id: a.id, client: a.client, kind: a.kind })), resolved: r.resolved.map((a) => ({ id: a.id, client: a.client, kind: a.kind })) },

@@ -106,6 +106,8 @@ export interface DigestClient {
     thisQuarterDone: boolean;
     nextDue: string | null;
     overdue: boolean;
+    /** Passing §12 rows (tests and production restores) not yet signed by QA; overdue past restoreTest.qaReminder. */
+    awaitingQa?: Array<{ id: string; quarter: string; environment: string; testedAt: string; overdue: boolean }>;
   };
   pendingApprovals: number;
   failures24h: number;

@@ -84,3 +84,17 @@ export function renderAlertCleared(e: { client: string; alert: AlertRow; message
   const blocks = incidentButton(o.incidentAction, e.alert.incident_id ?? undefined);
   return blocks.length ? { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, ...blocks] } : { text };
 }
+
+/** SOP-001 §12: a passing row put to QA (or a reminder), with the *QA verified* button. */
+export function renderQaRequested(e: { client: string; registerId: string; environment: 'Test' | 'Prod'; quarter: string; backupFile: string; testedAt: Date; approvalId: string | null; reminder: boolean }, o: { mentions: string; timezone: string; qaAction?: string }): OutMessage {
+  const what = e.environment === 'Prod'
+    ? `the production restore of *${e.client}*${e.approvalId ? ` (request #${e.approvalId})` : ''}`
+    : `the ${e.quarter} restore test of *${e.client}*`;
+  const head = e.reminder
+    ? `:bell: *Reminder*: ${what} (${formatDateTime(e.testedAt, o.timezone)}) is still waiting for QA's signature.`
+    : `:ballot_box_with_check: ${what} passed and is recorded in §12 (row ${e.registerId}): QA, please review it and sign *QA verified*.`;
+  const text = `${head} Backup ${code(e.backupFile)}.${e.environment === 'Test' ? ' Until it is signed it does not count as the quarter\'s test.' : ''}${o.mentions ? `\n${o.mentions}` : ''}`;
+  const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } }];
+  if (o.qaAction) blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: o.qaAction, value: e.registerId, style: 'primary', text: { type: 'plain_text', text: 'QA verified' } }] });
+  return { text, blocks };
+}
