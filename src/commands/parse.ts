@@ -42,7 +42,7 @@ export const ticketRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._#:/-]{0,63}$/
 export const preChangeReason = z.string().trim().min(1, 'the reason is empty').max(500, 'the reason is longer than 500 characters')
   .refine((r) => !/[\u0000-\u001f\u007f]/.test(r), 'the reason contains control characters');
 
-export const PRE_CHANGE_USAGE = '`/backup now <client> pre-change <ticket> <reason…>` (SOP-001 §7.1: before an update, a migration or a critical configuration change; e.g. `/backup now conitrack pre-change CHG-1234 Flyway migration V42`)';
+const PRE_CHANGE_USAGE = '`/backup now <client> pre-change <ticket> <reason…>` (SOP-001 §7.1: before an update, a migration or a critical configuration change; e.g. `/backup now conitrack pre-change CHG-1234 Flyway migration V42`)';
 
 export type BackupCommand =
   | { sub: 'now'; client: string; preChange?: { ticket: string; reason: string } }

@@ -9,7 +9,7 @@ import type { MessageRef, ReportEvent, Reporter } from '../operations/reporter.j
 type EmailConfig = NonNullable<Config['alerts']['email']>;
 
 /** The S1/S2 alerts that are mailed, as a subject and a plain-text body (typed text is data here too: no markup). */
-export function alertMail(e: ReportEvent): { severity: string; subject: string; body: string } | undefined {
+function alertMail(e: ReportEvent): { severity: string; subject: string; body: string } | undefined {
   const who = (client: string) => (client ? ` ${client}` : '');
   switch (e.kind) {
     case 'alert.restore_test_failed':

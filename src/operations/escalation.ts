@@ -9,9 +9,9 @@ import type { Audience, ReportEvent } from './reporter.js';
  * client's operators (S2) or operators, IT Managers and System Owners (S1), and resolved visibly when the same
  * check passes again (the alert message is edited, a notice is posted, the incident keeps its history).
  */
-export type Severity = 'S1' | 'S2';
+type Severity = 'S1' | 'S2';
 
-export function audienceOf(severity: Severity): Audience {
+function audienceOf(severity: Severity): Audience {
   return severity === 'S1' ? ['operators', 'itManagers', 'systemOwners'] : ['operators'];
 }
 

@@ -44,7 +44,7 @@ export const CHAINS = {
  * Columns added to a chain after rows were written: hashed only when they hold a value, so a row written before
  * the column existed (or that leaves it empty) keeps the content, and the hash, it was written with.
  */
-export const CHAIN_ADDED: Partial<Record<keyof typeof CHAINS, Record<string, ColType>>> = {
+const CHAIN_ADDED: Partial<Record<keyof typeof CHAINS, Record<string, ColType>>> = {
   backup_register: { ticket: 'text', reason: 'text' },
   restore_incidents: {
     incident_id: 'bigint', status: 'text', severity: 'text', source: 'text', cause: 'text', responsible: 'text', closed_at: 'ts', recorded_by: 'text',

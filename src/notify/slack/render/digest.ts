@@ -27,7 +27,7 @@ export function digestClientLines(c: DigestClient, tz: string): string[] {
   lines.push(`   Restore test: last ${last}; ${rt.thisQuarter} ${rt.thisQuarterDone ? 'done' : 'not done'}; ${next}`);
   const overdueQa = (rt.awaitingQa ?? []).filter((q) => q.overdue);
   if (overdueQa.length) {
-    lines.push(`   :hourglass: QA signature overdue: ${overdueQa.slice(0, 5).map((q) => `§12 row ${q.id} (${q.environment === 'Prod' ? 'production restore' : q.quarter}, ${formatDate(new Date(q.testedAt), tz)})`).join(', ')}${overdueQa.length > 5 ? ` and ${overdueQa.length - 5} more` : ''}`);
+    lines.push(`   :warning: QA signature overdue: ${overdueQa.slice(0, 5).map((q) => `§12 row ${q.id} (${q.environment === 'Prod' ? 'production restore' : q.quarter}, ${formatDate(new Date(q.testedAt), tz)})`).join(', ')}${overdueQa.length > 5 ? ` and ${overdueQa.length - 5} more` : ''}`);
   }
   const extra: string[] = [];
   extra.push(`pending approvals: ${c.pendingApprovals}`);
