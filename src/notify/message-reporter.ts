@@ -83,9 +83,9 @@ export class MessageReporter implements Reporter {
       case 'alert.check_failed': return to(renderCheckFailedAlert(e, { mentions: this.mentions(e.client, e.audience), incidentAction: b?.incident }));
       case 'alert.resolved': return to(renderAlertCleared(e, { timezone: tz, incidentAction: b?.incident }));
       case 'alert.job_failed': return to(renderJobFailedAlert(e, this.mentions(e.client, e.audience)));
-      case 'alert.watchdog_opened': return to(renderAlertOpened(e.status, { schedule: e.schedule, rpo: e.rpo, mentions: this.mentions(e.client, e.audience), timezone: tz }));
+      case 'alert.watchdog_opened': return to(renderAlertOpened(e.status, { schedule: e.schedule, rpo: e.rpo, mentions: this.mentions(e.client, e.audience), timezone: tz, incidentIds: e.incidentIds, incidentAction: b?.incident }));
       case 'alert.watchdog_resolved': return to(renderAlertResolved(e.alert, e.status, { timezone: tz, now: e.now }));
-      case 'alert.watchdog_resolved_notice': return to(renderAlertResolvedNotice(e.client, e.resolved, e.status, { timezone: tz, now: e.now }));
+      case 'alert.watchdog_resolved_notice': return to(renderAlertResolvedNotice(e.client, e.resolved, e.status, { timezone: tz, now: e.now, incidentAction: b?.incident }));
       case 'alert.evidence_broken': return to(renderEvidenceAlert(e, this.mentions(e.client, e.audience)), this.channel(e.client));
       case 'notice.run_interrupted': return to(renderRunInterrupted(e, tz));
       case 'notice.restore_interrupted': return to(renderRestoreInterrupted(e.approval));

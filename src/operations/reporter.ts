@@ -43,7 +43,7 @@ export type ReportEvent =
   /** A tracked alert resolved: the alert message edited in place (notice false) or a notice posted (notice true). */
   | { kind: 'alert.resolved'; client: string; alert: AlertRow; message: string; now: Date; notice: boolean }
   | { kind: 'alert.job_failed'; client: string; job: string; runId?: string; error: string; audience: Audience }
-  | { kind: 'alert.watchdog_opened'; client: string; status: WatchdogStatus; schedule: string; rpo: string; audience: Audience }
+  | { kind: 'alert.watchdog_opened'; client: string; status: WatchdogStatus; schedule: string; rpo: string; audience: Audience; incidentIds?: string[] }
   | { kind: 'alert.watchdog_resolved'; client: string; alert: AlertRow; status: WatchdogStatus; now: Date }
   | { kind: 'alert.watchdog_resolved_notice'; client: string; resolved: AlertRow[]; status: WatchdogStatus; now: Date }
   | { kind: 'alert.evidence_broken'; client: string; title: string; problems: string[]; audience: Audience }
