@@ -28,7 +28,7 @@ export interface BackupResultView {
   ok: boolean;
   verified: boolean;
   run: Pick<Run, 'id' | 'client' | 'actor' | 'started_at'>;
-  backup?: { file: string | null; size_bytes: string | null; tables_counted: number | null; sha256: string | null; type: string; executed_by: string; observations: string };
+  backup?: { file: string | null; size_bytes: string | null; tables_counted: number | null; sha256: string | null; type: string; executed_by: string; observations: string; ticket?: string | null; reason?: string | null };
   error?: string;
   hint?: string;
   durationMs: number;
