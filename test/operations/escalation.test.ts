@@ -1,7 +1,8 @@
 /**
  * Escalation (issue 17 item 4): a failed restore test, retention run or integrity check is a tracked alert like
  * the watchdog's — posted once per incident, naming the client's operators (S2) or operators, IT Managers and
- * System Owners (S1), with a §13.5 incident — and is resolved visibly when the same check passes again.
+ * System Owners (S1), with a §13.5 incident — and is resolved visibly when the same check passes again; a passing
+ * restore test is then put to QA.
  * Real PostgreSQL, local storage and Docker.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -138,5 +139,10 @@ describe('restore test', () => {
     expect(ok.error).toBeUndefined();
     expect(await listOpenAlerts(ctx.pool, 'demo')).toHaveLength(0);
     expect(ctx.notifier.updates.filter((u) => u.ref.ts === open!.slack_ts).at(-1)!.message.text).toMatch(/Resolved .*restore test passed \(run \d+, register row \d+\)/);
+    // QA in the loop: the passing test is put to the client's QA with the QA verified button.
+    const qa = ctx.notifier.posts.at(-1)!;
+    expect(qa.message.text).toContain(`restore test of *demo* passed and is recorded in §12 (row ${ok.register!.id}): QA, please review it`);
+    expect(qa.message.text).toContain('<@U0QA>');
+    expect(JSON.stringify(qa.message.blocks)).toContain(`"action_id":"qa_verified","value":"${ok.register!.id}"`);
   }, 180_000);
 });
