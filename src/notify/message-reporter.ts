@@ -65,7 +65,7 @@ export class MessageReporter implements Reporter {
       case 'backup.result': return to(renderBackupResult(e.view, { timezone: tz }));
       case 'verify.result': return to(renderVerifyResult(e.view));
       case 'restore_test.progress': return to(renderRestoreTest(e.view, { qaAction: b?.qaVerify }));
-      case 'restore_test.qa_requested': return to(renderQaRequested(e, { mentions: this.mentions(e.client, e.audience), timezone: tz, qaAction: b?.qaVerify }));
+      case 'restore_test.qa_requested': return to(renderQaRequested(e, { mentions: this.mentions(e.client, e.audience), timezone: tz, qaAction: b?.qaVerify, incidentAction: b?.incident }));
       case 'restore.runbook': return to(renderRunbook(e.view, { timezone: tz }));
       case 'restore.request': return to(renderRestoreRequest(e.approval, {
         approvers: this.o.config.clients[e.client]?.roles[e.approverRole] ?? [], roleLabel: ROLE_LABEL[e.approverRole], timezone: tz,

@@ -24,11 +24,11 @@ export function awaitingQa(ctx: Context, client: string, rows: RestoreTestRow[],
 }
 
 /** Asks the client's QA to verify a passing §12 row (posted once when it is recorded). */
-export async function requestQaVerification(ctx: Context, row: RestoreTestRow, o: { reminder?: boolean } = {}): Promise<void> {
+export async function requestQaVerification(ctx: Context, row: RestoreTestRow, o: { reminder?: boolean; incidentId?: string } = {}): Promise<void> {
   if (row.result !== 'OK' || row.verified_by_qa) return;
   await ctx.reporter.report({
     kind: 'restore_test.qa_requested', client: row.client, registerId: row.id, environment: row.environment as 'Test' | 'Prod', quarter: row.quarter,
-    backupFile: row.backup_used ?? '?', testedAt: new Date(row.tested_at), approvalId: row.approval_id ?? null, reminder: o.reminder ?? false, audience: ['qa'],
+    backupFile: row.backup_used ?? '?', testedAt: new Date(row.tested_at), approvalId: row.approval_id ?? null, reminder: o.reminder ?? false, audience: ['qa'], ...(o.incidentId ? { incidentId: o.incidentId } : {}),
   });
 }
 

@@ -27,7 +27,7 @@ export type ReportEvent =
   | { kind: 'verify.result'; client: string; view: VerifyResultView }
   | { kind: 'restore_test.progress'; client: string; view: RestoreTestView }
   /** A passing §12 row (restore test or production restore) put to QA, or a reminder that it is still unsigned. */
-  | { kind: 'restore_test.qa_requested'; client: string; registerId: string; environment: 'Test' | 'Prod'; quarter: string; backupFile: string; testedAt: Date; approvalId: string | null; reminder: boolean; audience: Audience }
+  | { kind: 'restore_test.qa_requested'; client: string; registerId: string; environment: 'Test' | 'Prod'; quarter: string; backupFile: string; testedAt: Date; approvalId: string | null; reminder: boolean; audience: Audience; incidentId?: string }
   | { kind: 'restore.runbook'; client: string; view: RunbookView }
   // Production-restore requests and decisions.
   | { kind: 'restore.request'; client: string; approval: RunbookView['approval']; approverRole: Role }

@@ -36,12 +36,13 @@ export async function reportRestoreFailure(ctx: Context, f: { s: RestoreState; r
 export async function recordRestoreCompleted(ctx: Context, s: RestoreState): Promise<void> {
   const a = s.approval;
   const taken = new Date(s.backup.taken_at).toISOString();
-  await ctx.store.incidents.open({
+  const incident = await ctx.store.incidents.open({
     approvalId: a.id, client: s.client, at: ctx.clock.now(), status: 'resolved', severity: 'S2', source: `restore:${a.id}`, recordedBy: 'backup-bot',
     description: `Production restore #${a.id} completed (${a.scope}${a.tables.length ? `: ${a.tables.join(', ')}` : ''}). Reason: ${a.reason}${a.ticket ? ` (ticket ${a.ticket})` : ''}`.slice(0, 2000),
     backupUsed: s.backup.file, recoveryMinutes: minutesSince(s.t0),
     dataLost: `changes made after the backup (${taken})${a.scope === 'partial' ? ' to the restored tables' : ''} are not in the restored data`,
-  }).catch((err: unknown) => ctx.logger.error({ err: errorMessage(err), approval: a.id }, 'could not record the restore in the incident register'));
+  }).catch((err: unknown) => { ctx.logger.error({ err: errorMessage(err), approval: a.id }, 'could not record the restore in the incident register'); return undefined; });
   // The §12 row of a production restore is QA-signable like a restore test's (SOP-001 §12, "Test/Prod").
-  if (s.register) await requestQaVerification(ctx, s.register).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'could not ask QA to verify the restore'));
+  // Its message also offers the incident's button (the cause of the restore and the corrective action).
+  if (s.register) await requestQaVerification(ctx, s.register, incident ? { incidentId: incident.id } : {}).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'could not ask QA to verify the restore'));
 }

@@ -86,7 +86,7 @@ export function renderAlertCleared(e: { client: string; alert: AlertRow; message
 }
 
 /** SOP-001 §12: a passing row put to QA (or a reminder), with the *QA verified* button. */
-export function renderQaRequested(e: { client: string; registerId: string; environment: 'Test' | 'Prod'; quarter: string; backupFile: string; testedAt: Date; approvalId: string | null; reminder: boolean }, o: { mentions: string; timezone: string; qaAction?: string }): OutMessage {
+export function renderQaRequested(e: { client: string; registerId: string; environment: 'Test' | 'Prod'; quarter: string; backupFile: string; testedAt: Date; approvalId: string | null; reminder: boolean; incidentId?: string }, o: { mentions: string; timezone: string; qaAction?: string; incidentAction?: string }): OutMessage {
   const what = e.environment === 'Prod'
     ? `the production restore of *${e.client}*${e.approvalId ? ` (request #${e.approvalId})` : ''}`
     : `the ${e.quarter} restore test of *${e.client}*`;
@@ -96,5 +96,6 @@ export function renderQaRequested(e: { client: string; registerId: string; envir
   const text = `${head} Backup ${code(e.backupFile)}.${e.environment === 'Test' ? ' Until it is signed it does not count as the quarter\'s test.' : ''}${o.mentions ? `\n${o.mentions}` : ''}`;
   const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } }];
   if (o.qaAction) blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: o.qaAction, value: e.registerId, style: 'primary', text: { type: 'plain_text', text: 'QA verified' } }] });
-  return { text, blocks };
+  blocks.push(...incidentButton(o.incidentAction, e.incidentId));
+  return { text: e.incidentId ? `${text}\nIncident #${e.incidentId} (SOP-001 §13.5): record the cause and the corrective action.` : text, blocks };
 }
