@@ -20,11 +20,11 @@ export const BACKUP_REGISTER_COLUMNS = ['Fecha', 'Hora', 'Tipo', 'Archivo', 'Tam
 export const RESTORE_TEST_REGISTER_COLUMNS = ['Fecha', 'Trimestre', 'Backup Usado', 'Ambiente', 'Tiempo Restore (min)', 'Registros Verificados', 'Ejecutado Por', 'Verificado Por (QA)', 'Resultado', 'Observaciones'];
 
 /** SOP-001 §13.5, "Historial de Incidentes de Restore", with the columns the issue asks for (system, cause, responsible, status). */
-export const INCIDENT_REGISTER_COLUMNS = ['Incidente', 'Fecha', 'Sistema', 'Descripcion del Incidente', 'Backup Usado', 'Tiempo de Recuperacion (min)', 'Datos Perdidos', 'Causa', 'Acciones Correctivas', 'Responsable', 'Fecha Cierre', 'Estado', 'Severidad', 'Origen'];
+const INCIDENT_REGISTER_COLUMNS = ['Incidente', 'Fecha', 'Sistema', 'Descripcion del Incidente', 'Backup Usado', 'Tiempo de Recuperacion (min)', 'Datos Perdidos', 'Causa', 'Acciones Correctivas', 'Responsable', 'Fecha Cierre', 'Estado', 'Severidad', 'Origen'];
 
 const STATUS_LABEL: Record<string, string> = { open: 'Abierto', resolved: 'Resuelto (sin cerrar)', closed: 'Cerrado' };
 
-export function incidentRegisterRow(i: IncidentRow, tz: string): string[] {
+function incidentRegisterRow(i: IncidentRow, tz: string): string[] {
   return [
     i.id, `${formatDate(i.opened_at, tz)} ${formatTime(i.opened_at, tz)}`, i.client, i.description, i.backup_used,
     i.recovery_minutes === null ? '' : String(Number(i.recovery_minutes)), i.data_lost, i.cause, i.corrective_actions, i.responsible,
