@@ -110,6 +110,10 @@ const restoreTest = z.strictObject({
   months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
   /** The restore time (download + restore) a passing test may take, in minutes; default the client's `rto`. */
   maxMinutes: z.number().positive().optional(),
+  /** SOP-001 §12: a passing test counts for its quarter only once QA has signed it. */
+  requireQa: z.boolean().default(true),
+  /** QA is reminded once when a passing test (or a production restore row) is still unsigned this long after it. */
+  qaReminder: duration.default('2d'),
 });
 
 const appControl = z.strictObject({
@@ -188,7 +192,7 @@ const client = z.strictObject({
   /** gzip level of the dump (1 fastest … 9 smallest). */
   gzipLevel: z.number().int().min(1).max(9).default(6),
   encryption: encryption.optional(),
-  restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12] }),
+  restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12], requireQa: true, qaReminder: '2d' }),
   app: appControl.optional(),
 });
 
@@ -260,6 +264,27 @@ const metrics = z.strictObject({
   token: z.string().min(16, 'must be at least 16 characters (e.g. the output of `openssl rand -hex 32`)').optional(),
 }).default({ listen: '127.0.0.1:9464' });
 
+/**
+ * Alerts by e-mail (SOP-001 §13.4): S1/S2 alerts are mailed when Slack cannot be reached (mode fallback) or
+ * always, as a copy (mode copy). The SMTP password comes from the environment (`${SMTP_PASSWORD}`).
+ */
+const alerts = z.strictObject({
+  email: z.strictObject({
+    smtp: z.strictObject({
+      host: nonEmpty,
+      port: z.number().int().min(1).max(65535).default(587),
+      /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+      secure: z.boolean().default(false),
+      user: z.string().optional(),
+      password: z.string().optional(),
+    }),
+    from: z.email('must be an e-mail address (e.g. backup-bot@example.com)'),
+    to: z.array(z.email('must be an e-mail address')).min(1, 'needs at least one recipient'),
+    mode: z.enum(['fallback', 'copy']).default('fallback'),
+    timeout: duration.default('15s'),
+  }).optional(),
+}).default({});
+
 /** The evidence: the Ed25519 key that signs decisions and chain heads (never stored in the state database). */
 const evidence = z.strictObject({
   /** A PEM file (0600) or the PEM text itself via ${ENV}; default: backup-bot-signing-key.pem beside the config, created on first start. */
@@ -285,6 +310,7 @@ export const configSchema = z.strictObject({
   docker,
   metrics,
   evidence,
+  alerts,
   /** Default staging images per engine. */
   restoreTest: z.strictObject({
     postgresImage: z.string().default('postgres:15'),

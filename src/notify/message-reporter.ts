@@ -13,11 +13,11 @@ import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } fro
 import { renderDigest } from './slack/render/digest.js';
 import {
   renderIntegritySummary, renderJobFailedAlert, renderTeamAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
-  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderEvidenceReport,
+  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderEvidenceReport, renderCheckFailedAlert, renderAlertCleared, renderQaRequested,
 } from './slack/render/notices.js';
 
 /** The Slack IDs of the buttons a message may carry; they come from the listener folders' index.ts files. */
-export interface ButtonIds { qaVerify: string; approve: string; reject: string; start: string }
+export interface ButtonIds { qaVerify: string; approve: string; reject: string; start: string; incident?: string }
 
 export interface MessageReporterOptions {
   config: Pick<Config, 'clients' | 'slack' | 'timezone'>;
@@ -82,6 +82,7 @@ export class MessageReporter implements Reporter {
       case 'backup.result': return to(renderBackupResult(e.view, { timezone: tz }));
       case 'verify.result': return to(renderVerifyResult(e.view));
       case 'restore_test.progress': return to(renderRestoreTest(e.view, { qaAction: b?.qaVerify }));
+      case 'restore_test.qa_requested': return to(renderQaRequested(e, { mentions: this.mentions(e.client, e.audience), timezone: tz, qaAction: b?.qaVerify, incidentAction: b?.incident }));
       case 'restore.runbook': return to(renderRunbook(e.view, { timezone: tz }));
       case 'restore.request': return to(renderRestoreRequest(e.approval, {
         approvers: this.o.config.clients[e.client]?.roles[e.approverRole] ?? [], roleLabel: ROLE_LABEL[e.approverRole], timezone: tz,
@@ -94,13 +95,15 @@ export class MessageReporter implements Reporter {
         if (!channel) return undefined;
         return to(e.kind === 'users.maintenance' ? renderMaintenanceNotice(e.client, e.from, e.until, tz) : renderRestoredNotice(e.client, e.dataAsOf, tz), channel);
       }
-      case 'alert.restore_test_failed': return to(renderRestoreTestAlert(e));
-      case 'alert.restore_failed': return to(renderRestoreFailedAlert(e, this.mentions(e.client, e.audience)));
+      case 'alert.restore_test_failed': return to(renderRestoreTestAlert(e, { mentions: this.mentions(e.client, e.audience), incidentAction: b?.incident }));
+      case 'alert.restore_failed': return to(renderRestoreFailedAlert(e, this.mentions(e.client, e.audience), b?.incident));
+      case 'alert.check_failed': return to(renderCheckFailedAlert(e, { mentions: this.mentions(e.client, e.audience), incidentAction: b?.incident }));
+      case 'alert.resolved': return to(renderAlertCleared(e, { timezone: tz, incidentAction: b?.incident }));
       case 'alert.job_failed': return to(renderJobFailedAlert(e, this.mentions(e.client, e.audience)));
       case 'alert.team': return to(renderTeamAlert(e, this.mentions(e.client, e.audience)));
-      case 'alert.watchdog_opened': return to(renderAlertOpened(e.status, { schedule: e.schedule, rpo: e.rpo, mentions: this.mentions(e.client, e.audience), timezone: tz }));
+      case 'alert.watchdog_opened': return to(renderAlertOpened(e.status, { schedule: e.schedule, rpo: e.rpo, mentions: this.mentions(e.client, e.audience), timezone: tz, incidentIds: e.incidentIds, incidentAction: b?.incident }));
       case 'alert.watchdog_resolved': return to(renderAlertResolved(e.alert, e.status, { timezone: tz, now: e.now }));
-      case 'alert.watchdog_resolved_notice': return to(renderAlertResolvedNotice(e.client, e.resolved, e.status, { timezone: tz, now: e.now }));
+      case 'alert.watchdog_resolved_notice': return to(renderAlertResolvedNotice(e.client, e.resolved, e.status, { timezone: tz, now: e.now, incidentAction: b?.incident }));
       case 'alert.evidence_broken': return to(renderEvidenceAlert(e, this.mentions(e.client, e.audience)), this.channel(e.client));
       case 'notice.run_interrupted': return to(renderRunInterrupted(e, tz));
       case 'notice.restore_interrupted': return to(renderRestoreInterrupted(e.approval));

@@ -24,6 +24,9 @@ export interface RunBackupInput {
   signal?: AbortSignal;
   /** Tests: called when the run starts, at each step, and at the end. */
   onProgress?: (phase: BackupPhase, run: Run) => void;
+  /** SOP-001 §7.1: the change a pre-change backup precedes (required for type pre-change) and why; shown in §11. */
+  ticket?: string;
+  reason?: string;
 }
 
 export interface BackupOutcome {
@@ -54,6 +57,9 @@ export async function runBackup(ctx: Context, input: RunBackupInput): Promise<Ba
   ctx.client(input.client);
   const type = input.type ?? 'manual';
   if (!BACKUP_TYPES.includes(type)) throw new UserError(`unknown backup type "${String(type).slice(0, 40)}" (accepted: ${BACKUP_TYPES.join(', ')})`);
+  if (type === 'pre-change' && (!input.ticket?.trim() || !input.reason?.trim())) {
+    throw new UserError('a pre-change backup names the change it precedes: give its ticket and the reason (SOP-001 §7.1: before an update, a migration or a critical configuration change); nothing was started');
+  }
   const res = await ctx.store.withLock('backup', input.client, () => backupLocked(ctx, input, type), { wait: input.wait ?? false });
   if (res.acquired) return res.value;
   throw new BackupBusyError(await findRunning(ctx, input.client));
@@ -124,6 +130,7 @@ async function record(ctx: Context, input: RunBackupInput, s: BackupState, o: St
     verifiedAt: s.verified ? ctx.clock.now() : null, executedBy: input.actorName ?? input.actor, result: ok ? 'OK' : 'Error', observations,
     sha256: stored ? s.dump?.sha256 ?? null : null, tablesCounted: stored ? s.tables ?? s.dump?.tables ?? null : null,
     locations, manifest: (s.manifest as unknown as Record<string, unknown>) ?? null,
+    ticket: input.ticket?.trim() || null, reason: input.reason?.trim() || null,
   });
   const hint = error
     ? failureHint(error) ?? 'Read the error above; `backup-bot list` and the run timeline show what happened before it.'

@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import type { Config } from '../config/schema.js';
 
 import { quarterOf } from '../store/restore-test-register.js';
+import { awaitingQa, countsAsDone } from './qa-loop.js';
 import type { FailureCount } from '../store/status.js';
 import type { AlertRow } from '../store/alerts.js';
 
@@ -120,9 +121,12 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
 
   const tests = await ctx.store.restoreTests.list({ client, environment: 'Test', limit: 50 });
   const last = tests[0];
-  const lastOk = tests.find((t) => t.result === 'OK');
+  const requireQa = c.restoreTest.requireQa;
+  const lastOk = tests.find((t) => countsAsDone(t, requireQa));
   const thisQuarter = quarterOf(now, tz);
-  const thisQuarterDone = tests.some((t) => t.result === 'OK' && t.quarter === thisQuarter);
+  const thisQuarterDone = tests.some((t) => countsAsDone(t, requireQa) && t.quarter === thisQuarter);
+  const prodRows = await ctx.store.restoreTests.list({ client, environment: 'Prod', result: 'OK', limit: 20 });
+  const unsigned = awaitingQa(ctx, client, [...tests, ...prodRows], now);
   const due = restoreTestDue(c.restoreTest.months, config.schedules.restoreTest, tz, now, lastOk?.quarter);
 
   const mine = shared.failures.filter((f) => f.client === client);
@@ -132,6 +136,7 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
   const openAlerts = shared.alerts.filter((a) => a.client === client).length;
   const sizeDrop = isSizeDrop(sizes);
 
+  const qaOverdue = unsigned.filter((u) => u.overdue);
   const { status, problems } = markOf([
     [!b, 'critical', 'no verified backup'],
     [Boolean(b) && !rpoOk, 'critical', `RPO breach (older than ${c.rpo})`],
@@ -139,6 +144,7 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
     [failures24h > 0, 'warning', `${failures24h} failure${failures24h > 1 ? 's' : ''} in 24 h`],
     [sizeDrop, 'warning', 'backup size dropped by more than half'],
     [Boolean(due?.overdue), 'warning', 'restore test overdue'],
+    [qaOverdue.length > 0, 'warning', `${qaOverdue.length} QA signature${qaOverdue.length > 1 ? 's' : ''} overdue`],
   ]);
 
   return {
@@ -157,6 +163,7 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
       thisQuarterDone,
       nextDue: due ? due.due.toISOString() : null,
       overdue: due?.overdue ?? false,
+      awaitingQa: unsigned.map((u) => ({ id: u.row.id, quarter: u.row.quarter, environment: u.row.environment, testedAt: new Date(u.row.tested_at).toISOString(), overdue: u.overdue })),
     },
     pendingApprovals: shared.pending.get(client) ?? 0,
     failures24h,

@@ -161,8 +161,8 @@ function clientPart(ctx: Pick<Context, 'config' | 'signer'>, client: string, row
     backups: mine.filter((b) => inPeriod(b.taken_at, period)).map((b) => backupRow(b, rows.durations, v('backups', b.id))),
     restoreTests: rows.tests.filter((t) => t.client === client && inPeriod(t.tested_at, period)).reverse()
       .map((t) => restoreTestRow(t, rows.sigById, v('restoreTests', t.id))),
-    incidents: rows.incidents.filter((i) => i.client === client && inPeriod(new Date(i.at), period)).map((i) => ({
-      id: i.id, approvalId: i.approval_id, at: iso(i.at)!, description: i.description, backupUsed: i.backup_used,
+    incidents: rows.incidents.filter((i) => i.client === client && inPeriod(new Date(i.opened_at), period)).map((i) => ({
+      id: i.id, approvalId: i.approval_id, at: iso(i.opened_at)!, description: i.description, backupUsed: i.backup_used,
       recoveryMinutes: i.recovery_minutes === null ? null : Number(i.recovery_minutes), dataLost: i.data_lost ?? '', correctiveActions: i.corrective_actions ?? '',
       chainHash: (i as { row_hash?: string | null }).row_hash ?? null, verification: v('incidents', i.id),
     })),

@@ -1,4 +1,6 @@
 import type { Context } from '../context.js';
+import { clearAlerts, raiseAlert } from './escalation.js';
+import { requestQaVerification } from './qa-loop.js';
 import { parseDuration } from '../config/duration.js';
 import { OperationError, UserError, errorMessage } from '../core/errors.js';
 import { formatDate } from '../core/time.js';
@@ -112,9 +114,7 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
     }, s, (o, rb) => conclude(ctx, input, s, o, rb, view, t0, controller.signal.aborted));
     const out = r.result!;
     progress(out.ok ? 'done' : 'failed', r.run);
-    if (!out.ok && input.notify !== false) {
-      await ctx.reporter.report({ kind: 'alert.restore_test_failed', client: input.client, backupFile: s.file, failedStep: out.failedStep, error: out.error!, runId: r.run.id });
-    }
+    await escalateRestoreTest(ctx, input.client, { ...out, runId: r.run.id, backupFile: s.file });
     return { ...out, run: r.run, message: r.message };
   } finally {
     clearTimeout(timer);
@@ -123,6 +123,20 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
 }
 
 type Concluded = Omit<RestoreTestOutcome, 'run' | 'message'>;
+
+/** Runbook §4.5: a failed test is a tracked S2 alert (once per incident, naming the operators); a passing one resolves it and is put to QA. */
+async function escalateRestoreTest(ctx: Context, client: string, o: { ok: boolean; failedStep?: string; error?: string; runId: string; backupFile: string; register?: RestoreTestRow }): Promise<void> {
+  if (o.ok) {
+    await clearAlerts(ctx, client, ['restore_test'], `restore test passed (run ${o.runId}${o.register ? `, register row ${o.register.id}` : ''})`);
+    if (o.register) await requestQaVerification(ctx, o.register);
+    return;
+  }
+  await raiseAlert(ctx, {
+    client, kind: 'restore_test', severity: 'S2', message: `S2 — restore test of ${client} failed at step "${o.failedStep ?? '?'}" (backup ${o.backupFile}): ${o.error ?? ''}`,
+    details: { run: o.runId, step: o.failedStep ?? null },
+    event: (incidentId, audience) => ({ kind: 'alert.restore_test_failed', client, backupFile: o.backupFile, failedStep: o.failedStep, error: o.error ?? '', runId: o.runId, severity: 'S2', audience, ...(incidentId ? { incidentId } : {}) }),
+  });
+}
 
 /** The section-12 register row (failures too), the run's details and the audit entry. */
 async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestState, o: StepsOutcome, rb: Runbook<RestoreTestState>, view: RestoreTestView, t0: number, aborted: boolean) {

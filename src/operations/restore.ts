@@ -9,7 +9,7 @@ import type { Run } from '../store/runs.js';
 import { describeInputIssues } from './input-issues.js';
 import { manifestOf } from './manifest.js';
 import { checkStartGate } from './restore-gate.js';
-import { reportRestoreFailure } from './restore-incident.js';
+import { recordRestoreCompleted, reportRestoreFailure } from './restore-incident.js';
 import { watchRto, type RtoWatch } from './rto-watch.js';
 import { RESTORE_PLAN, restoreSteps, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
 import { runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
@@ -140,6 +140,7 @@ async function conclude(ctx: Context, s: RestoreState, o: StepsOutcome, rb: Runb
     s.approval = approval;
     // A completed restore ends an open incident of an earlier failed one.
     await store.alerts.resolve(s.client, ctx.clock.now(), `resolved by the completed restore request #${approval.id}`, ['restore']).catch(() => undefined);
+    await recordRestoreCompleted(ctx, s);
     await store.audit.append({ actor: s.userId, action: 'restore.completed', client: s.client, target: `approval:${approval.id}`, details: { run: rb.run.id, register: s.register!.id, oldDatabase: s.oldDb ?? null, durationMs: Date.now() - s.t0 } });
     return { status: 'completed', error: null, approval, rolledBack: false, details: { registerId: s.register!.id, oldDatabase: s.oldDb ?? null, preRestoreBackup: s.preBackup?.file ?? null } };
   }
@@ -156,9 +157,7 @@ async function conclude(ctx: Context, s: RestoreState, o: StepsOutcome, rb: Runb
   const approval = (await store.approvals.finish(s.approval.id, { status: finalStatus, at: ctx.clock.now(), error: summary })) ?? s.approval;
   s.approval = approval;
   await store.audit.append({ actor: s.userId, action: changed ? (recovered ? 'restore.rolled_back' : 'restore.rollback_failed') : 'restore.failed', client: s.client, target: `approval:${approval.id}`, reason: summary, details: { run: rb.run.id, failedStep: o.failedStep } });
-  if (rb.records.some((r) => r.step === 'stop_app')) {
-    await reportRestoreFailure(ctx, { s, runId: rb.run.id, failedStep: o.failedStep, error: o.error, summary, changed, recovered, recovery });
-  }
+  await reportRestoreFailure(ctx, { s, runId: rb.run.id, failedStep: o.failedStep, error: o.error, summary, changed, recovered, recovery, alert: rb.records.some((r) => r.step === 'stop_app') });
   const status = finalStatus === 'rolled_back' ? 'failed — rolled back' : !changed && recovered ? 'failed — production unchanged' : 'FAILED — rollback incomplete';
   return { status, error: summary, approval, rolledBack: changed && recovered, details: { failedStep: o.failedStep, rolledBack: changed && recovered } };
 }

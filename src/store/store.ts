@@ -10,6 +10,7 @@ import * as approvals from './approvals.js';
 import * as auditLog from './audit.js';
 import * as backups from './backup-register.js';
 import * as deliveries from './deliveries.js';
+import * as incidents from './incidents.js';
 import * as jobState from './job-state.js';
 import * as metrics from './metrics.js';
 import * as restoreTests from './restore-test-register.js';
@@ -44,7 +45,10 @@ const queries = {
     finish: approvals.finishApproval, markInterrupted: approvals.markInterruptedApprovals, list: approvals.listApprovals,
     oldDatabasesDue: approvals.listOldDatabasesDue, markOldDatabaseDropped: approvals.markOldDatabaseDropped,
   },
-  incidents: { insertRestoreIncident: approvals.insertRestoreIncident, list: approvals.listRestoreIncidents },
+  incidents: {
+    insertRestoreIncident: approvals.insertRestoreIncident, listRestore: approvals.listRestoreIncidents,
+    open: incidents.insertIncident, update: incidents.updateIncident, get: incidents.getIncident, list: incidents.listIncidents, history: incidents.incidentHistory,
+  },
   audit: { append: auditLog.audit, list: auditLog.listAudit, has: auditLog.hasAudit, actors: auditLog.auditActors },
   signatures: { insert: signatures.insertSignature, forSubject: signatures.signaturesFor, list: signatures.listSignatures },
   chains: { read: chains.readChain, tips: chains.chainTips },

@@ -130,6 +130,15 @@ test('request → refused non-owner → signed System Owner approval → runbook
     .toEqual([['stop_app', 'no application configured (clients.demo.app)'], ['start_app', 'no application configured (clients.demo.app)']]);
   const runbook = bot.emu.messages.get(`${DEMO_CHANNEL}:${done.runbook_message_ts}`)!;
   expect(runbook.text).toMatch(/^Production restore of demo: completed/);
+  // SOP-001 §13.5 and §12: the completed restore is an incident (resolved, for its cause and CAPA), and its §12 row
+  // is put to QA with the QA verified button and the incident's button.
+  const incidents = await bot.server.ctx.store.incidents.list({ client: 'demo' });
+  const incident = incidents.find((i) => i.approval_id === req!.id)!;
+  expect(incident).toMatchObject({ status: 'resolved', source: `restore:${req!.id}`, backup_used: backup!.file });
+  const qaMsg = [...bot.emu.messages.values()].find((m) => m.channel === DEMO_CHANNEL && /the production restore of \*demo\* \(request #\d+\) passed/.test(m.text))!;
+  expect(qaMsg.text).toContain('<@U0QA>');
+  expect(JSON.stringify(qaMsg.blocks)).toContain(`"action_id":"qa_verified","value":"${done.register_id}"`);
+  expect(JSON.stringify(qaMsg.blocks)).toContain(`"action_id":"record_incident","value":"${incident.id}"`);
   expect(runbook.history.length).toBeGreaterThan(10);
   // the whole flow leaves evidence that verifies: chains, the signed decision, and heads signed now
   const { checkEvidence } = await import('../../src/operations/check-evidence.js');

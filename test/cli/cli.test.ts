@@ -97,7 +97,7 @@ describe('backup-bot CLI', () => {
     expect(r.stderr).toContain('unknown client "nope" (configured clients: demo, shop)');
     const r2 = await runCli(['--config', cfg, 'register', 'bogus'], { env: { DEMO_URL: state.url } });
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain('unknown register "bogus" (accepted: backups, restore-tests, approvals)');
+    expect(r2.stderr).toContain('unknown register "bogus" (accepted: backups, restore-tests, incidents, approvals)');
   });
 
   test('unreachable state database: names host and database, hides the password, no stack trace', async () => {

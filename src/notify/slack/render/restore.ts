@@ -158,7 +158,21 @@ export function backupOptionLabel(b: Pick<BackupRow, 'file' | 'key' | 'type' | '
 }
 
 export function restoreRequestModal(o: { callbackId: string; client: string; backups: BackupRow[]; checklist: Array<{ id: string; text: string }>; timezone: string }): Record<string, unknown> {
-  const options = o.backups.slice(0, 100).map((b) => ({ text: plainText(backupOptionLabel(b)), value: b.id }));
+  // Pre-change backups (SOP-001 §7.1) are offered by the ticket of the change they preceded, in their own group.
+  const option = (b: BackupRow) => ({
+    text: plainText((b.type === 'pre-change' && b.ticket
+      ? `${b.ticket} · pre-change · ${formatDateTime(b.taken_at, o.timezone)} · ${b.reason ?? ''}`
+      : backupOptionLabel(b)).slice(0, 75)),
+    value: b.id,
+  });
+  const shown = o.backups.slice(0, 100);
+  const preChange = shown.filter((b) => b.type === 'pre-change' && b.ticket);
+  const choice = preChange.length
+    ? { option_groups: [
+      { label: plain('Pre-change backups (by ticket)'), options: preChange.map(option) },
+      ...(shown.length > preChange.length ? [{ label: plain('Other verified backups'), options: shown.filter((b) => !preChange.includes(b)).map(option) }] : []),
+    ] }
+    : { options: shown.map(option) };
   const anyCustom = o.backups.some((b) => b.format === 'custom');
   const mysql = o.backups.some((b) => b.engine === 'mysql');
   return {
@@ -170,7 +184,7 @@ export function restoreRequestModal(o: { callbackId: string; client: string; bac
     close: plain('Cancel'),
     blocks: [
       section(`:warning: Restoring *${o.client}* replaces production data; everything entered after the backup is lost. The System Owner (full) or IT Manager (partial) must approve in writing.`),
-      { type: 'input', block_id: 'backup', label: plain('Backup to restore (verified only, newest first)'), element: { type: 'static_select', action_id: 'value', options } },
+      { type: 'input', block_id: 'backup', label: plain('Backup to restore (verified only, newest first)'), element: { type: 'static_select', action_id: 'value', ...choice } },
       { type: 'input', block_id: 'scope', label: plain('Scope'), element: { type: 'radio_buttons', action_id: 'value', initial_option: { text: plain('Full database'), value: 'full' }, options: [{ text: plain('Full database'), value: 'full' }, { text: plain(mysql ? 'Chosen tables (IT Manager approval)' : 'Chosen tables (custom-format backup)'), value: 'partial' }] } },
       { type: 'input', block_id: 'tables', optional: true, label: plain('Tables (partial only; comma-separated)'), hint: plain(mysql ? 'e.g. wp_options, wp_postmeta' : anyCustom ? 'e.g. public.configuracion, alertas' : 'No custom-format backup: only a full restore is possible'), element: { type: 'plain_text_input', action_id: 'value', max_length: 2000 } },
       { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 } },
