@@ -313,7 +313,7 @@ describe('scheduler', () => {
       expect(server.scheduler).toBeDefined();
       const run = await server.ctx.store.runs.get(runId);
       expect(run).toMatchObject({ status: 'interrupted', step: 'dumping' });
-      expect(notifier.texts().some((t) => t.includes(`Run ${runId} is marked interrupted`))).toBe(true);
+      expect(notifier.texts().some((t) => t.includes(`run ${runId} (backup, last step "dumping") marked interrupted`))).toBe(true);
     } finally {
       await server.stop();
     }

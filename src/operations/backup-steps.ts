@@ -81,7 +81,7 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       }
       signal.throwIfAborted();
       const key = s.key!;
-      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: backupTuning.secondaryStallMs, encryptTo: s.encryptTo });
+      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: backupTuning.secondaryStallMs, encryptTo: s.encryptTo, signal });
       s.dump = dump;
       for (const d of dump.destinations) s.locations.set(d.destination, { destination: d.destination, ok: d.ok, key, ...(d.error ? { error: d.error } : {}) });
       if (!dump.ok) throw new Error(dump.error ?? 'the dump failed');
@@ -108,12 +108,13 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
   {
     name: 'uploading',
     label: 'Files archives (tar.gz) to the destinations that have the dump; maintenance off',
-    async run(s) {
+    async run(s, signal) {
       for (const [i, path] of s.cfg.files.entries()) {
+        signal.throwIfAborted();
         const live = s.destinations.filter((d) => s.locations.get(d.name)?.ok);
         const akey = backupKey(s.client, filesArchiveName(s.base!, i + 1, path, Boolean(s.encryptTo)));
         const encrypt = await encryptionStage(s.encryptTo);
-        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: backupTuning.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip', encrypt });
+        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: backupTuning.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip', encrypt, signal });
         for (const d of r.destinations) {
           if (!d.ok) s.locations.set(d.destination, { destination: d.destination, ok: false, key: s.key!, error: d.error ?? 'files archive failed' });
         }
