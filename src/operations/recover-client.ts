@@ -139,8 +139,8 @@ async function report(ctx: Context, r: RecoveryResult): Promise<void> {
     runs: r.runs.map((x) => ({ id: x.id, kind: x.kind, step: x.step, startedAt: x.started_at })),
     leftovers: r.leftovers, containers: r.containers, networks: r.networks, errors: r.errors,
   };
-  const log = cleaned ? ctx.logger.warn.bind(ctx.logger) : ctx.logger.error.bind(ctx.logger);
-  log({ client: r.client, runs: view.runs.map((x) => x.id), leftovers: r.leftovers, containers: r.containers, networks: r.networks, errors: r.errors }, 'recovered what a stopped process left');
+  // The report below is the one line people read (console or Slack); the log keeps the details for debugging only.
+  ctx.logger.debug({ client: r.client, runs: view.runs.map((x) => x.id), leftovers: r.leftovers, containers: r.containers, networks: r.networks, errors: r.errors }, 'recovered what a stopped process left');
   await ctx.reporter.report({ kind: 'notice.recovered', client: r.client, recovery: view }).catch((err: unknown) => {
     ctx.logger.warn({ err: errorMessage(err) }, 'could not report the recovery');
   });
