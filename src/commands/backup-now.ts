@@ -23,7 +23,7 @@ export async function backupNow(deps: CommandDeps, args: Args, clientName: strin
     const actorName = await userName(client, userId, command.user_name);
     try {
       const outcome = await runBackup(ctx, {
-        client: clientName, type: 'manual', actor: userId, actorName, trigger: 'slack', notify: true,
+        client: clientName, type: 'manual', actor: userId, actorName, trigger: 'slack', notify: true, signal: deps.background.signal,
         onProgress: (p) => { if (p === 'started') void answer(ephemeral(`:arrow_forward: Backup of *${clientName}* started. Progress is shown in <#${channel}>.`)); },
       });
       ctx.logger.info({ client: clientName, run: outcome.run.id, ok: outcome.ok, verified: outcome.verified, ms: outcome.durationMs }, 'backup from Slack finished');

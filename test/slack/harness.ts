@@ -42,7 +42,7 @@ export interface Bot {
 export const DEMO_CHANNEL = 'C0DEMO';
 export const OPS_CHANNEL = 'C0OPS';
 
-export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions } = {}): Promise<Bot> {
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; raw?: Record<string, unknown> } = {}): Promise<Bot> {
   const emu = new SlackEmulator();
   await emu.start();
   const state = o.shared?.state ?? await createTestDatabase('bbt_slack');
@@ -57,6 +57,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
         botToken: emu.botToken, signingSecret: TEST_SIGNING_SECRET, apiUrl: emu.apiUrl, channel: OPS_CHANNEL,
         ...(o.socketMode ? { appToken: emu.appToken } : {}),
       },
+      ...(o.raw ?? {}),
     },
   });
   const logs: LogLine[] = [];
