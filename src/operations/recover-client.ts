@@ -133,7 +133,11 @@ async function cleanDocker(ctx: Context, client: string, out: RecoveryResult): P
 
 async function report(ctx: Context, r: RecoveryResult): Promise<void> {
   const cleaned = r.runs.length + r.leftovers.length + r.containers.length + r.networks.length;
-  if (cleaned === 0 && r.errors.length === 0) return;
+  if (cleaned === 0) {
+    // Nothing was left to clean, or it could not be looked at (Docker down: the operation itself says so); tried again next time.
+    if (r.errors.length) ctx.logger.warn({ client: r.client, errors: r.errors }, 'recovery could not look at everything');
+    return;
+  }
   const view: RecoveryView = {
     client: r.client,
     runs: r.runs.map((x) => ({ id: x.id, kind: x.kind, step: x.step, startedAt: x.started_at })),
