@@ -13,6 +13,7 @@ import { objectLockOf } from '../core/storage/object-lock.js';
 import type { BackupLocation, BackupType } from '../store/backup-register.js';
 import type { BackupManifest } from './manifest.js';
 import type { Step } from './runbook.js';
+import { storeGlobals, verifyStoredGlobals, type ManifestGlobals } from './backup-globals.js';
 
 /** Seconds a secondary destination may stall before it is dropped (tests lower it). */
 export const backupTuning = { secondaryStallMs: 120_000 };
@@ -32,6 +33,10 @@ export interface BackupState {
   locations: Map<string, BackupLocation>;
   dump?: DatabaseDumpResult;
   archives: Array<{ path: string; key: string; sha256: string; sizeBytes: number; plaintextSha256?: string }>;
+  /** The globals file (`database.globals`), once stored. */
+  globals?: ManifestGlobals;
+  /** backupTuning.secondaryStallMs, read when the backup starts. */
+  secondaryStallMs: number;
   /** age recipients of `clients.<c>.encryption` (undefined: not encrypted). */
   encryptTo?: string[];
   warnings: string[];
@@ -50,7 +55,7 @@ export function backupState(ctx: Context, client: string, type: BackupType): Bac
   return {
     ctx, cfg, client, type, startedAt: ctx.clock.now(), format: cfg.database.engine === 'postgres' ? cfg.database.format : 'plain', encryptTo: cfg.encryption?.recipients,
     destinations: [], locations: new Map(), archives: [], warnings: [], maintenanceOn: false, stored: false, verifyStarted: false,
-    checks: [], verified: false, tables: null,
+    checks: [], verified: false, tables: null, secondaryStallMs: backupTuning.secondaryStallMs,
   };
 }
 
@@ -81,7 +86,7 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       }
       signal.throwIfAborted();
       const key = s.key!;
-      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: backupTuning.secondaryStallMs, encryptTo: s.encryptTo, signal });
+      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: s.secondaryStallMs, encryptTo: s.encryptTo, signal });
       s.dump = dump;
       for (const d of dump.destinations) s.locations.set(d.destination, { destination: d.destination, ok: d.ok, key, ...(d.error ? { error: d.error } : {}) });
       if (!dump.ok) throw new Error(dump.error ?? 'the dump failed');
@@ -95,7 +100,7 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       async run(s) {
         const notes: string[] = [];
         if (s.stored && !s.verifyStarted && s.key) {
-          for (const d of s.destinations) await removeObjects(d, [s.key, ...s.archives.map((a) => a.key)]);
+          for (const d of s.destinations) await removeObjects(d, storedKeys(s));
           for (const l of s.locations.values()) if (l.ok) Object.assign(l, { ok: false, error: 'removed: the backup failed' });
           s.stored = false;
           notes.push('nothing kept under the final name');
@@ -107,14 +112,14 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
   },
   {
     name: 'uploading',
-    label: 'Files archives (tar.gz) to the destinations that have the dump; maintenance off',
+    label: 'Files archives (tar.gz) and the globals file (database.globals) to the destinations that have the dump; maintenance off',
     async run(s, signal) {
       for (const [i, path] of s.cfg.files.entries()) {
         signal.throwIfAborted();
         const live = s.destinations.filter((d) => s.locations.get(d.name)?.ok);
         const akey = backupKey(s.client, filesArchiveName(s.base!, i + 1, path, Boolean(s.encryptTo)));
         const encrypt = await encryptionStage(s.encryptTo);
-        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: backupTuning.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip', encrypt, signal });
+        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: s.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip', encrypt, signal });
         for (const d of r.destinations) {
           if (!d.ok) s.locations.set(d.destination, { destination: d.destination, ok: false, key: s.key!, error: d.error ?? 'files archive failed' });
         }
@@ -122,10 +127,11 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
         s.warnings.push(...r.warnings.map((w) => `files archive of ${path}: ${w}`));
         s.archives.push({ path, key: akey, sha256: r.sha256, sizeBytes: r.sizeBytes, ...(r.plaintextSha256 ? { plaintextSha256: r.plaintextSha256 } : {}) });
       }
+      await storeGlobals(s, signal);
       if (s.maintenanceOn) await maintenanceOff(s);
       // A secondary that failed part of the backup keeps none of it.
       for (const d of s.destinations) {
-        if (!d.primary && !s.locations.get(d.name)?.ok) await removeObjects(d, [s.key!, ...s.archives.map((a) => a.key)]);
+        if (!d.primary && !s.locations.get(d.name)?.ok) await removeObjects(d, storedKeys(s));
       }
     },
   },
@@ -189,7 +195,13 @@ async function verifyPrimary(s: BackupState): Promise<void> {
     for (const c of av.checks) s.checks.push({ name: `files ${a.path} ${c.name}`, ok: c.ok, detail: c.detail });
     ok &&= av.ok;
   }
+  ok = (await verifyStoredGlobals(s, decryption)) && ok;
   s.verified = ok;
+}
+
+/** Every object this backup stores under a final name (the dump, its files archives, its globals file). */
+function storedKeys(s: BackupState): string[] {
+  return [s.key!, ...s.archives.map((a) => a.key), ...(s.globals ? [s.globals.key] : [])];
 }
 
 /** manifest.encryption of an encrypted backup: recipients (fingerprints) and the plaintext's sha256 and size. */
@@ -205,7 +217,7 @@ async function writeManifest(s: BackupState): Promise<void> {
     client: s.client, engine: s.cfg.database.engine, format: s.format, type: s.type, file: s.file!, key: s.key!, sha256: dump.sha256, sizeBytes: dump.sizeBytes,
     tables: s.tables, serverVersion: dump.serverVersion, dumpToolVersion: dump.dumpToolVersion, startedAt: s.startedAt.toISOString(),
     finishedAt: s.ctx.clock.now().toISOString(), rowCounts: dump.rowCounts, rowCountsMode: s.cfg.database.engine === 'postgres' ? 'snapshot' : 'before-dump',
-    files: s.archives, gzipLevel: s.cfg.gzipLevel, destinations: s.destinations.filter(ok).map((d) => d.name),
+    files: s.archives, ...(s.globals ? { globals: s.globals } : {}), gzipLevel: s.cfg.gzipLevel, destinations: s.destinations.filter(ok).map((d) => d.name),
     ...(s.encryptTo ? { encryption: encryptionOf(s) } : {}),
     ...(s.destinations.some((d) => d.objectLock) ? { objectLock: s.destinations.filter((d) => d.objectLock && ok(d)).map((d) => ({ destination: d.name, mode: d.objectLock!.mode, retainUntil: d.objectLock!.retainUntil.toISOString() })) } : {}),
   };

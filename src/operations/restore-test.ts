@@ -150,7 +150,8 @@ async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestSta
   const checks = s.verification?.checks ?? [];
   const tz = ctx.config.timezone;
   const observations = ok
-    ? [`Prueba de restauración para ${s.client} completada con éxito el ${formatDate(rb.run.started_at, tz)}. El backup del ${formatDate(s.backup.taken_at, tz)} es viable.`, ...warnings].join(' ')
+    ? [`Prueba de restauración para ${s.client} completada con éxito el ${formatDate(rb.run.started_at, tz)}. El backup del ${formatDate(s.backup.taken_at, tz)} es viable.`,
+      ...(s.globalsRoles !== undefined ? [`Roles globales cargados primero: ${s.globalsRoles}.`] : []), ...warnings].join(' ')
     : [`Falló en el paso "${failedStep}": ${error}`, ...warnings].join(' ').slice(0, 4000);
   let register: RestoreTestRow | undefined;
   if (!interrupted) try {

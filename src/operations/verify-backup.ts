@@ -8,6 +8,8 @@ import { type BackupRow } from '../store/backup-register.js';
 import { manifestOf } from './manifest.js';
 import { decryptionFor } from '../core/crypto/keys.js';
 import { formatDateTime } from '../core/time.js';
+import { verifyGlobalsFile } from '../core/verify/globals-file.js';
+import { isEncryptedName } from '../core/naming.js';
 
 export interface VerifyBackupInput { client: string; backupKey?: string; actor: string; actorName?: string; trigger: RunTrigger; notify?: boolean }
 export interface VerifyBackupOutcome { ok: boolean; run: Run; backup: BackupRow; checks: Check[]; error?: string }
@@ -53,6 +55,14 @@ export async function verifyBackup(ctx: Context, input: VerifyBackupInput): Prom
     for (const f of files) {
       const a = await verifyArchiveFile(storage, f.key, f.sha256, decryption ? { decryption: { ...decryption, plaintextSha256: f.plaintextSha256 }, client: input.client } : undefined);
       for (const c of a.checks) checks.push({ name: `files ${f.path} ${c.name}`, ok: c.ok, detail: c.detail });
+    }
+    const g = manifestOf(backup).globals;
+    if (g) {
+      const v = await verifyGlobalsFile(storage, g.key, {
+        expectedSha256: g.sha256 || null, withPasswords: g.withPasswords,
+        ...(decryption || isEncryptedName(g.key) ? { encrypted: { decryption: decryption && { ...decryption, plaintextSha256: g.plaintextSha256 }, client: input.client } } : {}),
+      });
+      for (const c of v.checks) checks.push({ name: `globals ${c.name}`, ok: c.ok, detail: c.detail });
     }
     if (!checks.every((c) => c.ok)) error = `verification failed: ${checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
   } catch (err) {
