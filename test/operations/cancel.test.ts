@@ -1,6 +1,6 @@
 /**
  * Issue 15 item 6 — cancel means cancel, for a backup: aborting the AbortSignal handed to runBackup kills the
- * dump program (pg_dump) and tar, aborts the uploads (no .partial, nothing under the final name), and the run
+ * dump program (pg_dump, mysqldump) and tar, aborts the uploads (no .partial, nothing under the final name), and the run
  * ends `interrupted`. Real PostgreSQL and local storage.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,8 @@ import { runBackup } from '../../src/operations/backup.js';
 import { createTestDatabase, withPg, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, type TestContext } from '../helpers/context.js';
+import { createTestMysqlDatabase, mysqlExec } from '../helpers/mariadb.js';
+import mysql from 'mysql2/promise';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function walk(d: string): string[] {
@@ -105,3 +107,31 @@ test('a cancelled files archive kills tar and ends interrupted', async () => {
     await rm(filesDir, { recursive: true, force: true });
   }
 }, 120_000);
+
+test('a cancelled MariaDB backup kills mysqldump and ends interrupted', async () => {
+  const my = await createTestMysqlDatabase('bbt_cancel_my');
+  await mysqlExec('CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO t VALUES (1), (2);', my.name);
+  const c2 = await testContext(testConfig({ stateUrl: state.url, storageDir: dir, client: { database: { engine: 'mysql', url: my.url } } }));
+  // A session holds a write lock on the table: mysqldump waits for it (it cannot end by itself).
+  const holder = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: my.name });
+  try {
+    await holder.query('LOCK TABLES t WRITE');
+    const controller = new AbortController();
+    const backup = runBackup(c2, { client: 'demo', actor: 'schedule', trigger: 'schedule', notify: false, signal: controller.signal });
+    for (let i = 0; i < 300 && processes('mysqldump', my.name).length + processes('mariadb-dump', my.name).length === 0; i++) await sleep(50);
+    const dumpers = () => [...processes('mysqldump', my.name), ...processes('mariadb-dump', my.name)];
+    expect(dumpers()).toHaveLength(1);
+    await sleep(300);
+    expect(dumpers()).toHaveLength(1);
+    controller.abort(new Error('cancelled: the bot is stopping'));
+    const o = await backup;
+    expect(o.run).toMatchObject({ status: 'interrupted', error: expect.stringContaining('cancelled: the bot is stopping') });
+    expect(dumpers()).toEqual([]);
+    expect(walk(dir)).toEqual([]);
+  } finally {
+    await holder.query('UNLOCK TABLES').catch(() => undefined);
+    await holder.end();
+    await c2.close();
+    await my.drop();
+  }
+}, 60_000);
