@@ -172,8 +172,10 @@ test('SIGKILL mid-backup to S3: the next command for the client (prune) aborts t
   }
   expect(await openUploads()).toEqual([expect.stringMatching(/^p\/cloudy\/backup_.*\.sql\.gz$/)]);
 
-  const r = await runCli(['--config', cfgPath, 'prune', 'cloudy']);
+  // With --json too: stdout stays the command's JSON, the recovery is the one line on stderr.
+  const r = await runCli(['--config', cfgPath, '--json', 'prune', 'cloudy']);
   expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, client: 'cloudy' });
   expect(r.stderr.split('\n').filter((l) => l.includes('Recovered'))).toEqual([`:broom: Recovered what a stopped process left for *cloudy*: run ${dead.id} (backup, last step "dumping") marked interrupted; 1 leftover partial upload removed from storage "s3".`]);
   expect(await openUploads()).toEqual([]);
   expect(await ctx.store.runs.get(dead.id)).toMatchObject({ status: 'interrupted', step: 'dumping' });
