@@ -108,6 +108,8 @@ const restoreTest = z.strictObject({
   pull: z.enum(['never', 'missing']).optional(),
   /** Months (1-12) in which the quarterly restore test is due (SOP 8.3). */
   months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
+  /** The restore time (download + restore) a passing test may take, in minutes; default the client's `rto`. */
+  maxMinutes: z.number().positive().optional(),
 });
 
 const appControl = z.strictObject({
@@ -118,6 +120,8 @@ const appControl = z.strictObject({
   /** URL that must answer 200 after the application is started again. */
   healthUrl: z.url().optional(),
   healthTimeout: duration.default('2m'),
+  /** After a production restore, once the app is healthy: each URL must answer `status` and contain `expect` (SOP 9.2 step 11). */
+  checks: z.array(z.strictObject({ url: z.url(), status: z.number().int().min(100).max(599).default(200), expect: z.string().min(1).optional() })).default([]),
 });
 
 const database = z.strictObject({
@@ -165,10 +169,15 @@ const client = z.strictObject({
     preRestore: retentionDays.default({ days: 365 }),
   }).default({ scheduled: { days: 180, keep: 26 }, manual: { days: 90 }, preChange: { days: 90 }, preRestore: { days: 365 } }),
   verify: z.strictObject({
-    minTables: z.number().int().min(0).default(1),
+    /** SOP-001 6.1: at least 10 CREATE TABLE (15 for Conitrack). */
+    minTables: z.number().int().min(0).default(10),
+    /** SOP-001 6.4: a compressed dump smaller than this fails the backup (the example config: 1 MB); 0: no minimum. */
+    minBytes: z.number().int().min(0).default(0),
     tables: z.array(sqlIdentifier).default([]),
+    /** A table of `tables` missing at backup time fails the backup unless this is true. */
+    allowMissing: z.boolean().default(false),
     checks: z.array(userCheck).default([]),
-  }).default({ minTables: 1, tables: [], checks: [] }),
+  }).default({ minTables: 10, minBytes: 0, tables: [], allowMissing: false, checks: [] }),
   rpo: duration.default('7d'),
   rto: duration.default('4h'),
   channel: slackChannel.optional(),
@@ -212,7 +221,9 @@ const approvals = z.strictObject({
   ttl: duration.default('24h'),
   keepOldFor: duration.default('7d'),
   strategy: z.enum(['swap', 'replace']).default('swap'),
-}).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap' });
+  /** MySQL/MariaDB: how long the switch (and a replace's DROP) waits for a table another session holds before it gives up, nothing changed. */
+  lockWait: duration.default('30s'),
+}).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap', lockWait: '30s' });
 
 const docker = z.strictObject({
   /** e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; default: DOCKER_HOST or the local socket. */

@@ -12,7 +12,7 @@ import { renderRestoreDecided, renderRestoreRequest, renderRunbook } from './sla
 import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } from './slack/render/watchdog.js';
 import { renderDigest } from './slack/render/digest.js';
 import {
-  renderIntegritySummary, renderJobFailedAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
+  renderIntegritySummary, renderJobFailedAlert, renderTeamAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
   renderRestoreTestDue, renderRunInterrupted, renderRecovered, renderEvidenceAlert,
 } from './slack/render/notices.js';
 
@@ -80,6 +80,7 @@ export class MessageReporter implements Reporter {
       case 'alert.restore_test_failed': return to(renderRestoreTestAlert(e));
       case 'alert.restore_failed': return to(renderRestoreFailedAlert(e, this.mentions(e.client, e.audience)));
       case 'alert.job_failed': return to(renderJobFailedAlert(e, this.mentions(e.client, e.audience)));
+      case 'alert.team': return to(renderTeamAlert(e, this.mentions(e.client, e.audience)));
       case 'alert.watchdog_opened': return to(renderAlertOpened(e.status, { schedule: e.schedule, rpo: e.rpo, mentions: this.mentions(e.client, e.audience), timezone: tz }));
       case 'alert.watchdog_resolved': return to(renderAlertResolved(e.alert, e.status, { timezone: tz, now: e.now }));
       case 'alert.watchdog_resolved_notice': return to(renderAlertResolvedNotice(e.client, e.resolved, e.status, { timezone: tz, now: e.now }));

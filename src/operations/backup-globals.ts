@@ -7,6 +7,7 @@ import type { Decryption } from '../core/crypto/keys.js';
 import type { BackupManifest } from './manifest.js';
 import type { ClientConfig } from '../config/schema.js';
 import type { Destination } from '../core/dump/pipeline.js';
+import type { Storage } from '../core/storage/storage.js';
 import type { BackupLocation } from '../store/backup-register.js';
 
 /** The part of the backup runbook's state (backup-steps.ts BackupState) the globals file uses. */
@@ -19,7 +20,6 @@ interface GlobalsState {
   destinations: Destination[];
   locations: Map<string, BackupLocation>;
   warnings: string[];
-  checks: Check[];
   secondaryStallMs: number;
   globals?: ManifestGlobals;
 }
@@ -46,17 +46,16 @@ export async function storeGlobals(s: GlobalsState, signal?: AbortSignal): Promi
   s.warnings.push(...r.warnings.map((w) => `globals: ${w}`));
 }
 
-/** Reads the stored globals file back from the primary (decrypting it when an identity is here); its checks join the backup's. */
-export async function verifyStoredGlobals(s: GlobalsState, decryption: Decryption | undefined): Promise<boolean> {
+/** Reads one stored copy of the globals file back (decrypting it when an identity is here); its checks join that copy's. */
+export async function verifyStoredGlobals(s: GlobalsState, decryption: Decryption | undefined, storage: Storage): Promise<{ ok: boolean; checks: Check[] }> {
   const g = s.globals;
-  if (!g) return true;
-  const v = await verifyGlobalsFile(s.destinations[0]!.storage, g.key, {
+  if (!g) return { ok: true, checks: [] };
+  const v = await verifyGlobalsFile(storage, g.key, {
     expectedSha256: g.sha256, withPasswords: g.withPasswords,
     ...(s.encryptTo ? { encrypted: { decryption: decryption && { ...decryption, plaintextSha256: g.plaintextSha256 }, client: s.client } } : {}),
   });
-  g.roles = v.roles ?? null;
-  s.checks.push(...v.checks.map((c): Check => ({ name: `globals ${c.name}`, ok: c.ok, detail: c.detail })));
-  return v.ok;
+  g.roles ??= v.roles ?? null;
+  return { ok: v.ok, checks: v.checks.map((c): Check => ({ name: `globals ${c.name}`, ok: c.ok, detail: c.detail })) };
 }
 
 export type ManifestGlobals = NonNullable<BackupManifest['globals']>;

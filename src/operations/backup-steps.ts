@@ -61,7 +61,7 @@ export function backupState(ctx: Context, client: string, type: BackupType): Bac
 
 /**
  * The backup runbook (SOP-001 sections 6, 7, 8.1): maintenance on → dump streamed through gzip + sha256 into every
- * destination → files archives → maintenance off → read the primary copy back (verify) → manifest beside it.
+ * destination → files archives → maintenance off → read every copy back, the primary first (verify) → manifest beside it.
  * A failure before verification removes what was stored (nothing half-written under a final name) and turns
  * maintenance off; a backup that fails verification is kept for inspection and recorded as an error.
  */
@@ -92,7 +92,11 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       if (!dump.ok) throw new Error(dump.error ?? 'the dump failed');
       s.stored = true; // from here on, objects exist under the final name
       s.warnings.push(...dump.warnings);
-      if (dump.missingTables.length) s.warnings.push(`verify.tables not found in the database (not counted): ${dump.missingTables.join(', ')}`);
+      if (dump.missingTables.length) {
+        const missing = `verify.tables not found in the database: ${dump.missingTables.join(', ')}`;
+        if (!s.cfg.verify.allowMissing) throw new Error(`${missing} (a table the SOP checks is gone; if that is expected, remove it from verify.tables or set verify.allowMissing: true)`);
+        s.warnings.push(`${missing} (not counted; verify.allowMissing: true)`);
+      }
     },
     undo: {
       name: 'discard_backup',
@@ -137,10 +141,11 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
   },
   {
     name: 'verifying',
-    label: 'Read the primary copy back (sha256, gunzip, tables, trailer) and write the manifest beside it',
+    label: 'Read every copy back (sha256, gunzip, tables, trailer), the primary first, and write the manifest beside them',
     async run(s) {
       s.verifyStarted = true;
       await verifyPrimary(s);
+      if (s.verified) await verifySecondaries(s);
       await writeManifest(s);
       if (!s.verified) {
         const failed = s.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
@@ -174,29 +179,74 @@ async function maintenanceOff(s: BackupState): Promise<string> {
 
 async function verifyPrimary(s: BackupState): Promise<void> {
   const primary = s.destinations[0]!;
+  const v = await verifyCopy(s, primary);
+  const minBytes = s.cfg.verify.minBytes;
+  if (minBytes > 0) {
+    // SOP-001 6.4: an absolute minimum size (a tiny dump is an empty or truncated database, whatever it holds).
+    const size = s.dump!.sizeBytes;
+    v.checks.push({ name: 'size', ok: size >= minBytes, detail: `${size} bytes compressed (minimum ${minBytes}, verify.minBytes)` });
+    v.ok &&= size >= minBytes;
+  }
+  s.checks = v.checks;
+  s.tables = v.tables;
+  s.verified = v.ok;
+  const loc = s.locations.get(primary.name);
+  if (loc) Object.assign(loc, { verified: v.ok }, v.ok ? {} : { verifyError: failedChecks(v.checks) });
+}
+
+/**
+ * Every secondary copy is read back like the primary (SOP 5.2, 8.2: the second location is proven, not assumed).
+ * One that fails is kept for inspection, recorded on its location (ok: false, verified: false) and in the
+ * observations; the backup stays OK because the primary verified.
+ */
+async function verifySecondaries(s: BackupState): Promise<void> {
+  for (const d of s.destinations.slice(1)) {
+    const loc = s.locations.get(d.name);
+    if (!loc?.ok) continue;
+    let error: string | undefined;
+    try {
+      const v = await verifyCopy(s, d, true);
+      if (!v.ok) error = failedChecks(v.checks);
+    } catch (err) {
+      error = `cannot read it back: ${storageFailure(d, err)}`;
+    }
+    if (error) {
+      Object.assign(loc, { ok: false, verified: false, verifyError: error, error: `copy failed verification: ${error}` });
+      s.warnings.push(`secondary copy on ${d.name} FAILED verification (the primary verified): ${error}`);
+    } else {
+      loc.verified = true;
+    }
+  }
+}
+
+const failedChecks = (checks: Check[]) => checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+
+/** Reads one stored copy back: sha256, full decompression (and decryption), tables, trailer, the files archives. */
+async function verifyCopy(s: BackupState, d: Destination, quiet = false): Promise<{ ok: boolean; checks: Check[]; tables: number | null }> {
   const dump = s.dump!;
   // Encrypted: the read-back decrypts with the configured identity; without one, it checks the stored bytes.
   const encryption = encryptionOf(s);
   const decryption: Decryption | undefined = encryption && s.cfg.encryption?.identity ? await decryptionFor(s.client, s.cfg.encryption, { encryption }, s.key!) : undefined;
-  if (encryption && !decryption) s.warnings.push(`not decrypted on read-back: no age identity on this host (clients.${s.client}.encryption.identity); the stored bytes were checked`);
-  const v = await verifyBackupFile(primary.storage, s.key!, {
+  if (encryption && !decryption && !quiet) s.warnings.push(`not decrypted on read-back: no age identity on this host (clients.${s.client}.encryption.identity); the stored bytes were checked`);
+  const v = await verifyBackupFile(d.storage, s.key!, {
     engine: s.cfg.database.engine, format: s.format, expectedSha256: dump.sha256, minTables: s.cfg.verify.minTables, decrypt: decryption, client: s.client,
     ...(encryption && !decryption ? { encryptedWithoutIdentity: { streamed: { tables: dump.tables, trailer: dump.trailer } } } : {}),
   });
-  s.checks = v.checks;
-  s.tables = v.tables ?? dump.tables ?? null;
+  const checks = [...v.checks];
   let ok = v.ok;
   if (s.format === 'plain' && dump.tables !== undefined && v.tables !== undefined && v.tables !== dump.tables) {
-    s.checks.push({ name: 'tables-match', ok: false, detail: `read back ${v.tables} CREATE TABLE, streamed ${dump.tables}` });
+    checks.push({ name: 'tables-match', ok: false, detail: `read back ${v.tables} CREATE TABLE, streamed ${dump.tables}` });
     ok = false;
   }
   for (const a of s.archives) {
-    const av = await verifyArchiveFile(primary.storage, a.key, a.sha256, encryption ? { decryption: decryption && { ...decryption, plaintextSha256: a.plaintextSha256 }, client: s.client } : undefined);
-    for (const c of av.checks) s.checks.push({ name: `files ${a.path} ${c.name}`, ok: c.ok, detail: c.detail });
+    const av = await verifyArchiveFile(d.storage, a.key, a.sha256, encryption ? { decryption: decryption && { ...decryption, plaintextSha256: a.plaintextSha256 }, client: s.client } : undefined);
+    for (const c of av.checks) checks.push({ name: `files ${a.path} ${c.name}`, ok: c.ok, detail: c.detail });
     ok &&= av.ok;
   }
-  ok = (await verifyStoredGlobals(s, decryption)) && ok;
-  s.verified = ok;
+  const g = await verifyStoredGlobals(s, decryption, d.storage);
+  checks.push(...g.checks);
+  ok &&= g.ok;
+  return { ok, checks, tables: v.tables ?? dump.tables ?? null };
 }
 
 /** Every object this backup stores under a final name (the dump, its files archives, its globals file). */

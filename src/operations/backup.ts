@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { failureHint } from '../core/failure-hint.js';
+import { formatBytes } from '../core/time.js';
 import type { Run, RunTrigger } from '../store/runs.js';
 import { BACKUP_TYPES, type BackupLocation, type BackupRow, type BackupType } from '../store/backup-register.js';
 import { BACKUP_STEPS, backupState, type BackupState } from './backup-steps.js';
@@ -112,6 +113,8 @@ async function record(ctx: Context, input: RunBackupInput, s: BackupState, o: St
   const error = o.ok ? undefined : o.error;
   const locations = [...s.locations.values()];
   const ok = !error && s.verified;
+  const drop = ok ? await sizeDrop(ctx, s) : undefined;
+  if (drop) s.warnings.push(drop);
   const observations = [
     ...(error ? [error] : []),
     ...locations.filter((l) => !l.ok && l.error && (!error || !error.includes(l.error))).map((l) => `destination ${l.destination} failed: ${l.error}`),
@@ -133,6 +136,7 @@ async function record(ctx: Context, input: RunBackupInput, s: BackupState, o: St
     actor: input.actor, action: ok ? 'backup.completed' : 'backup.failed', client: s.client, target: stored ? s.key ?? null : s.file ?? null,
     details: { run: rb.run.id, backup: backup.id, type: s.type, sha256: s.dump?.sha256 ?? null, sizeBytes: s.dump?.sizeBytes ?? null, verified: s.verified, locations, ...(error ? { error } : {}) },
   });
+  if (drop) await ctx.reporter.report({ kind: 'alert.team', client: s.client, severity: 'S2', title: `Backup of ${s.client} far smaller than usual`, detail: `${backup.file ?? ''}: ${drop}`, audience: ['operators', 'itManagers'] });
   const view: BackupResultView = { ok, verified: s.verified, run: rb.run, backup, error, hint, durationMs, locations };
   return { backup, view, error, hint, durationMs, locations };
 }
@@ -142,4 +146,20 @@ function runDetails(s: BackupState, r: Recorded): Record<string, unknown> {
     type: s.type, file: s.file, key: s.stored ? s.key : null, sizeBytes: s.dump?.sizeBytes ?? null, sha256: s.dump?.sha256 ?? null, tables: s.tables,
     verified: s.verified, checks: s.checks, locations: r.locations, warnings: s.warnings, backupId: r.backup.id, durationMs: r.durationMs, hint: r.hint ?? null,
   };
+}
+
+/**
+ * A backup under half the median compressed size of the client's last ten good ones (at least two) is an S2
+ * alert: a table emptied or a dump cut short still passes the table count and the trailer.
+ */
+async function sizeDrop(ctx: Context, s: BackupState): Promise<string | undefined> {
+  const size = s.dump?.sizeBytes;
+  if (size === undefined) return undefined;
+  const earlier = (await ctx.store.backups.list({ client: s.client, onlyOk: true, limit: 10 })).map((b) => Number(b.size_bytes)).filter((n) => n > 0);
+  if (earlier.length < 2) return undefined;
+  const sorted = [...earlier].sort((a, b) => a - b);
+  const m = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+  if (size >= median / 2) return undefined;
+  return `size ${formatBytes(size)} is less than half the median ${formatBytes(median)} of the last ${earlier.length} backups (a table emptied or a dump cut short?)`;
 }

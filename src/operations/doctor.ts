@@ -15,6 +15,8 @@ import { dockerFromConfig } from '../core/staging/docker.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { checkEncryption } from '../core/crypto/keys.js';
+import { checkRestorePrivileges } from '../core/restore/mysql-privileges.js';
+import { retentionWarnings } from '../config/retention-coverage.js';
 
 /** One line of `doctor`: a failed check fails doctor (exit 1); a warning does not. */
 export interface Check { name: string; ok: boolean; detail: string; warn?: boolean }
@@ -57,6 +59,21 @@ async function stateChecks(config: Config): Promise<Check[]> {
   return out;
 }
 
+/**
+ * MySQL/MariaDB: could the bot's account run a production restore of the client now? A warning naming the
+ * GRANTs when not (backups work without them; the restore itself refuses before anything changes).
+ */
+async function mysqlRestoreCheck(client: string, url: string, strategy: 'swap' | 'replace'): Promise<Check> {
+  const name = `client ${client}: production restore`;
+  try {
+    const p = await checkRestorePrivileges(parseDbUrl(url, 'mysql'), { strategy, events: true, endConnections: true });
+    if (p.ok) return { name, ok: true, detail: `the MySQL account ${p.account} holds the privileges of a ${strategy} restore` };
+    return { name, ok: true, warn: true, detail: p.message.replace(' Nothing was changed.', '') };
+  } catch (err) {
+    return { name, ok: true, warn: true, detail: `not checked: ${redactSecrets(errorMessage(err))}` };
+  }
+}
+
 export async function doctor(config: Config, source: string, opts: { fetch?: typeof fetch } = {}): Promise<Check[]> {
   const checks: Check[] = [{ name: 'config', ok: true, detail: `${source}: ${Object.keys(config.clients).length} client(s), ${Object.keys(config.storage).length} storage destination(s)` }];
 
@@ -66,7 +83,9 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
     return `${s.created ? 'created ' : ''}${s.source}: Ed25519, key id ${s.keyId}${s.trusted.size > 1 ? `; ${s.trusted.size - 1} earlier key(s) trusted` : ''}`;
   }));
 
+  const retention = retentionWarnings(config);
   for (const [name, c] of Object.entries(config.clients)) {
+    for (const w of retention.filter((x) => x.client === name)) checks.push({ name: `client ${name}: retention`, ok: true, warn: true, detail: w.message });
     checks.push(await check(`client ${name}: database`, async () => {
       const t = parseDbUrl(c.database.url, c.database.engine);
       if (t.engine === 'postgres') {
@@ -76,6 +95,7 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
       const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
       return `${describeTarget(t)}: server ${server.version} reachable, mysqldump ${tool.version}`;
     }));
+    if (c.database.engine === 'mysql') checks.push(await mysqlRestoreCheck(name, c.database.url, config.approvals.strategy));
     const enc = c.encryption;
     if (enc) {
       checks.push(await check(`client ${name}: encryption`, async () => {

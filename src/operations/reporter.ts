@@ -40,6 +40,8 @@ export type ReportEvent =
   | { kind: 'alert.watchdog_opened'; client: string; status: WatchdogStatus; schedule: string; rpo: string; audience: Audience }
   | { kind: 'alert.watchdog_resolved'; client: string; alert: AlertRow; status: WatchdogStatus; now: Date }
   | { kind: 'alert.watchdog_resolved_notice'; client: string; resolved: AlertRow[]; status: WatchdogStatus; now: Date }
+  // A finding for the team with its severity (a backup far smaller than usual, an RTO exceeded).
+  | { kind: 'alert.team'; client: string; severity: 'S1' | 'S2'; title: string; detail: string; audience: Audience }
   | { kind: 'alert.evidence_broken'; client: string; title: string; problems: string[]; audience: Audience }
   | { kind: 'notice.run_interrupted'; client: string; runKind: string; runId: string; startedAt: Date; step: string | null }
   | { kind: 'notice.recovered'; client: string; recovery: RecoveryView }

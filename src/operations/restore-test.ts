@@ -103,7 +103,7 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
   input.signal?.addEventListener('abort', onAbort, { once: true });
   const view: RestoreTestView = {
     client: input.client, runId: '', backupFile: s.file, backupTakenAt: backup.taken_at, image: s.image, actorName: input.actorName ?? input.actor,
-    timezone: ctx.config.timezone, plan: PLAN, step: 'provisioning', reached: [], rtoMs: parseDuration(s.cfg.rto) ?? 4 * 3600_000,
+    timezone: ctx.config.timezone, plan: PLAN, step: 'provisioning', reached: [], rtoMs: restoreTimeLimit(s.cfg).ms,
   };
   const progress = (name: RestoreTestStep, run: Run) => { try { input.onProgress?.(name, run); } catch { /* a listener must not break the test */ } };
   try {
@@ -142,9 +142,12 @@ async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestSta
   // Cancelled from outside (the bot stopping), not by restoreTest.timeout: the run is interrupted, the backup was not
   // tested — no §12 register row, no S2 alert (the next restore test tests it).
   const interrupted = !o.ok && input.signal?.aborted === true;
-  const failedStep = o.ok ? undefined : (o.failedStep as RestoreTestStep);
-  const error = o.ok ? undefined : explainFailure(s, o.failedStep, o.error, aborted);
-  const ok = o.ok;
+  // SOP 5.3: a restore slower than the RTO is a failed test (the backup restores, but not in time).
+  const limit = restoreTimeLimit(s.cfg);
+  const overRto = o.ok && s.restoreMs !== undefined && s.restoreMs > limit.ms;
+  const failedStep = overRto ? 'restoring' : o.ok ? undefined : (o.failedStep as RestoreTestStep);
+  const error = overRto ? `RTO exceeded (${minutes(s.restoreMs!)} min > ${minutes(limit.ms)} min, ${limit.source})` : o.ok ? undefined : explainFailure(s, o.failedStep, o.error, aborted);
+  const ok = o.ok && !overRto;
   const warnings = [...s.warnings];
   if (s.destroyProblems.length) warnings.push(`staging leftovers could not be removed (removed at the next start): ${s.destroyProblems.join('; ')}`);
   const checks = s.verification?.checks ?? [];
@@ -182,3 +185,12 @@ async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestSta
     },
   };
 }
+
+/** The restore time a passing test may take: restoreTest.maxMinutes, else the client's RTO (default 4 h). */
+export function restoreTimeLimit(cfg: RestoreTestState['cfg']): { ms: number; source: string } {
+  if (cfg.restoreTest.maxMinutes !== undefined) return { ms: cfg.restoreTest.maxMinutes * 60_000, source: 'restoreTest.maxMinutes' };
+  return { ms: parseDuration(cfg.rto) ?? 4 * 3_600_000, source: `rto ${cfg.rto}` };
+}
+
+/** Minutes with three significant digits: 0.0523, 12.3, 246. */
+const minutes = (ms: number) => String(Number((ms / 60_000).toPrecision(3)));

@@ -4,7 +4,8 @@ import { appendChained } from './chain.js';
 export type BackupType = 'scheduled' | 'manual' | 'pre-change' | 'pre-restore';
 export const BACKUP_TYPES: BackupType[] = ['scheduled', 'manual', 'pre-change', 'pre-restore'];
 
-export interface BackupLocation { destination: string; ok: boolean; key?: string; error?: string }
+/** Where a backup was stored; `verified`: that copy was read back after the backup (sha256, gunzip, tables, trailer). */
+export interface BackupLocation { destination: string; ok: boolean; key?: string; error?: string; verified?: boolean; verifyError?: string }
 
 export interface BackupRow {
   id: string;

@@ -1,4 +1,4 @@
-import { connectState, ensureDatabase, withTransaction, type Pool } from './db.js';
+import { connectState, createPool, ensureDatabase, withTransaction, type Pool } from './db.js';
 import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
@@ -123,8 +123,17 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     throw err;
   }
   let closed = false;
+  // Slack deliveries are recorded before the request is acknowledged (Slack waits 3 s): on their own small
+  // pool, opened on first use, so that they never queue behind work holding the main pool's connections
+  // (locks waited for, long runs).
+  let slackPool: Pool | undefined;
+  const deliveriesPool = () => (slackPool ??= createPool(url, { max: 2, applicationName: 'backup-bot-slack' }));
   return {
     ...queriesOn(pool),
+    deliveries: {
+      record: (d) => deliveries.recordDelivery(deliveriesPool(), d),
+      prune: (before) => deliveries.pruneDeliveries(deliveriesPool(), before),
+    },
     migrationsApplied,
     transaction: (fn) => withTransaction(pool, (c) => fn(queriesOn(c))),
     withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
@@ -138,6 +147,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     async close() {
       if (closed) return;
       closed = true;
+      await slackPool?.end().catch(() => {});
       await pool.end();
     },
   };

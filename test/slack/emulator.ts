@@ -8,6 +8,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * keeps enough state to answer like Slack: messages (post/update), views (hash / hash_conflict), users,
  * user groups, external file uploads, response_url endpoints (5 uses) and a Socket Mode WebSocket.
  * Faults are switched on per method: connection dropped ("down"), 429 with Retry-After, or a Slack error.
+ * `latencyMs` makes every answer (Web API, response_url, file upload) late by that much, as a slow Slack: the
+ * call is recorded and acted on when it arrives, its answer sent later.
  */
 
 export interface EmulatorCall { method: string; params: Record<string, any>; token?: string; at: number; fault?: string }
@@ -28,6 +30,8 @@ export class SlackEmulator {
   readonly responses = new Map<string, { uses: number; bodies: any[] }>();
   readonly socketAcks: SocketAck[] = [];
   botToken = 'xoxb-test-token';
+  /** Every HTTP answer (Web API methods, response_url, file uploads) is sent this many milliseconds late. */
+  latencyMs = 0;
   appToken = 'xapp-test-token';
   private server?: Server;
   private wss?: WebSocketServer;
@@ -170,6 +174,12 @@ export class SlackEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.base);
     const raw = await this.readBody(req);
+    if (this.latencyMs > 0) {
+      // The call is recorded (and acted on) on arrival; its answer leaves latencyMs later.
+      const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+      const delay = this.latencyMs;
+      res.end = ((...a: unknown[]) => { setTimeout(() => end(...a), delay); return res; }) as typeof res.end;
+    }
     if (url.pathname.startsWith('/response/')) return this.handleResponseUrl(url.pathname.slice('/response/'.length), req, raw, res);
     if (url.pathname.startsWith('/upload/')) {
       const id = url.pathname.slice('/upload/'.length);

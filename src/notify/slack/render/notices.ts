@@ -27,6 +27,11 @@ export function renderJobFailedAlert(e: { client: string; job: string; runId?: s
   return { text: `:x: *S2* Scheduled job *${e.job}*${e.client ? ` of *${e.client}*` : ''} failed${e.runId ? ` (run ${e.runId})` : ''}: ${literal(e.error)}${mentions ? `\n${mentions}` : ''}` };
 }
 
+/** An alert with its severity: S1 calls the people named, S2 asks them to look today. */
+export function renderTeamAlert(e: { client: string; severity: 'S1' | 'S2'; title: string; detail: string }, mentions: string): OutMessage {
+  return { text: `${e.severity === 'S1' ? ':rotating_light:' : ':warning:'} *${e.severity}* ${literal(e.title)}${e.client ? ` (*${e.client}*)` : ''}: ${literal(e.detail)}${mentions ? `\n${mentions}` : ''}` };
+}
+
 export function renderRunInterrupted(e: { client: string; runKind: string; runId: string; startedAt: Date; step: string | null }, tz: string): OutMessage {
   return { text: `:warning: A ${e.runKind.replace('_', ' ')} run${e.client ? ` of ${e.client}` : ''} started ${formatDateTime(e.startedAt, tz)} was interrupted (the bot stopped during step "${literal(e.step ?? '?')}"). Run ${e.runId} is marked interrupted.` };
 }
