@@ -1,6 +1,7 @@
 import { configDir, type LoadedConfig } from './config/load.js';
 import { createContext, type Context, type ContextOptions } from './context.js';
 import { markRestoresInterrupted } from './operations/restore-recovery.js';
+import { recoverClient } from './operations/recover-client.js';
 import { prepareDemoDatabase } from './core/demo-database.js';
 import { UserError, errorMessage } from './core/errors.js';
 import { cleanupOrphans } from './core/staging/orphans.js';
@@ -146,9 +147,14 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   return { ctx, stopped, stop, ops, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}) };
 }
 
-/** What a stopped process left behind: runs marked interrupted, production restores shown interrupted, orphaned staging removed. */
+/**
+ * What a stopped process left behind: every client's dead runs marked interrupted and its storage leftovers cleaned
+ * (recover-client.ts, one message per client), other dead runs marked interrupted, production restores shown
+ * interrupted, orphaned staging containers and networks removed.
+ */
 async function recoverAtStart(ctx: Context): Promise<void> {
   const log = ctx.logger;
+  for (const client of Object.keys(ctx.config.clients)) await recoverClient(ctx, client, { storage: true, docker: false });
   for (const r of await ctx.store.reapInterruptedRuns(ctx.clock.now())) {
     log.warn({ run: r.id, kind: r.kind, client: r.client }, 'run interrupted by a previous stop');
     await ctx.reporter.report({ kind: 'notice.run_interrupted', client: r.client ?? '', runKind: r.kind, runId: r.id, startedAt: r.started_at, step: r.step });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -309,13 +309,22 @@ describe('scheduler', () => {
     const runId = child.stdout.trim();
     expect(runId).toMatch(/^\d+$/);
 
+    // What its upload had written so far.
+    mkdirSync(join(dir, 'demo'), { recursive: true });
+    const partial = join(dir, 'demo', 'backup_2026-01-01_03-00-00.sql.gz.abcd1234.partial');
+    writeFileSync(partial, 'half a dump');
+
     const notifier = new RecordingNotifier();
     const server = await startServer({ config, source: 'test', notes: [] }, { sink: notifier, logger: silentLogger, handleSignals: false, scheduler: {} });
     try {
       expect(server.scheduler).toBeDefined();
       const run = await server.ctx.store.runs.get(runId);
       expect(run).toMatchObject({ status: 'interrupted', step: 'dumping' });
-      expect(notifier.texts().some((t) => t.includes(`Run ${runId} is marked interrupted`))).toBe(true);
+      // One message for the client: the run and the leftover it cleaned.
+      expect(notifier.texts().filter((t) => t.includes('Recovered what a stopped process left for *demo*'))).toEqual([
+        expect.stringContaining(`run ${runId} (backup, last step "dumping") marked interrupted; 1 leftover partial upload removed from storage "local"`),
+      ]);
+      expect(existsSync(partial)).toBe(false);
     } finally {
       await server.stop();
     }

@@ -3,10 +3,12 @@ import { configDir, loadConfig, type LoadedConfig } from '../config/load.js';
 import { createContext, requireClient, type Context, type ContextOptions } from '../context.js';
 import { MessageReporter } from '../notify/message-reporter.js';
 import { ConsoleSink } from '../notify/sink.js';
-import { silentReporter } from '../operations/reporter.js';
+import { silentReporter, type Reporter } from '../operations/reporter.js';
+import { SlackWebSink } from '../notify/slack/web-sink.js';
+import type { Config } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { prepareDemoDatabase } from '../core/demo-database.js';
 
 export interface GlobalOptions { config?: string; json?: boolean }
@@ -54,7 +56,7 @@ export async function withContext<T>(cmd: Command, fn: (ctx: Context, loaded: Lo
   const json = globals(cmd).json;
   const logger = opts.logger ?? createLogger({ level: process.env.LOG_LEVEL ?? (json ? 'warn' : 'info') });
   const ctx = await createContext(loaded.config, {
-    reporter: opts.reporter ?? (json ? silentReporter : new MessageReporter({ config: loaded.config, sink: new ConsoleSink(process.stderr), logger })),
+    reporter: opts.reporter ?? withRecoveryNotices(json ? silentReporter : new MessageReporter({ config: loaded.config, sink: new ConsoleSink(process.stderr), logger }), loaded.config, logger, json),
     logger,
     keyDir: configDir(loaded),
     createDatabase: opts.createDatabase ?? loaded.source === EMBEDDED,
@@ -65,6 +67,26 @@ export async function withContext<T>(cmd: Command, fn: (ctx: Context, loaded: Lo
   } finally {
     await ctx.close();
   }
+}
+
+/**
+ * What a recovery cleaned (recover-client.ts) is always one line on stderr, also with --json, and one message in
+ * the client's Slack channel when Slack is configured (the CLI shows everything else on the console only).
+ */
+function withRecoveryNotices(base: Reporter, config: Config, logger: Logger, json = false): Reporter {
+  const slack = config.slack
+    ? new MessageReporter({ config, logger, sink: new SlackWebSink({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, logger, retryConfig: { retries: 1, minTimeout: 500, maxTimeout: 1000 } }) })
+    : undefined;
+  const console = json ? new MessageReporter({ config, sink: new ConsoleSink(process.stderr), logger }) : undefined;
+  return {
+    async report(event, replace) {
+      if (event.kind === 'notice.recovered') {
+        await slack?.report(event).catch(() => undefined);
+        if (console) return console.report(event);
+      }
+      return base.report(event, replace);
+    },
+  };
 }
 
 export function printJson(value: unknown): void {

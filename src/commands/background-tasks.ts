@@ -7,7 +7,16 @@ import { errorMessage } from '../core/errors.js';
  */
 export class BackgroundTasks {
   private readonly tasks = new Set<Promise<void>>();
+  private readonly controller = new AbortController();
   constructor(private readonly ctx: Pick<Context, 'logger'>) {}
+
+  /** Aborted by cancel() (the bot stopping past its shutdown timeout): the operations started here take it. */
+  get signal(): AbortSignal { return this.controller.signal; }
+
+  /** Cancels the work still running: its operations stop (children killed, containers removed, runs interrupted). */
+  cancel(reason = 'cancelled: the bot is stopping'): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new Error(reason));
+  }
 
   run(name: string, fn: () => Promise<void>): void {
     const p: Promise<void> = fn()

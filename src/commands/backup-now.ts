@@ -24,7 +24,7 @@ export async function backupNow(deps: CommandDeps, args: Args, clientName: strin
     const actorName = await userName(client, userId, command.user_name);
     try {
       const outcome = await runBackup(ctx, {
-        client: clientName, type: preChange ? 'pre-change' : 'manual', actor: userId, actorName, trigger: 'slack', notify: true, ...(preChange ?? {}),
+        client: clientName, type: preChange ? 'pre-change' : 'manual', actor: userId, actorName, trigger: 'slack', notify: true, signal: deps.background.signal, ...(preChange ?? {}),
         onProgress: (p) => { if (p === 'started') void answer(ephemeral(`:arrow_forward: ${preChange ? `Pre-change backup (ticket ${literal(preChange.ticket)})` : 'Backup'} of *${clientName}* started. Progress is shown in <#${channel}>.`)); },
       });
       ctx.logger.info({ client: clientName, run: outcome.run.id, ok: outcome.ok, verified: outcome.verified, ms: outcome.durationMs }, 'backup from Slack finished');

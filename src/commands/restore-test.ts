@@ -25,7 +25,7 @@ export async function restoreTest(deps: CommandDeps, args: Args): Promise<void> 
     const actorName = await userName(client, userId, command.user_name);
     try {
       const r = await runRestoreTest(ctx, {
-        client: name, ...(parsed.backupKey ? { backupKey: parsed.backupKey } : {}), actor: userId, actorName, trigger: 'slack', notify: true,
+        client: name, ...(parsed.backupKey ? { backupKey: parsed.backupKey } : {}), actor: userId, actorName, trigger: 'slack', notify: true, signal: deps.background.signal,
         onProgress: (step) => {
           if (step === 'provisioning') void answer(ephemeral(`:arrow_forward: Restore test of *${name}*${parsed.backupKey ? ` from \`${parsed.backupKey}\`` : ' from the newest verified backup'} started. Progress is shown in <#${channel}>.`));
         },

@@ -13,7 +13,7 @@ import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } fro
 import { renderDigest } from './slack/render/digest.js';
 import {
   renderIntegritySummary, renderJobFailedAlert, renderTeamAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
-  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderEvidenceReport, renderCheckFailedAlert, renderAlertCleared, renderQaRequested,
+  renderRestoreTestDue, renderRunInterrupted, renderRecovered, renderEvidenceAlert, renderEvidenceReport, renderCheckFailedAlert, renderAlertCleared, renderQaRequested,
 } from './slack/render/notices.js';
 
 /** The Slack IDs of the buttons a message may carry; they come from the listener folders' index.ts files. */
@@ -106,6 +106,7 @@ export class MessageReporter implements Reporter {
       case 'alert.watchdog_resolved_notice': return to(renderAlertResolvedNotice(e.client, e.resolved, e.status, { timezone: tz, now: e.now, incidentAction: b?.incident }));
       case 'alert.evidence_broken': return to(renderEvidenceAlert(e, this.mentions(e.client, e.audience)), this.channel(e.client));
       case 'notice.run_interrupted': return to(renderRunInterrupted(e, tz));
+      case 'notice.recovered': return to(renderRecovered(e.recovery));
       case 'notice.restore_interrupted': return to(renderRestoreInterrupted(e.approval));
       case 'notice.restore_test_due': return to(renderRestoreTestDue(e.client, e.quarter, this.mentions(e.client, e.audience)));
       case 'integrity.summary': return to(renderIntegritySummary(e.results), this.channel(''));

@@ -31,12 +31,12 @@ interface GlobalsState {
  * (issue 20: roles and their hashes are as sensitive as the data). A failure fails the backup, which then
  * removes what it stored.
  */
-export async function storeGlobals(s: GlobalsState): Promise<void> {
+export async function storeGlobals(s: GlobalsState, signal?: AbortSignal): Promise<void> {
   if (s.cfg.database.engine !== 'postgres' || !s.cfg.database.globals) return;
   const key = backupKey(s.client, globalsFileName(s.base!, Boolean(s.encryptTo)));
   const live = s.destinations.filter((d) => s.locations.get(d.name)?.ok);
   const encrypt = await encryptionStage(s.encryptTo);
-  const r = await dumpGlobals(s.cfg.database, { key, destinations: live, gzipLevel: s.cfg.gzipLevel, secondaryStallMs: s.secondaryStallMs, ...(encrypt ? { encrypt } : {}) });
+  const r = await dumpGlobals(s.cfg.database, { key, destinations: live, gzipLevel: s.cfg.gzipLevel, secondaryStallMs: s.secondaryStallMs, ...(encrypt ? { encrypt } : {}), signal });
   for (const d of r.destinations) {
     if (!d.ok) s.locations.set(d.destination, { destination: d.destination, ok: false, key: s.key!, error: d.error ?? 'globals file failed' });
   }

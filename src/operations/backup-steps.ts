@@ -86,7 +86,7 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
       }
       signal.throwIfAborted();
       const key = s.key!;
-      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: s.secondaryStallMs, encryptTo: s.encryptTo });
+      const dump = await dumpDatabase(s.cfg.database, { key, destinations: s.destinations, gzipLevel: s.cfg.gzipLevel, verifyTables: s.cfg.verify.tables, secondaryStallMs: s.secondaryStallMs, encryptTo: s.encryptTo, signal });
       s.dump = dump;
       for (const d of dump.destinations) s.locations.set(d.destination, { destination: d.destination, ok: d.ok, key, ...(d.error ? { error: d.error } : {}) });
       if (!dump.ok) throw new Error(dump.error ?? 'the dump failed');
@@ -117,12 +117,13 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
   {
     name: 'uploading',
     label: 'Files archives (tar.gz) and the globals file (database.globals) to the destinations that have the dump; maintenance off',
-    async run(s) {
+    async run(s, signal) {
       for (const [i, path] of s.cfg.files.entries()) {
+        signal.throwIfAborted();
         const live = s.destinations.filter((d) => s.locations.get(d.name)?.ok);
         const akey = backupKey(s.client, filesArchiveName(s.base!, i + 1, path, Boolean(s.encryptTo)));
         const encrypt = await encryptionStage(s.encryptTo);
-        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: s.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip', encrypt });
+        const r = await streamToDestinations({ source: spawnTar(path), key: akey, destinations: live, gzipLevel: s.cfg.gzipLevel, exitAcceptable: (e) => tarExitAcceptable(e.code, e.signal), secondaryStallMs: s.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip', encrypt, signal });
         for (const d of r.destinations) {
           if (!d.ok) s.locations.set(d.destination, { destination: d.destination, ok: false, key: s.key!, error: d.error ?? 'files archive failed' });
         }
@@ -130,7 +131,7 @@ export const BACKUP_STEPS: Array<Step<BackupState>> = [
         s.warnings.push(...r.warnings.map((w) => `files archive of ${path}: ${w}`));
         s.archives.push({ path, key: akey, sha256: r.sha256, sizeBytes: r.sizeBytes, ...(r.plaintextSha256 ? { plaintextSha256: r.plaintextSha256 } : {}) });
       }
-      await storeGlobals(s);
+      await storeGlobals(s, signal);
       if (s.maintenanceOn) await maintenanceOff(s);
       // A secondary that failed part of the backup keeps none of it.
       for (const d of s.destinations) {

@@ -6,6 +6,7 @@ import { formatBytes } from '../core/time.js';
 import type { Run, RunTrigger } from '../store/runs.js';
 import { BACKUP_TYPES, type BackupLocation, type BackupRow, type BackupType } from '../store/backup-register.js';
 import { BACKUP_STEPS, backupState, type BackupState } from './backup-steps.js';
+import { withClientLock } from './recover-client.js';
 import { runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { MessageRef, ReportEvent } from './reporter.js';
 import type { BackupPhase, BackupResultView } from './views.js';
@@ -60,7 +61,8 @@ export async function runBackup(ctx: Context, input: RunBackupInput): Promise<Ba
   if (type === 'pre-change' && (!input.ticket?.trim() || !input.reason?.trim())) {
     throw new UserError('a pre-change backup names the change it precedes: give its ticket and the reason (SOP-001 §7.1: before an update, a migration or a critical configuration change); nothing was started');
   }
-  const res = await ctx.store.withLock('backup', input.client, () => backupLocked(ctx, input, type), { wait: input.wait ?? false });
+  // Lock order and recovery of the client's dead runs: recover-client.ts.
+  const res = await withClientLock(ctx, 'backup', input.client, () => backupLocked(ctx, input, type), { wait: input.wait ?? false });
   if (res.acquired) return res.value;
   throw new BackupBusyError(await findRunning(ctx, input.client));
 }
@@ -96,7 +98,8 @@ async function backupLocked(ctx: Context, input: RunBackupInput, type: BackupTyp
       },
   }, s, async (o, rb) => {
     recorded = await record(ctx, input, s, o, rb, t0);
-    return { status: o.ok && s.verified ? 'ok' : 'failed', error: recorded.error ?? null, details: runDetails(s, recorded), result: recorded };
+    const status = o.ok && s.verified ? 'ok' as const : input.signal?.aborted ? 'interrupted' as const : 'failed' as const;
+    return { status, error: recorded.error ?? null, details: runDetails(s, recorded), result: recorded };
   });
   const rec = r.result!;
   const ok = r.run.status === 'ok';

@@ -46,6 +46,7 @@ export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise
   if (signal.aborted) return { job: t.job, client: t.client, status: 'cancelled', reason: cancelReason(signal) };
   let lock;
   try {
+    // Lock 1 of the per-client order (src/operations/recover-client.ts): held around the operation, which takes its own.
     lock = await ctx.store.withLock(`job:${t.job}`, t.client, async (): Promise<JobOutcome> => {
       const now = ctx.clock.now();
       const fire = latestFire(t.cron, ctx.config.timezone, now);

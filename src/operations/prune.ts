@@ -3,6 +3,7 @@ import { planRetention, type RetentionDecision, type RetentionPlan } from '../co
 import { ObjectLockedError } from '../core/storage/storage.js';
 import { manifestKey } from '../core/naming.js';
 import { manifestOf } from './manifest.js';
+import { withClientLock } from './recover-client.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { type BackupRow } from '../store/backup-register.js';
@@ -25,6 +26,8 @@ export interface PruneResult {
   kept: BackupRow[];
   /** Deletions a destination refused because the object is locked (expected, not a failure). */
   locked: PruneLocked[];
+  /** Backups kept because a restore test or production restore is reading them right now (deleted by a later prune). */
+  inUse: BackupRow[];
   errors: PruneError[];
   /** The plan with the rule behind each decision. */
   plan: RetentionPlan;
@@ -49,7 +52,8 @@ export async function prune(ctx: Context, input: PruneInput): Promise<PruneResul
   const cfg = ctx.client(input.client);
   const client = input.client;
   const dryRun = input.dryRun ?? false;
-  const res = await ctx.store.withLock('prune', client, async () => {
+  // Lock order (prune, then each backup's read lock, only tried) and recovery of dead runs: recover-client.ts.
+  const res = await withClientLock(ctx, 'prune', client, async () => {
     const run = await ctx.store.runs.start({ kind: 'prune', client, actor: input.actor, trigger: input.trigger, details: { dryRun }, instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       return await pruneLocked(ctx, input, cfg.storage, cfg.retention, run, dryRun);
@@ -71,7 +75,7 @@ async function pruneLocked(ctx: Context, input: PruneInput, destinations: string
   const plan = planRetention(rows, policy, now, { protectedIds });
   await ctx.store.runs.step(run.id, 'planned', `${plan.delete.length} to delete, ${plan.keep.length} to keep`, now);
 
-  const result: PruneResult = { run, dryRun, deleted: [], kept: plan.keep.map((k) => k.row), locked: [], errors: [], plan, partialsRemoved: 0 };
+  const result: PruneResult = { run, dryRun, deleted: [], kept: plan.keep.map((k) => k.row), locked: [], inUse: [], errors: [], plan, partialsRemoved: 0 };
   if (dryRun) {
     result.deleted = plan.delete.map((d) => d.row);
     result.run = (await ctx.store.runs.finish(run.id, { status: 'ok', details: summary(result), at: ctx.clock.now() })) ?? run;
@@ -79,7 +83,15 @@ async function pruneLocked(ctx: Context, input: PruneInput, destinations: string
   }
 
   if (plan.delete.length) await ctx.store.runs.step(run.id, 'deleting', undefined, ctx.clock.now());
-  for (const decision of plan.delete) await deleteBackup(ctx, input, destinations, decision, result);
+  for (const decision of plan.delete) {
+    // A backup that a restore test or production restore is reading holds its read lock (shared): never deleted under it.
+    const r = await ctx.store.withLock('backup_read', `${client}:${decision.row.id}`, () => deleteBackup(ctx, input, destinations, decision, result), { wait: false });
+    if (!r.acquired) {
+      result.kept.push(decision.row);
+      result.inUse.push(decision.row);
+      await ctx.store.audit.append({ actor: input.actor, action: 'backup.delete-deferred', client, target: decision.row.key ?? decision.row.file ?? `backup #${decision.row.id}`, reason: decision.reason, details: { backupId: decision.row.id, runId: run.id, why: 'being read by a running restore test or production restore' } });
+    }
+  }
 
   // Leftovers of interrupted writes: only when no backup of this client is running right now.
   const backupRunning = (await ctx.store.runs.running({ client, kind: 'backup' })).length > 0;
@@ -171,6 +183,7 @@ function summary(r: PruneResult): Record<string, unknown> {
     deleted: r.deleted.map((b) => b.key ?? b.file ?? b.id),
     kept: r.kept.length,
     locked: r.locked.map((l) => ({ key: l.row.key, destinations: l.destinations })),
+    inUse: r.inUse.map((b) => b.key ?? b.file ?? b.id),
     errors: r.errors.length,
     partialsRemoved: r.partialsRemoved,
   };

@@ -50,12 +50,23 @@ export type ReportEvent =
   | { kind: 'alert.team'; client: string; severity: 'S1' | 'S2'; title: string; detail: string; audience: Audience }
   | { kind: 'alert.evidence_broken'; client: string; title: string; problems: string[]; audience: Audience }
   | { kind: 'notice.run_interrupted'; client: string; runKind: string; runId: string; startedAt: Date; step: string | null }
+  | { kind: 'notice.recovered'; client: string; recovery: RecoveryView }
   | { kind: 'notice.restore_interrupted'; client: string; approval: RunbookView['approval'] }
   | { kind: 'notice.restore_test_due'; client: string; quarter: string; audience: Audience }
   | { kind: 'integrity.summary'; results: Array<{ client: string; ok: boolean; error?: string; runId?: string }> }
   | { kind: 'digest'; digest: Digest; chart?: { filename: string; title: string; png: Uint8Array } }
   // The monthly evidence report (issue 19): its PDF shared in the client's channel.
   | { kind: 'evidence.report'; client: string; period: string; pdf: { filename: string; bytes: Uint8Array }; reportSha256: string; keyId: string; evidenceOk: boolean; brokenRows: number };
+
+/** What a recovery cleaned for one client (recover-client.ts): dead runs, storage leftovers, staging leftovers. */
+export interface RecoveryView {
+  client: string;
+  runs: Array<{ id: string; kind: string; step: string | null; startedAt: Date }>;
+  leftovers: Array<{ destination: string; removed: number }>;
+  containers: string[];
+  networks: string[];
+  errors: string[];
+}
 
 export type ReportKind = ReportEvent['kind'];
 

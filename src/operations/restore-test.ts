@@ -9,6 +9,7 @@ import type { Run, RunTrigger } from '../store/runs.js';
 import type { BackupRow } from '../store/backup-register.js';
 import type { RestoreTestRow } from '../store/restore-test-register.js';
 import { explainFailure, RESTORE_TEST_STEPS, restoreTestState, type RestoreTestState, type RestoreTestTimings } from './restore-test-steps.js';
+import { withBackupRead, withClientLock } from './recover-client.js';
 import { planOf, runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { MessageRef } from './reporter.js';
 import type { RestoreTestStepName, RestoreTestView } from './views.js';
@@ -73,13 +74,23 @@ async function pickBackup(ctx: Context, client: string, key?: string): Promise<B
 export async function runRestoreTest(ctx: Context, input: RestoreTestInput): Promise<RestoreTestOutcome> {
   ctx.client(input.client);
   const backup = await pickBackup(ctx, input.client, input.backupKey);
-  const res = await ctx.store.withLock('restore_test', input.client, () => restoreTestLocked(ctx, input, backup), { wait: false });
+  // Lock order (restore_test, then the backup's shared read lock) and recovery of the client's dead runs: recover-client.ts.
+  const res = await withClientLock(ctx, 'restore_test', input.client, () => withBackupRead(ctx, input.client, backup.id, async () => {
+    await ensureNotDeleted(ctx, input.client, backup);
+    return restoreTestLocked(ctx, input, backup);
+  }), { wait: false });
   if (!res.acquired) {
     const running = (await ctx.store.runs.running({ client: input.client, kind: 'restore_test' }))[0];
     await ctx.store.audit.append({ actor: input.actor, action: 'restore_test.refused', client: input.client, reason: 'another restore test of this client is running', details: { running: running?.id ?? null } });
     throw new RestoreTestBusyError(input.client, running);
   }
   return res.value;
+}
+
+/** Prune may have deleted the backup between choosing it and taking its read lock: refuse before anything starts. */
+async function ensureNotDeleted(ctx: Context, client: string, backup: BackupRow): Promise<void> {
+  const now = await ctx.store.backups.get(backup.id);
+  if (!now || now.deleted_at) throw new UserError(`backup ${backup.file ?? backup.key} of ${client} was deleted by retention (prune) just now; run the restore test again to test the newest backup`);
 }
 
 const PLAN = planOf(RESTORE_TEST_STEPS);
@@ -113,8 +124,10 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
       view: input.notify === false ? undefined : () => ({ kind: 'restore_test.progress', client: input.client, view }),
     }, s, (o, rb) => conclude(ctx, input, s, o, rb, view, t0, controller.signal.aborted));
     const out = r.result!;
+    const interrupted = r.run.status === 'interrupted';
     progress(out.ok ? 'done' : 'failed', r.run);
-    await escalateRestoreTest(ctx, input.client, { ...out, runId: r.run.id, backupFile: s.file });
+    // Cancelled from outside (interrupted): no alert, and nothing resolved either.
+    if (!interrupted) await escalateRestoreTest(ctx, input.client, { ...out, runId: r.run.id, backupFile: s.file });
     return { ...out, run: r.run, message: r.message };
   } finally {
     clearTimeout(timer);
@@ -141,6 +154,9 @@ async function escalateRestoreTest(ctx: Context, client: string, o: { ok: boolea
 /** The section-12 register row (failures too), the run's details and the audit entry. */
 async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestState, o: StepsOutcome, rb: Runbook<RestoreTestState>, view: RestoreTestView, t0: number, aborted: boolean) {
   s.timings.totalMs = performance.now() - t0;
+  // Cancelled from outside (the bot stopping), not by restoreTest.timeout: the run is interrupted, the backup was not
+  // tested — no §12 register row, no S2 alert (the next restore test tests it).
+  const interrupted = !o.ok && input.signal?.aborted === true;
   // SOP 5.3: a restore slower than the RTO is a failed test (the backup restores, but not in time).
   const limit = restoreTimeLimit(s.cfg);
   const overRto = o.ok && s.restoreMs !== undefined && s.restoreMs > limit.ms;
@@ -156,7 +172,7 @@ async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestSta
       ...(s.globalsRoles !== undefined ? [`Roles globales cargados primero: ${s.globalsRoles}.`] : []), ...warnings].join(' ')
     : [`Falló en el paso "${failedStep}": ${error}`, ...warnings].join(' ').slice(0, 4000);
   let register: RestoreTestRow | undefined;
-  try {
+  if (!interrupted) try {
     register = await ctx.store.restoreTests.insert({
       runId: rb.run.id, client: s.client, testedAt: rb.run.started_at, backupUsed: s.file, environment: 'Test',
       restoreMinutes: s.restoreMs !== undefined ? Math.round((s.restoreMs / 60_000) * 100) / 100 : null,
@@ -168,18 +184,18 @@ async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestSta
   view.result = { ok, error, failedStep, checks, restoreMs: s.restoreMs, totalMs: s.timings.totalMs, registerId: register?.id, observations };
   view.step = ok ? 'done' : 'failed';
   await ctx.store.audit.append({
-    actor: input.actor, action: ok ? 'restore_test.passed' : 'restore_test.failed', client: s.client, target: `run:${rb.run.id}`,
+    actor: input.actor, action: ok ? 'restore_test.passed' : interrupted ? 'restore_test.interrupted' : 'restore_test.failed', client: s.client, target: `run:${rb.run.id}`,
     reason: ok ? null : `${failedStep}: ${error}`.slice(0, 1000),
     details: { backup: s.file, backupId: s.backup.id, registerId: register?.id ?? null, restoreMs: s.restoreMs ?? null, checks: checks.map((c) => ({ name: c.name, ok: c.ok })) },
   });
-  if (!ok) ctx.logger.error({ run: rb.run.id, client: s.client, step: failedStep, err: error }, 'restore test failed (S2)');
+  if (!ok && !interrupted) ctx.logger.error({ run: rb.run.id, client: s.client, step: failedStep, err: error }, 'restore test failed (S2)');
   const result: Concluded = { ok, register, error, failedStep, checks, restoreMs: s.restoreMs, timings: s.timings, backup: { id: s.backup.id, key: s.key, file: s.file } };
   return {
-    status: ok ? 'ok' as const : 'failed' as const, error: ok ? null : `${failedStep}: ${error}`, result,
+    status: ok ? 'ok' as const : interrupted ? 'interrupted' as const : 'failed' as const, error: ok ? null : `${failedStep}: ${error}`, result,
     details: {
       failedStep: failedStep ?? null, timings: s.timings, restoreMs: s.restoreMs ?? null, tables: s.verification?.tables ?? null, counts: s.verification?.counts ?? {}, checks,
       warnings, registerId: register?.id ?? null, evidence: s.evidence ?? null, image: s.image,
-      ...(ok ? {} : { alert: { severity: 'S2', step: failedStep } }),
+      ...(ok || interrupted ? {} : { alert: { severity: 'S2', step: failedStep } }),
       view: { ...view, result: { ...view.result } },
     },
   };

@@ -12,6 +12,8 @@ import { checkStartGate } from './restore-gate.js';
 import { recordRestoreCompleted, reportRestoreFailure } from './restore-incident.js';
 import { watchRto, type RtoWatch } from './rto-watch.js';
 import { RESTORE_PLAN, restoreSteps, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
+import { withBackupRead, withClientLock } from './recover-client.js';
+import { markRestoresInterrupted } from './restore-recovery.js';
 import { runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { ReportEvent } from './reporter.js';
 
@@ -58,7 +60,12 @@ export async function runRestore(ctx: Context, raw: RunRestoreInput, hooks: RunR
     return refuse(gate.message, gate.approval);
   }
   const { approval, backup } = gate;
-  const res = await ctx.store.withLock('restore', approval.client, () => restoreLocked(ctx, approval, backup, input, hooks), { wait: false });
+  // Lock order (restore, then the backup's shared read lock, then the pre-restore backup's lock) and recovery of the client's dead runs: recover-client.ts.
+  const res = await withClientLock(ctx, 'restore', approval.client, async () => {
+    // Requests whose runbook died with its process are shown interrupted before this one starts.
+    await markRestoresInterrupted(ctx).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'could not mark interrupted restores'));
+    return withBackupRead(ctx, approval.client, backup.id, () => restoreLocked(ctx, approval, backup, input, hooks));
+  }, { wait: false });
   if (!res.acquired) return refuse(`another production restore of ${approval.client} is running; wait for it to finish. Nothing was done.`, approval);
   return res.value;
 }

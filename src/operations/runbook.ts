@@ -77,7 +77,8 @@ export function planOf<S>(steps: Array<Step<S>>): StepPlan[] {
   return steps.map((s) => ({ name: s.name, label: s.label }));
 }
 
-type Conclude<S, R> = (o: StepsOutcome, rb: Runbook<S>) => Promise<{ status: 'ok' | 'failed'; error?: string | null; details?: Record<string, unknown>; result: R }>;
+/** `interrupted`: the runbook was cancelled (its AbortSignal, e.g. the bot stopping) — not a failure of what it ran on. */
+type Conclude<S, R> = (o: StepsOutcome, rb: Runbook<S>) => Promise<{ status: 'ok' | 'failed' | 'interrupted'; error?: string | null; details?: Record<string, unknown>; result: R }>;
 
 /**
  * Starts the run and executes the steps; then `conclude` records the result (register rows, details) and
@@ -161,10 +162,10 @@ class RunbookRun<S> implements Runbook<S> {
     return { ok: true };
   }
 
-  async finish(status: 'ok' | 'failed', error: string | null, details: Record<string, unknown>): Promise<void> {
+  async finish(status: 'ok' | 'failed' | 'interrupted', error: string | null, details: Record<string, unknown>): Promise<void> {
     const at = this.ctx.clock.now();
     const o = this.outcome;
-    await this.ctx.store.runs.step(this.run.id, status === 'ok' ? 'done' : 'failed', status === 'ok' || !o || o.ok ? undefined : `failed at ${o.failedStep}`, at).catch(() => undefined);
+    await this.ctx.store.runs.step(this.run.id, status === 'ok' ? 'done' : status, status === 'ok' || !o || o.ok ? undefined : `${status} at ${o.failedStep}`, at).catch(() => undefined);
     this.run = (await this.ctx.store.runs.finish(this.run.id, { status, error, details, at })) ?? { ...this.run, status };
     await this.show();
   }

@@ -30,7 +30,7 @@ export async function scheduledBackup(ctx: Context, input: ScheduledInput & { cl
   const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
     try {
       const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal });
-      return { status: out.ok ? 'ok' : 'failed', runId: out.run.id, ...(out.error ? { error: out.error } : {}) };
+      return { status: out.ok ? 'ok' : out.run.status === 'interrupted' ? 'cancelled' : 'failed', runId: out.run.id, ...(out.error ? { error: out.error } : {}) };
     } catch (err) {
       if (!(err instanceof BackupBusyError)) throw err;
       const id = err.running.id;
@@ -119,7 +119,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
       if (done) return { status: 'skipped', reason: `the ${quarter} restore test ${done.verified_by_qa ? 'is done' : 'passed and awaits QA\'s signature'} (register ${done.id})` };
       try {
         const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal });
-        return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
+        return { status: r.ok ? 'ok' : r.run.status === 'interrupted' ? 'cancelled' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
       } catch (err) {
         if (!(err instanceof RestoreTestBusyError)) throw err;
         return { status: 'skipped', reason: `a restore test of ${client} is already running` };

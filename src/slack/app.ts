@@ -17,6 +17,9 @@ import { BackgroundTasks } from '../commands/background-tasks.js';
 import { register as registerCommands } from '../commands/index.js';
 import { register as registerApprovals } from '../approvals/index.js';
 
+/** How long cancelled work started from Slack gets to clean up and end (as a cancelled scheduled job). */
+const CANCELLED_WORK_GRACE_MS = 5000;
+
 /** The Slack request URL path (manifest.yml: https://YOUR-HOST/slack/events). */
 export const SLACK_EVENTS_PATH = '/slack/events';
 const BODY_LIMIT = 1024 * 1024;
@@ -208,7 +211,12 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions): Promis
       }
       const waitMs = parseDuration(ctx.config.schedules.shutdownTimeout) ?? 600_000;
       if (background.size > 0) log.info({ tasks: background.size }, 'waiting for work started from Slack to finish');
-      if (!(await background.idle(waitMs))) log.warn('work started from Slack did not finish before the shutdown timeout');
+      if (!(await background.idle(waitMs))) {
+        // Cancel means cancel: the operations stop, clean up after themselves and end interrupted.
+        log.warn({ tasks: background.size }, 'work started from Slack did not finish before the shutdown timeout: cancelling it');
+        background.cancel();
+        if (!(await background.idle(CANCELLED_WORK_GRACE_MS))) log.warn('cancelled work started from Slack did not end within the grace time');
+      }
       setUsergroupDirectory(ctx, undefined);
     })();
     return stopping;

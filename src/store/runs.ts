@@ -106,3 +106,16 @@ export async function markInstanceRunsInterrupted(db: Queryable, instance: numbe
   );
   return r.rows as Run[];
 }
+
+/** Marks the given runs `interrupted` (only those still `running`); returns the ones it changed. */
+export async function markRunsInterrupted(db: Queryable, ids: string[], at: Date = new Date()): Promise<Run[]> {
+  if (ids.length === 0) return [];
+  const entry: TimelineEntry = { at: at.toISOString(), step: 'interrupted', note: 'the process running it stopped before it finished' };
+  const r = await db.query(
+    `UPDATE runs SET status = 'interrupted', finished_at = $2, error = coalesce(error, 'interrupted: the process running it stopped before it finished (last step: ' || coalesce(step, '?') || ')'),
+            timeline = timeline || $3::jsonb
+      WHERE status = 'running' AND id = ANY($1::bigint[]) RETURNING *`,
+    [ids, at, JSON.stringify([entry])],
+  );
+  return r.rows as Run[];
+}

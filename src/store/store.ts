@@ -3,7 +3,7 @@ import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
 import { isLocked, withLock, type LockResult } from './locks.js';
-import { reapInterruptedRuns } from './interrupted.js';
+import { reapClientRuns, reapInterruptedRuns } from './interrupted.js';
 import { checkRuntimeRole, type RuntimeRoleCheck } from './privileges.js';
 import * as alerts from './alerts.js';
 import * as approvals from './approvals.js';
@@ -79,10 +79,12 @@ export interface Store extends BoundQueries {
   /** Runs `fn` in one transaction; the queries it is handed run on that transaction. */
   transaction<T>(fn: (tx: BoundQueries) => Promise<T>): Promise<T>;
   /** Runs `fn` while holding the advisory lock `scope:key` (on a dedicated connection); see locks.ts. */
-  withLock<T>(scope: string, key: string, fn: () => Promise<T>, opts?: { wait?: boolean }): Promise<LockResult<T>>;
+  withLock<T>(scope: string, key: string, fn: () => Promise<T>, opts?: { wait?: boolean; shared?: boolean }): Promise<LockResult<T>>;
   isLocked(scope: string, key: string): Promise<boolean>;
   /** Marks `running` runs of processes that are gone as interrupted; returns them. */
   reapInterruptedRuns(at: Date): Promise<runs.Run[]>;
+  /** Marks the `running` runs of `client` whose process is gone as interrupted (see interrupted.ts); returns them. */
+  reapClientRuns(client: string, at: Date, opts?: { ownedKinds?: runs.RunKind[] }): Promise<runs.Run[]>;
   /** This process's instance (claimed once, released by close()). */
   claimInstance(): Promise<Instance>;
   /** A cheap round trip (health checks). */
@@ -141,6 +143,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
     isLocked: (scope, key) => isLocked(pool, scope, key),
     reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
+    reapClientRuns: (client, at, o) => reapClientRuns(pool, client, at, o),
     claimInstance: () => claimInstance(pool),
     ping: async () => { await pool.query('SELECT 1'); },
     runtimeRole: () => checkRuntimeRole(pool),

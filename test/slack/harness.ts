@@ -46,9 +46,9 @@ export const OPS_CHANNEL = 'C0OPS';
 /**
  * `client` overrides the demo client's config, `clients` adds clients; `clock` is the bot's clock (a FakeClock
  * to move time past an expiry); `slackLatencyMs` makes every Slack answer that late; `beforeStart`
- * sets up the emulator before the bot starts.
+ * sets up the emulator before the bot starts; `raw` adds top-level config (e.g. `schedules`).
  */
-export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock; slackLatencyMs?: number; beforeStart?: (emu: SlackEmulator) => void } = {}): Promise<Bot> {
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock; slackLatencyMs?: number; beforeStart?: (emu: SlackEmulator) => void; raw?: Record<string, unknown> } = {}): Promise<Bot> {
   const emu = new SlackEmulator();
   emu.latencyMs = o.slackLatencyMs ?? 0;
   o.beforeStart?.(emu);
@@ -66,6 +66,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
         botToken: emu.botToken, signingSecret: TEST_SIGNING_SECRET, apiUrl: emu.apiUrl, channel: OPS_CHANNEL,
         ...(o.socketMode ? { appToken: emu.appToken } : {}),
       },
+      ...(o.raw ?? {}),
     },
   });
   const logs: LogLine[] = [];

@@ -29,6 +29,8 @@ export interface DatabaseDumpOptions {
   onSpawn?: (pid: number | undefined) => void;
   /** age recipients (`clients.<c>.encryption.recipients`): the stored file is encrypted to all of them. */
   encryptTo?: readonly string[];
+  /** Cancels the dump: pg_dump / mysqldump killed, uploads aborted (nothing under the final name). */
+  signal?: AbortSignal;
 }
 
 /** The age encryption stage for `recipients` (made before the dump starts: a bad key fails early), or none. */
@@ -63,7 +65,7 @@ export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDump
         requireTrailer: plain,
         secondaryStallMs: o.secondaryStallMs,
         contentType: encrypt ? 'application/octet-stream' : plain ? 'application/gzip' : 'application/octet-stream',
-        encrypt,
+        encrypt, signal: o.signal,
       });
       return { ...r, engine: 'postgres', format: db.format, serverVersion: server.version, dumpToolVersion: `pg_dump ${tool.version}`, rowCounts: snap.counts, missingTables: snap.missing };
     } finally {
@@ -78,7 +80,7 @@ export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDump
   const r = await streamToDestinations({
     source, key: o.key, destinations: o.destinations, gzipLevel: o.gzipLevel,
     scanner: new DumpScanner('mysql'), requireTrailer: true, secondaryStallMs: o.secondaryStallMs, contentType: encrypt ? 'application/octet-stream' : 'application/gzip',
-    encrypt,
+    encrypt, signal: o.signal,
   });
   return { ...r, engine: 'mysql', format: 'plain', serverVersion: server.version, dumpToolVersion: `mysqldump ${tool.version}`, rowCounts: counts.counts, missingTables: counts.missing };
 }

@@ -48,6 +48,8 @@ export interface GlobalsDumpOptions {
   program?: string;
   /** Encrypts the stored file (the dump's age stage): roles and, with globalsWithPasswords, their hashes are as sensitive as the data. */
   encrypt?: Transform;
+  /** Cancels: pg_dumpall killed, uploads aborted. */
+  signal?: AbortSignal;
 }
 
 export interface GlobalsDumpResult extends StreamResult { withPasswords: boolean }
@@ -64,7 +66,7 @@ export async function dumpGlobals(db: ClientConfig['database'], o: GlobalsDumpOp
   const r = await streamToDestinations({
     source: spawnPgDumpallGlobals(t, { withPasswords, program: o.program }),
     key: o.key, destinations: o.destinations, gzipLevel: o.gzipLevel, secondaryStallMs: o.secondaryStallMs,
-    contentType: o.encrypt ? 'application/octet-stream' : 'application/gzip', ...(o.encrypt ? { encrypt: o.encrypt } : {}),
+    contentType: o.encrypt ? 'application/octet-stream' : 'application/gzip', ...(o.encrypt ? { encrypt: o.encrypt } : {}), signal: o.signal,
   });
   return { ...r, withPasswords };
 }

@@ -62,6 +62,8 @@ export interface StreamOptions {
    * the plaintext's sha256 and size are reported beside the ciphertext's.
    */
   encrypt?: Transform;
+  /** Cancels: the program is killed (SIGTERM) and every upload aborted, as on any failure. */
+  signal?: AbortSignal;
 }
 
 /** `storage "name" (where)`, the same label the storage errors start with. */
@@ -162,6 +164,13 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
     : (pipeline(streams as unknown as [Readable, ...NodeJS.ReadWriteStream[]], (err) => { if (err) pipeError = err; }) as unknown as Readable);
 
   let failure: { part: 'dump' | 'content' | 'storage'; message: string } | undefined;
+  const onAbort = () => {
+    failure ??= { part: 'dump', message: errorMessage(o.signal?.reason ?? 'cancelled') };
+    o.source.kill('SIGTERM');
+    o.source.stdout.destroy();
+  };
+  if (o.signal?.aborted) onAbort();
+  else o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for await (const chunk of out as AsyncIterable<Buffer>) {
       hash.update(chunk);
@@ -172,7 +181,7 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
       if (primary.failed) throw Object.assign(new Error(primary.failed), { storage: true });
     }
   } catch (err) {
-    failure = (err as { storage?: boolean }).storage
+    failure ??= (err as { storage?: boolean }).storage
       ? { part: 'storage', message: errorMessage(err) }
       : { part: 'dump', message: `reading the output of ${o.source.program} failed: ${errorMessage(err)}` };
     o.source.kill('SIGTERM');
@@ -180,6 +189,7 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
   }
 
   const exit = await o.source.exited;
+  o.signal?.removeEventListener('abort', onAbort);
   const accept = o.exitAcceptable ?? exitOk;
   const scan = o.scanner?.finish();
   if (!failure && !accept(exit)) failure = { part: 'dump', message: describeExit(o.source.program, exit) };

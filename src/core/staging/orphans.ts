@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { errorMessage } from '../errors.js';
-import { LABEL_MANAGED, LABEL_RUN, LABEL_STATE } from './labels.js';
+import { LABEL_CLIENT, LABEL_MANAGED, LABEL_RUN, LABEL_STATE } from './labels.js';
 
 export interface OrphanCleanup { containers: string[]; networks: string[]; errors: string[] }
 
@@ -8,11 +8,12 @@ export interface OrphanCleanup { containers: string[]; networks: string[]; error
  * Removes every container and network labelled `backup-bot.managed=true` whose run is not running
  * (the bot was killed during a restore test). `isRunning(runId)` decides; by default nothing is
  * considered running (call it before any run starts). With `stateId`, only what this bot (state
- * database) created is considered: another bot sharing the Docker engine keeps its containers.
+ * database) created is considered: another bot sharing the Docker engine keeps its containers. With `client`,
+ * only that client's.
  */
-export async function cleanupOrphans(docker: Docker, isRunning: (runId: string) => boolean | Promise<boolean> = () => false, opts: { stateId?: string } = {}): Promise<OrphanCleanup> {
+export async function cleanupOrphans(docker: Docker, isRunning: (runId: string) => boolean | Promise<boolean> = () => false, opts: { stateId?: string; client?: string } = {}): Promise<OrphanCleanup> {
   const out: OrphanCleanup = { containers: [], networks: [], errors: [] };
-  const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`, ...(opts.stateId ? [`${LABEL_STATE}=${opts.stateId}`] : [])] });
+  const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`, ...(opts.stateId ? [`${LABEL_STATE}=${opts.stateId}`] : []), ...(opts.client !== undefined ? [`${LABEL_CLIENT}=${opts.client}`] : [])] });
   const keep = new Map<string, boolean>();
   const running = async (runId: string | undefined): Promise<boolean> => {
     if (!runId) return false;

@@ -1,6 +1,7 @@
 import type { OutMessage } from '../../sink.js';
 import { formatDateTime } from '../../../core/time.js';
 import type { ApprovalRow } from '../../../store/approvals.js';
+import type { RecoveryView } from '../../../operations/reporter.js';
 import { code, literal } from '../literal.js';
 import type { AlertRow } from '../../../store/alerts.js';
 import { formatDuration } from '../../../config/duration.js';
@@ -38,6 +39,17 @@ export function renderTeamAlert(e: { client: string; severity: 'S1' | 'S2'; titl
 
 export function renderRunInterrupted(e: { client: string; runKind: string; runId: string; startedAt: Date; step: string | null }, tz: string): OutMessage {
   return { text: `:warning: A ${e.runKind.replace('_', ' ')} run${e.client ? ` of ${e.client}` : ''} started ${formatDateTime(e.startedAt, tz)} was interrupted (the bot stopped during step "${literal(e.step ?? '?')}"). Run ${e.runId} is marked interrupted.` };
+}
+
+/** One line: what a recovery cleaned for a client (dead runs, storage and staging leftovers), and what it could not. */
+export function renderRecovered(r: RecoveryView): OutMessage {
+  const parts: string[] = [];
+  for (const x of r.runs) parts.push(`run ${x.id} (${humanStep(x.kind)}, last step "${literal(x.step ?? '?')}") marked interrupted`);
+  for (const l of r.leftovers) parts.push(`${l.removed} leftover partial upload${l.removed === 1 ? '' : 's'} removed from storage "${literal(l.destination)}"`);
+  if (r.containers.length) parts.push(`staging container${r.containers.length === 1 ? '' : 's'} ${r.containers.map((c) => code(c)).join(', ')} removed`);
+  if (r.networks.length) parts.push(`staging network${r.networks.length === 1 ? '' : 's'} ${r.networks.map((n) => code(n)).join(', ')} removed`);
+  if (r.errors.length) parts.push(`could not clean: ${r.errors.map((e) => literal(e)).join('; ')} (tried again next time)`);
+  return { text: `:broom: Recovered what a stopped process left${r.client ? ` for *${r.client}*` : ''}: ${parts.join('; ')}.` };
 }
 
 export function renderRestoreInterrupted(a: ApprovalRow): OutMessage {

@@ -1,5 +1,5 @@
 import {
-  renderIntegritySummary, renderJobFailedAlert, renderRestoreFailedAlert, renderRestoreInterrupted, renderRunInterrupted,
+  renderIntegritySummary, renderJobFailedAlert, renderRecovered, renderRestoreFailedAlert, renderRestoreInterrupted, renderRunInterrupted,
 } from '../../../../src/notify/slack/render/notices.js';
 import * as notices from '../../../../src/notify/slack/render/notices.js';
 import type { ApprovalRow } from '../../../../src/store/approvals.js';
@@ -26,6 +26,21 @@ test('an interrupted run and an interrupted restore: step and database names are
   const m = renderRestoreInterrupted({ id: '7', client: 'demo', last_step: TYPED, old_database: 'demo_old_20260310', restore_database: TYPED } as ApprovalRow);
   expectShownLiterally(m);
   expect(m.text).toContain('kept as `demo_old_20260310`');
+});
+
+test('what a recovery cleaned: one line; step names, destinations and errors escaped', () => {
+  const started = new Date('2026-03-10T03:00:00Z');
+  for (const typed of [{ step: TYPED }, { destination: TYPED }, { error: TYPED }]) {
+    const m = renderRecovered({
+      client: 'demo', runs: [{ id: '5', kind: 'restore_test', step: typed.step ?? 'restoring', startedAt: started }],
+      leftovers: [{ destination: typed.destination ?? 'local', removed: 2 }], containers: ['backup-bot-demo-5-abc123'], networks: [],
+      errors: typed.error ? [typed.error] : [],
+    });
+    expectShownLiterally(m);
+    expect(m.text).not.toContain('\n');
+  }
+  const m = renderRecovered({ client: 'demo', runs: [{ id: '5', kind: 'backup', step: 'dumping', startedAt: started }], leftovers: [{ destination: 'local', removed: 1 }], containers: [], networks: ['bb-net'], errors: [] });
+  expect(m.text).toBe(':broom: Recovered what a stopped process left for *demo*: run 5 (backup, last step "dumping") marked interrupted; 1 leftover partial upload removed from storage "local"; staging network `bb-net` removed.');
 });
 
 test('the monthly integrity summary: each error is escaped', () => {
