@@ -61,7 +61,8 @@ test('intact: the period\'s rows per client, the backup before it, verification 
   expect(demo.lastVerifiedBeforePeriod).toMatchObject({ takenAt: '2025-12-30T03:00:00.000Z' });
   expect(demo.backups[0]).toMatchObject({ verified: true, verifiedAt: '2026-03-02T06:00:00.000Z', observations: 'monthly read-back', verification: { status: 'intact' } });
   expect(demo.restoreTests).toEqual([expect.objectContaining({ id: ids.test, qaSignature: expect.objectContaining({ signerName: 'Quique QA', role: 'QA', keyId: ctx.signer.keyId }) })]);
-  expect(demo.incidents.map((i) => i.id)).toEqual([ids.incident]);
+  // the restore incident, and the §13.5 incident the RPO alert opened (issue 17: every S1/S2 alert opens one)
+  expect(demo.incidents.map((i) => [i.id === ids.incident ? 'restore' : 'alert', i.at])).toEqual([['alert', '2026-02-10T00:00:00.000Z'], ['restore', '2026-03-10T12:00:00.000Z']]);
   expect(demo.alerts).toEqual([expect.objectContaining({ kind: 'rpo', openedAt: '2026-02-10T00:00:00.000Z', resolvedAt: '2026-02-11T00:00:00.000Z' })]);
   expect(data.clients.find((c) => c.client === 'other')!.backups.map((b) => b.id)).toEqual([ids.otherBackup]);
   expect(data.integrityIssues).toEqual([]);
@@ -85,7 +86,7 @@ test('edited rows: each problem on the row it is about, in the integrity list; a
   const test = demo.restoreTests[0]!;
   expect(test.verification.status).toBe('broken');
   expect(test.verification.status === 'broken' && test.verification.reasons.join(' | ')).toMatch(/edited: its content no longer matches its hash.*\| bad signature: /);
-  expect(demo.incidents[0]!.verification).toMatchObject({ status: 'broken', reasons: [expect.stringContaining('edited')] });
+  expect(demo.incidents.find((i) => i.id === ids.incident)!.verification).toMatchObject({ status: 'broken', reasons: [expect.stringContaining('edited')] });
   // The integrity list: demo's problems with their register and row, none of the other client's.
   const issues = data.integrityIssues.map((i) => `${i.register}:${i.id}:${i.client}:${i.what}`);
   expect(issues).toEqual(expect.arrayContaining([`backups:${ids.inPeriod}:demo:edited`, `restoreTests:${ids.test}:demo:edited`, `restoreTests:${ids.test}:demo:bad signature`, `incidents:${ids.incident}:demo:edited`]));
