@@ -39,7 +39,7 @@ describe('verifyBackup / listStoredBackups', () => {
   test('verifies the newest stored backup (or the one given), records a verify run, register and audit; a corrupted copy fails', async () => {
     const a = await runBackup(ctx, { client: 'demo', actor: 'alice', trigger: 'cli', notify: false });
     await new Promise((r) => setTimeout(r, 1100));
-    const b = await runBackup(ctx, { client: 'demo', actor: 'alice', trigger: 'cli', notify: false, type: 'pre-change' });
+    const b = await runBackup(ctx, { client: 'demo', actor: 'alice', trigger: 'cli', notify: false, type: 'pre-change', ticket: 'CHG-7', reason: 'schema migration' });
     expect(a.ok && b.ok).toBe(true);
 
     const listed = await listStoredBackups(ctx, 'demo');

@@ -91,7 +91,8 @@ test('/backup now|status|list|log, /restore-test and the QA button answer in und
   const log = answered('/backup log demo', await bot.slash('log demo', { channel: 'C0AUDIT' }));
   expect((await log.answer(30_000)).text).toContain('Posting the registers');
   await idle();
-  expect(bot.emu.files.filter((f) => f.channel === 'C0AUDIT')).toHaveLength(2);
+  // §11, §12 and §13.5 (issue 17)
+  expect(bot.emu.files.filter((f) => f.channel === 'C0AUDIT').map((f) => f.filename)).toEqual([expect.stringMatching(/registro-backups/), expect.stringMatching(/registro-pruebas-restore/), expect.stringMatching(/historial-incidentes/)]);
 
   // /restore-test: acknowledged at once; the test runs in its staging container and is registered OK
   const rt = answered('/restore-test demo', await bot.slash('demo', { command: '/restore-test' }));
