@@ -16,6 +16,7 @@ import { createMetrics } from './slack/metrics.js';
 import { startOpsEndpoints, type OpsEndpoints } from './ops-endpoints.js';
 import { parseListen } from './config/schema.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
+import { openWorkQueueRunner, type WorkQueueRunner } from './work-queue-runner.js';
 
 export interface Server {
   ctx: Context;
@@ -28,6 +29,8 @@ export interface Server {
   ops: OpsEndpoints;
   /** The bree scheduler, unless disabled with `scheduler: false`. */
   scheduler?: Scheduler;
+  /** The shared work queue the scheduler hands heavy work to (issue 21). */
+  workQueue?: WorkQueueRunner;
 }
 
 export interface ServerOptions extends ContextOptions {
@@ -42,6 +45,8 @@ export interface ServerOptions extends ContextOptions {
   metricsListen?: string;
   /** Scheduled jobs: options, or false to run without them (default on). */
   scheduler?: SchedulerOptions | false;
+  /** The shared work queue under the scheduler (issue 21): options, or false to run queued jobs where they fire. */
+  workQueue?: { pollSeconds?: number } | false;
 }
 
 /**
@@ -121,11 +126,20 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
     }
   }
   let scheduler: Scheduler | undefined;
+  let workQueue: WorkQueueRunner | undefined;
   if (opts.scheduler !== false) {
     try {
-      scheduler = await createScheduler(ctx, opts.scheduler || {});
+      const queue = opts.workQueue === false ? undefined : await openWorkQueueRunner(ctx, opts.workQueue || {});
+      // Stopped in reverse: stop pulling work, stop the scheduler (waits for the work in hand), close the queue.
+      if (queue) stoppers.push(() => queue.stop());
+      scheduler = await createScheduler(ctx, { ...(opts.scheduler || {}), ...(queue ? { dispatch: (spec, fire) => queue.dispatch(spec, fire) } : {}) });
       const started = scheduler;
       stoppers.push(async () => { await started.stop(); });
+      if (queue) {
+        stoppers.push(() => queue.pause());
+        await queue.start((name, attempt) => started.run(name, attempt), () => started.running());
+      }
+      workQueue = queue;
       const { caughtUp } = await scheduler.start();
       process.stdout.write(`backup-bot: ${scheduler.specs.length} scheduled job(s) in ${ctx.config.timezone}${caughtUp.length ? `; catching up ${caughtUp.join(', ')}` : ''}\n`);
     } catch (err) {
@@ -135,7 +149,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   }
   log.info({ clients: Object.keys(ctx.config.clients), slack: Boolean(ctx.config.slack) }, 'backup-bot started');
   process.stdout.write(`backup-bot: serving ${Object.keys(ctx.config.clients).length} client(s): ${Object.keys(ctx.config.clients).join(', ')}${ctx.config.slack ? '' : ' (no Slack: reports on the console)'}\n`);
-  return { ctx, stopped, stop, ops, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}) };
+  return { ctx, stopped, stop, ops, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}), ...(workQueue ? { workQueue } : {}) };
 }
 
 /** What a stopped process left behind: runs marked interrupted, production restores shown interrupted, orphaned staging removed. */

@@ -71,7 +71,13 @@ async function pickBackup(ctx: Context, client: string, key?: string): Promise<B
 export async function runRestoreTest(ctx: Context, input: RestoreTestInput): Promise<RestoreTestOutcome> {
   ctx.client(input.client);
   const backup = await pickBackup(ctx, input.client, input.backupKey);
-  const res = await ctx.store.withLock('restore_test', input.client, () => restoreTestLocked(ctx, input, backup), { wait: false });
+  // restoreTest.maxConcurrent: restore tests at once on one Docker engine, across replicas and front doors.
+  const engine = ctx.config.docker.host ?? process.env.DOCKER_HOST ?? 'local';
+  const onEngine = () => ctx.store.withSlot('staging-engine', engine, ctx.config.restoreTest.maxConcurrent, () => restoreTestLocked(ctx, input, backup), {
+    signal: input.signal,
+    onWait: () => ctx.logger.info({ client: input.client, engine }, `restore test of ${input.client} waits: ${ctx.config.restoreTest.maxConcurrent} already run on the Docker engine`),
+  });
+  const res = await ctx.store.withLock('restore_test', input.client, onEngine, { wait: false });
   if (!res.acquired) {
     const running = (await ctx.store.runs.running({ client: input.client, kind: 'restore_test' }))[0];
     await ctx.store.audit.append({ actor: input.actor, action: 'restore_test.refused', client: input.client, reason: 'another restore test of this client is running', details: { running: running?.id ?? null } });

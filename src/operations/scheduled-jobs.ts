@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import { quarterOf } from '../store/restore-test-register.js';
 import { zonedParts } from '../core/time.js';
-import { runJob, type JobOutcome } from './job-runner.js';
+import { runJob, type JobOutcome, type WorkAttempt } from './job-runner.js';
 import { BackupBusyError, runBackup } from './backup.js';
 import { prune } from './prune.js';
 import { verifyBackup } from './verify-backup.js';
@@ -15,14 +15,17 @@ import { postDigest } from './digest.js';
  * context and call one of these). Each goes through runJob: one execution per schedule fire across
  * replicas, failures recorded and alerted; `signal` is aborted when the job is cancelled at shutdown.
  */
-export interface ScheduledInput { cron: string; signal?: AbortSignal }
+/** `attempt`: set when the run comes from the shared work queue (issue 21). */
+export interface ScheduledInput { cron: string; signal?: AbortSignal; attempt?: WorkAttempt }
 
 /** scheduled-backup:<client> — runBackup(type scheduled, wait:false); a running Slack backup means skip, never overlap. */
 export async function scheduledBackup(ctx: Context, input: ScheduledInput & { client: string }): Promise<JobOutcome> {
   const { client } = input;
-  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
     try {
-      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal });
+      if (input.attempt && input.attempt.n > 1) await cleanUpEarlierAttempt(ctx, client);
+      const work = input.attempt ? { work: { id: input.attempt.id, attempt: input.attempt.n, of: input.attempt.of, fire: input.attempt.fire, waitedSeconds: input.attempt.waitedSeconds ?? null } } : undefined;
+      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal, ...(work ? { details: work } : {}) });
       return { status: out.ok ? 'ok' : 'failed', runId: out.run.id, ...(out.error ? { error: out.error } : {}) };
     } catch (err) {
       if (!(err instanceof BackupBusyError)) throw err;
@@ -38,11 +41,24 @@ export async function scheduledBackup(ctx: Context, input: ScheduledInput & { cl
   return outcome;
 }
 
+/**
+ * Before the next attempt of a backup whose replica died: under the client's backup lock (nobody else is
+ * writing its files), the dead attempt's `.partial` files and open multipart uploads are removed.
+ */
+async function cleanUpEarlierAttempt(ctx: Context, client: string): Promise<void> {
+  await ctx.store.withLock('backup', client, async () => {
+    for (const dest of ctx.client(client).storage) {
+      const n = await ctx.storage(dest).cleanupPartials(`${client}/`).catch((err: unknown) => { ctx.logger.warn({ client, dest, err: String(err) }, 'could not clean up the earlier attempt'); return 0; });
+      if (n > 0) ctx.logger.warn({ client, dest, removed: n }, `removed ${n} leftover(s) of the earlier attempt's backup of ${client}`);
+    }
+  }, { wait: true });
+}
+
 /** retention — daily, per client: prune, and drop the old databases kept by swap restores past approvals.keepOldFor. */
 export async function scheduledRetention(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
       const r = await prune(ctx, { client, actor: 'schedule', trigger: 'schedule' });
       const dropped = await dropExpiredOldDatabases(ctx, client);
       const dropErrors = dropped.filter((d) => d.error).map((d) => `cannot drop the old database ${d.database}: ${d.error}`);
@@ -62,7 +78,7 @@ export async function scheduledRetention(ctx: Context, input: ScheduledInput): P
 export async function scheduledIntegrityCheck(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
       const r = await verifyBackup(ctx, { client, actor: 'schedule', trigger: 'schedule', notify: true });
       return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
     }));
@@ -82,7 +98,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
   const out: JobOutcome[] = [];
   const tz = ctx.config.timezone;
   for (const [client, c] of Object.entries(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
       const now = ctx.clock.now();
       const month = Number(zonedParts(now, tz).month);
       if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
@@ -103,7 +119,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
 
 /** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions. */
 export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
     const run = await ctx.store.runs.start({ kind: 'watchdog', actor: 'schedule', trigger: 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       const r = await runWatchdog(ctx);
@@ -121,7 +137,7 @@ export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Pr
 
 /** digest — daily at slack.digest.cron: one message for all clients. */
 export async function scheduledDigest(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+  return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
     const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule' });
     return { runId: r.runId };
   });

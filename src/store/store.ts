@@ -3,6 +3,7 @@ import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
 import { isLocked, withLock, type LockResult } from './locks.js';
+import { withSlot, type SlotOptions } from './slots.js';
 import { reapInterruptedRuns } from './interrupted.js';
 import { checkRuntimeRole, type RuntimeRoleCheck } from './privileges.js';
 import * as alerts from './alerts.js';
@@ -77,6 +78,8 @@ export interface Store extends BoundQueries {
   /** Runs `fn` while holding the advisory lock `scope:key` (on a dedicated connection); see locks.ts. */
   withLock<T>(scope: string, key: string, fn: () => Promise<T>, opts?: { wait?: boolean }): Promise<LockResult<T>>;
   isLocked(scope: string, key: string): Promise<boolean>;
+  /** Runs `fn` holding one of `limit` slots `scope:key` shared by every replica (waits for one); see slots.ts. */
+  withSlot<T>(scope: string, key: string, limit: number, fn: () => Promise<T>, opts?: SlotOptions): Promise<T>;
   /** Marks `running` runs of processes that are gone as interrupted; returns them. */
   reapInterruptedRuns(at: Date): Promise<runs.Run[]>;
   /** This process's instance (claimed once, released by close()). */
@@ -127,6 +130,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     transaction: (fn) => withTransaction(pool, (c) => fn(queriesOn(c))),
     withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
     isLocked: (scope, key) => isLocked(pool, scope, key),
+    withSlot: (scope, key, limit, fn, o) => withSlot(pool, scope, key, limit, fn, o),
     reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
     claimInstance: () => claimInstance(pool),
     ping: async () => { await pool.query('SELECT 1'); },

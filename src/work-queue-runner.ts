@@ -1,0 +1,95 @@
+import type { Config } from './config/schema.js';
+import type { Context } from './context.js';
+import { errorMessage } from './core/errors.js';
+import { databaseServer } from './core/db-url.js';
+import { parseDuration } from './config/duration.js';
+import type { JobOutcome, WorkAttempt } from './operations/job-runner.js';
+import type { JobSpec } from './jobs/worker.js';
+import { openWorkQueue, type ClaimedWork, type QueueFigures, type WorkGroup, type WorkQueue } from './store/work-queue.js';
+
+/**
+ * The shared work queue under bree's schedule (issue 21). Every replica's cron timers still fire, but a fire of
+ * heavy work (a client's scheduled backup, retention, the integrity check, the restore tests) is enqueued
+ * instead of started: the same job and fire give one piece of work whichever replicas enqueue it. Each replica
+ * pulls work while it has a free slot (workers.maxConcurrent) and runs it as before, as the job's bree worker
+ * (scheduler.run with the attempt), so the fire claim, the job lock, the run rows and the alerts are unchanged.
+ * The watchdog and the digest are light and still run where they fire.
+ */
+export const QUEUED_JOBS: ReadonlySet<JobSpec['job']> = new Set(['scheduled-backup', 'retention', 'integrity-check', 'restore-test']);
+
+export interface WorkQueueRunner {
+  readonly queue: WorkQueue;
+  /** SchedulerOptions.dispatch: enqueues the fire of a queued job (true), leaves the others to the scheduler (false). */
+  dispatch(spec: JobSpec, fire: Date): boolean;
+  /** Starts pulling work into `run` (the scheduler's run). */
+  start(run: (name: string, attempt: WorkAttempt) => Promise<JobOutcome[]>, running: () => string[]): Promise<void>;
+  /** Work this replica runs right now. */
+  running(): Array<{ name: string; attempt: number; since: Date }>;
+  figures(): Promise<QueueFigures>;
+  /** Stops pulling new work (at the start of a stop: work in hand goes on, the scheduler's stop waits for it). */
+  pause(): Promise<void>;
+  /** Closes the queue (after the scheduler stopped: what was in hand is settled). */
+  stop(): Promise<void>;
+}
+
+/** The group that limits a job across replicas: a dump counts against its database server, a restore test against its Docker engine. */
+export function workGroup(config: Config, spec: Pick<JobSpec, 'job' | 'client'>): WorkGroup | undefined {
+  if (spec.job === 'scheduled-backup' && spec.client) {
+    const db = config.clients[spec.client]?.database;
+    const server = db ? databaseServer(db) : undefined;
+    return server ? { id: `db:${server}`, tier: 'db' } : undefined;
+  }
+  if (spec.job === 'restore-test') return { id: `docker:${config.docker.host ?? process.env.DOCKER_HOST ?? 'local'}`, tier: 'docker' };
+  return undefined;
+}
+
+export async function openWorkQueueRunner(ctx: Context, opts: { pollSeconds?: number } = {}): Promise<WorkQueueRunner> {
+  const config = ctx.config;
+  const w = config.workers;
+  const log = ctx.logger.child({ component: 'work-queue' });
+  const leaseSeconds = Math.round((parseDuration(w.leaseTimeout) ?? 120_000) / 1000);
+  const queue = await openWorkQueue({
+    url: config.state.url, ownerUrl: config.state.ownerUrl,
+    limits: { maxConcurrent: w.maxConcurrent, perTier: { db: w.perDatabaseHost, docker: config.restoreTest.maxConcurrent }, leaseSeconds, attempts: w.attempts, pollSeconds: opts.pollSeconds },
+    onError: (err) => log.warn({ err: errorMessage(err) }, 'work queue error'),
+  });
+  const inHand = new Map<string, { name: string; attempt: number; since: Date }>();
+
+  const handle = async (work: ClaimedWork, run: (name: string, attempt: WorkAttempt) => Promise<JobOutcome[]>, running: () => string[]): Promise<void> => {
+    const { data } = work;
+    // One bree worker per job name: an earlier fire of the same job still running here goes first.
+    while (running().includes(data.name)) await new Promise((r) => setTimeout(r, 500));
+    const waitedSeconds = Math.max(0, Math.round((Date.now() - new Date(data.enqueuedAt).getTime()) / 1000));
+    const attempt: WorkAttempt = { id: work.id, n: work.attempt, of: w.attempts, fire: data.fire, waitedSeconds };
+    log.info({ work: work.id, job: data.name, fire: data.fire, attempt: work.attempt, waitedSeconds }, `running queued ${data.name} (attempt ${work.attempt} of ${w.attempts}, waited ${waitedSeconds} s)`);
+    inHand.set(work.id, { name: data.name, attempt: work.attempt, since: new Date() });
+    try {
+      const outcomes = await run(data.name, attempt);
+      // Cancelled at shutdown: the attempt did not happen; the next one runs on a replica that is not stopping.
+      const cancelled = outcomes.filter((o) => o.status === 'cancelled');
+      if (cancelled.length > 0) throw new Error(`${data.name} was cancelled (${cancelled[0]!.reason ?? 'the bot is stopping'})`);
+    } finally {
+      inHand.delete(work.id);
+    }
+  };
+
+  return {
+    queue,
+    dispatch(spec, fire) {
+      if (!QUEUED_JOBS.has(spec.job)) return false;
+      const data = { name: spec.name, job: spec.job, ...(spec.client ? { client: spec.client } : {}), fire: fire.toISOString(), enqueuedAt: new Date().toISOString(), by: ctx.instance.id };
+      void queue.enqueue(data, workGroup(config, spec))
+        .then((id) => log.info({ job: spec.name, fire: data.fire, work: id }, id ? `queued ${spec.name} for its ${data.fire} fire` : `${spec.name} for its ${data.fire} fire is already queued`))
+        .catch((err: unknown) => log.error({ job: spec.name, fire: data.fire, err: errorMessage(err) }, `could not queue ${spec.name}`));
+      return true;
+    },
+    async start(run, running) {
+      await queue.work((work) => handle(work, run, running));
+      log.info({ maxConcurrent: w.maxConcurrent, perDatabaseHost: w.perDatabaseHost, leaseSeconds, attempts: w.attempts }, 'pulling work from the shared queue');
+    },
+    running: () => [...inHand.values()],
+    figures: () => queue.figures(),
+    pause: () => queue.pause(),
+    stop: () => queue.stop(),
+  };
+}
