@@ -17,6 +17,7 @@ import { startOpsEndpoints, type OpsEndpoints } from './ops-endpoints.js';
 import { parseListen } from './config/schema.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 import { openWorkQueueRunner, type WorkQueueRunner } from './work-queue-runner.js';
+import { registerQueueMetrics } from './slack/queue-metrics.js';
 
 export interface Server {
   ctx: Context;
@@ -139,6 +140,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
         stoppers.push(() => queue.pause());
         await queue.start((name, attempt) => started.run(name, attempt), () => started.running());
       }
+      if (queue) registerQueueMetrics(metrics.registry, queue, `${ctx.instance.host}:${ctx.instance.pid}`);
       workQueue = queue;
       const { caughtUp } = await scheduler.start();
       process.stdout.write(`backup-bot: ${scheduler.specs.length} scheduled job(s) in ${ctx.config.timezone}${caughtUp.length ? `; catching up ${caughtUp.join(', ')}` : ''}\n`);

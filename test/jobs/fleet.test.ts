@@ -175,6 +175,13 @@ test('twelve clients on one fire, two replicas with maxConcurrent 2: never more 
     try {
       const queued = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM backup_bot_queue.job WHERE name = 'work' AND state < 'active'`);
       expect(Number(queued.rows[0]!.n)).toBe(8);
+      // /metrics of a replica: the queue's depth, its oldest wait, and the work running here and in the fleet.
+      const url = /\/healthz and \/metrics on (http:\/\/\S+)/.exec(a.out)![1]!;
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^backupbot_work_queued 8$/m);
+      expect(metrics).toMatch(/^backupbot_work_active 4$/m);
+      expect(metrics).toMatch(new RegExp(`^backupbot_work_running\\{replica="[^"]+:${a.child.pid}"\\} 2$`, 'm'));
+      expect(Number(/^backupbot_work_oldest_wait_seconds (\S+)$/m.exec(metrics)![1])).toBeGreaterThan(3);
       // Let the dumps go, one every 300 ms.
       for (const r of releases) { await r(); await sleep(300); }
       await until('twelve finished backups', async () => (await listRuns(db.pool, { kind: 'backup', limit: 100 })).filter((r) => r.status !== 'running').length >= 12 && true, 120_000);
@@ -234,8 +241,10 @@ test('a replica killed (SIGKILL) mid-backup: the other takes the work after the 
     expect(await listRuns(db.pool, { status: 'running' })).toEqual([]);
     expect(partialFiles(dir)).toEqual([]);
     expect((await listBackups(db.pool, { client: 'gamma', onlyOk: true, verifiedOnly: true })).length).toBe(1);
-    const work = await db.pool.query<{ state: string; retry_count: number }>(`SELECT state, retry_count FROM backup_bot_queue.job WHERE name = 'work'`);
-    expect(work.rows).toEqual([{ state: 'completed', retry_count: 1 }]);
+    // The run row ends before the job's worker reports back; then the work is completed, on its second attempt.
+    const work = async () => (await db.pool.query<{ state: string; retry_count: number }>(`SELECT state, retry_count FROM backup_bot_queue.job WHERE name = 'work'`)).rows;
+    await until('the work to be completed', async () => (await work())[0]?.state === 'completed', 20_000);
+    expect(await work()).toEqual([{ state: 'completed', retry_count: 1 }]);
     expect(survivor.out).toMatch(/attempt 2 of scheduled-backup for gamma: the earlier attempt's replica is gone/);
     process.stdout.write(`fleet kill test: the backup completed on the other replica ${Math.round(tookMs / 1000)} s after the kill (lease ${leaseMs / 1000} s)\n`);
   } finally {
