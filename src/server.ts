@@ -18,6 +18,7 @@ import { parseListen } from './config/schema.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 import { openWorkQueueRunner, type WorkQueueRunner } from './work-queue-runner.js';
 import { registerQueueMetrics } from './slack/queue-metrics.js';
+import { runRequestedBackup } from './operations/queued-backup.js';
 
 export interface Server {
   ctx: Context;
@@ -100,6 +101,8 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   // /metrics and /healthz on their own listener (metrics.listen), with or without Slack; closed last.
   const metrics = createMetrics(ctx.store, { onError: (err) => log.warn({ err: errorMessage(err) }, 'could not read the figures for /metrics') });
   let slackApp: SlackApp | undefined;
+  /** The shared work queue, once the scheduler has started (the Slack app reads it when a command comes). */
+  let workQueue: WorkQueueRunner | undefined;
   const listen = opts.metricsListen ?? ctx.config.metrics.listen;
   let ops: OpsEndpoints;
   try {
@@ -116,7 +119,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   }
   if (ctx.config.slack) {
     try {
-      slackApp = await startSlackApp(ctx, { metrics, port: opts.slackPort, host: opts.slackHost });
+      slackApp = await startSlackApp(ctx, { metrics, port: opts.slackPort, host: opts.slackHost, queue: () => workQueue });
       if (sink instanceof SlackWebSink) sink.onFailure = (method) => metrics.slackFailures.inc({ method });
       const started = slackApp;
       stoppers.push(() => started.stop());
@@ -127,7 +130,6 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
     }
   }
   let scheduler: Scheduler | undefined;
-  let workQueue: WorkQueueRunner | undefined;
   if (opts.scheduler !== false) {
     try {
       const queue = opts.workQueue === false ? undefined : await openWorkQueueRunner(ctx, opts.workQueue || {});
@@ -138,7 +140,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
       stoppers.push(async () => { await started.stop(); });
       if (queue) {
         stoppers.push(() => queue.pause());
-        await queue.start((name, attempt) => started.run(name, attempt), () => started.running());
+        await queue.start((name, attempt) => started.run(name, attempt), () => started.running(), async (r, attempt) => { await runRequestedBackup(ctx, r, attempt); });
       }
       if (queue) registerQueueMetrics(metrics.registry, queue, `${ctx.instance.host}:${ctx.instance.pid}`);
       workQueue = queue;

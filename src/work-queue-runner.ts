@@ -4,6 +4,7 @@ import { errorMessage } from './core/errors.js';
 import { databaseServer } from './core/db-url.js';
 import { parseDuration } from './config/duration.js';
 import type { JobOutcome, WorkAttempt } from './operations/job-runner.js';
+import type { BackupRequest } from './operations/queued-backup.js';
 import type { JobSpec } from './jobs/worker.js';
 import { openWorkQueue, type ClaimedWork, type QueueFigures, type WorkGroup, type WorkQueue } from './store/work-queue.js';
 
@@ -21,8 +22,10 @@ export interface WorkQueueRunner {
   readonly queue: WorkQueue;
   /** SchedulerOptions.dispatch: enqueues the fire of a queued job (true), leaves the others to the scheduler (false). */
   dispatch(spec: JobSpec, fire: Date): boolean;
-  /** Starts pulling work into `run` (the scheduler's run). */
-  start(run: (name: string, attempt: WorkAttempt) => Promise<JobOutcome[]>, running: () => string[]): Promise<void>;
+  /** Queues a person's `/backup now`; resolves at once with its id and how many pieces of work are queued before it. */
+  enqueueBackupRequest(r: BackupRequest): Promise<{ id: string; ahead: number }>;
+  /** Starts pulling work: scheduled jobs into `run` (the scheduler's run), people's requests into `requested`. */
+  start(run: (name: string, attempt: WorkAttempt) => Promise<JobOutcome[]>, running: () => string[], requested: (r: BackupRequest, attempt: WorkAttempt) => Promise<void>): Promise<void>;
   /** Work this replica runs right now. */
   running(): Array<{ name: string; attempt: number; since: Date }>;
   figures(): Promise<QueueFigures>;
@@ -55,8 +58,17 @@ export async function openWorkQueueRunner(ctx: Context, opts: { pollSeconds?: nu
   });
   const inHand = new Map<string, { name: string; attempt: number; since: Date }>();
 
-  const handle = async (work: ClaimedWork, run: (name: string, attempt: WorkAttempt) => Promise<JobOutcome[]>, running: () => string[]): Promise<void> => {
+  type Handlers = { run: (name: string, attempt: WorkAttempt) => Promise<JobOutcome[]>; running: () => string[]; requested: (r: BackupRequest, attempt: WorkAttempt) => Promise<void> };
+  const handle = async (work: ClaimedWork, h: Handlers): Promise<void> => {
     const { data } = work;
+    const { run, running } = h;
+    if (data.request) {
+      const waitedSeconds = Math.max(0, Math.round((Date.now() - new Date(data.enqueuedAt).getTime()) / 1000));
+      log.info({ work: work.id, client: data.request.client, attempt: work.attempt, waitedSeconds }, `running the queued backup of ${data.request.client} asked by ${data.request.actorName} (waited ${waitedSeconds} s)`);
+      inHand.set(work.id, { name: data.name, attempt: work.attempt, since: new Date() });
+      try { await h.requested(data.request, { id: work.id, n: work.attempt, of: w.attempts, fire: data.fire, waitedSeconds }); } finally { inHand.delete(work.id); }
+      return;
+    }
     // One bree worker per job name: an earlier fire of the same job still running here goes first.
     while (running().includes(data.name)) await new Promise((r) => setTimeout(r, 500));
     const waitedSeconds = Math.max(0, Math.round((Date.now() - new Date(data.enqueuedAt).getTime()) / 1000));
@@ -83,8 +95,14 @@ export async function openWorkQueueRunner(ctx: Context, opts: { pollSeconds?: nu
         .catch((err: unknown) => log.error({ job: spec.name, fire: data.fire, err: errorMessage(err) }, `could not queue ${spec.name}`));
       return true;
     },
-    async start(run, running) {
-      await queue.work((work) => handle(work, run, running));
+    async enqueueBackupRequest(r) {
+      const now = new Date().toISOString();
+      const data = { name: `backup-now:${r.client}`, job: 'backup-now', client: r.client, fire: now, enqueuedAt: now, by: ctx.instance.id, request: r };
+      const id = (await queue.enqueue(data, workGroup(config, { job: 'scheduled-backup', client: r.client }), { unique: true }))!;
+      return { id, ahead: (await queue.ahead(id)) ?? 0 };
+    },
+    async start(run, running, requested) {
+      await queue.work((work) => handle(work, { run, running, requested }));
       log.info({ maxConcurrent: w.maxConcurrent, perDatabaseHost: w.perDatabaseHost, leaseSeconds, attempts: w.attempts }, 'pulling work from the shared queue');
     },
     running: () => [...inHand.values()],

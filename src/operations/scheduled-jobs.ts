@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { quarterOf } from '../store/restore-test-register.js';
 import { zonedParts } from '../core/time.js';
 import { runJob, type JobOutcome, type WorkAttempt } from './job-runner.js';
+import { cleanUpEarlierAttempt } from './queued-backup.js';
 import { BackupBusyError, runBackup } from './backup.js';
 import { prune } from './prune.js';
 import { verifyBackup } from './verify-backup.js';
@@ -39,19 +40,6 @@ export async function scheduledBackup(ctx: Context, input: ScheduledInput & { cl
     await checkClient(ctx, client).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'watchdog check after the backup failed'));
   }
   return outcome;
-}
-
-/**
- * Before the next attempt of a backup whose replica died: under the client's backup lock (nobody else is
- * writing its files), the dead attempt's `.partial` files and open multipart uploads are removed.
- */
-async function cleanUpEarlierAttempt(ctx: Context, client: string): Promise<void> {
-  await ctx.store.withLock('backup', client, async () => {
-    for (const dest of ctx.client(client).storage) {
-      const n = await ctx.storage(dest).cleanupPartials(`${client}/`).catch((err: unknown) => { ctx.logger.warn({ client, dest, err: String(err) }, 'could not clean up the earlier attempt'); return 0; });
-      if (n > 0) ctx.logger.warn({ client, dest, removed: n }, `removed ${n} leftover(s) of the earlier attempt's backup of ${client}`);
-    }
-  }, { wait: true });
 }
 
 /** retention — daily, per client: prune, and drop the old databases kept by swap restores past approvals.keepOldFor. */

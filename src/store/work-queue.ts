@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 
@@ -24,6 +24,8 @@ export interface WorkData {
   enqueuedAt: string;
   /** Instance id of the replica that enqueued it. */
   by?: number;
+  /** A person's request (`/backup now`): who asked, checked again when it runs. */
+  request?: { client: string; actor: string; actorName: string };
 }
 
 export interface WorkGroup { id: string; tier: 'db' | 'docker' }
@@ -58,8 +60,11 @@ export interface QueueFigures {
 }
 
 export interface WorkQueue {
-  /** Enqueues work; returns its id, or undefined when the same work (job and fire) is already queued or done. */
-  enqueue(data: WorkData, group?: WorkGroup): Promise<string | undefined>;
+  /**
+   * Enqueues work; returns its id, or undefined when the same work (job and fire) is already queued or done.
+   * `unique`: a request of its own (a person's), never merged with another.
+   */
+  enqueue(data: WorkData, group?: WorkGroup, opts?: { unique?: boolean }): Promise<string | undefined>;
   /** Starts pulling work: `handler` runs each piece; it resolving completes the work, throwing fails the attempt. */
   work(handler: (w: ClaimedWork) => Promise<void>): Promise<void>;
   /** How many queued pieces were enqueued before `id` (its place in the queue), or undefined when it is no longer queued. */
@@ -97,7 +102,10 @@ async function install(url: string, limits: WorkLimits): Promise<void> {
   boss.on('error', () => {});
   await boss.start();
   try {
-    if (!(await boss.getQueue(WORK_QUEUE))) await boss.createQueue(WORK_QUEUE, { policy: 'standard' }).catch(async (err: unknown) => { if (!(await boss.getQueue(WORK_QUEUE))) throw err; });
+    // notify: a new piece of work wakes the replicas at once (LISTEN/NOTIFY) instead of at their next poll.
+    const q = await boss.getQueue(WORK_QUEUE);
+    if (!q) await boss.createQueue(WORK_QUEUE, { policy: 'standard', notify: true }).catch(async (err: unknown) => { if (!(await boss.getQueue(WORK_QUEUE))) throw err; });
+    else if (!q.notify) await boss.updateQueue(WORK_QUEUE, { notify: true });
   } finally {
     await boss.stop({ graceful: false, close: true }).catch(() => {});
   }
@@ -118,16 +126,16 @@ export function workQueueGrants(role: string): string[] {
 export async function openWorkQueue(opts: { url: string; ownerUrl?: string; limits: WorkLimits; onError?: (err: Error) => void }): Promise<WorkQueue> {
   const { limits } = opts;
   await install(opts.ownerUrl ?? opts.url, limits);
-  const boss = new PgBoss(bossOptions(opts.url, limits, { supervise: true, migrate: false }));
+  const boss = new PgBoss(bossOptions(opts.url, limits, { supervise: true, migrate: false, useListenNotify: true }));
   boss.on('error', (err: Error) => opts.onError?.(err));
   await boss.start();
   const stats = new pg.Pool({ connectionString: opts.url, max: 2, application_name: 'backup-bot queue figures' });
   stats.on('error', () => {});
   let stopped = false;
   return {
-    async enqueue(data, group) {
+    async enqueue(data, group, o = {}) {
       const id = await boss.send(WORK_QUEUE, data as unknown as object, {
-        id: workId(data.name, data.fire),
+        id: o.unique ? randomUUID() : workId(data.name, data.fire),
         retryLimit: limits.attempts - 1, retryDelay: 0,
         heartbeatSeconds: limits.leaseSeconds,
         // The lease is the heartbeat; expiry only bounds a replica that is alive but stuck (pg-boss allows 24 h at most).

@@ -42,7 +42,11 @@ export interface Bot {
 export const DEMO_CHANNEL = 'C0DEMO';
 export const OPS_CHANNEL = 'C0OPS';
 
-export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions } = {}): Promise<Bot> {
+export async function startBot(o: {
+  socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions;
+  /** Run the scheduler and the shared work queue (issue 21) with these `workers` settings; default: neither. */
+  workers?: Record<string, unknown>;
+} = {}): Promise<Bot> {
   const emu = new SlackEmulator();
   await emu.start();
   const state = o.shared?.state ?? await createTestDatabase('bbt_slack');
@@ -57,6 +61,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
         botToken: emu.botToken, signingSecret: TEST_SIGNING_SECRET, apiUrl: emu.apiUrl, channel: OPS_CHANNEL,
         ...(o.socketMode ? { appToken: emu.appToken } : {}),
       },
+      ...(o.workers ? { workers: o.workers } : {}),
     },
   });
   const logs: LogLine[] = [];
@@ -67,7 +72,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: o.workers ? {} : false, workQueue: { pollSeconds: 0.5 }, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
   const pool = createPool(state.url, { max: 2, applicationName: 'backup-bot-test' });
   const opsBase = server.ops.url;
   const base = server.slack!.port !== undefined ? `http://127.0.0.1:${server.slack!.port}` : opsBase;
