@@ -252,3 +252,42 @@ test('a replica killed (SIGKILL) mid-backup: the other takes the work after the 
   }
   expect(await stopAll()).toEqual([0]);
 }, 240_000);
+
+test('workers.perDatabaseHost 1: four clients on one database server, two replicas with free slots: never two dumps against it at once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bbt-fleet-host-'));
+  dirs.push(dir);
+  const state = await createTestDatabase('bbt_fleet_hstate');
+  databases.push(state);
+  const clients: Record<string, TestDatabase> = {};
+  const releases: Array<() => Promise<void>> = [];
+  for (let i = 1; i <= 4; i++) {
+    const { db, release } = await lockedClientDatabase(`bbt_fleet_h${i}`);
+    clients[`h${i}`] = db;
+    releases.push(release);
+  }
+  const cfgPath = await prepare(dir, fleetConfig(dir, state, clients, { maxConcurrent: 2, perDatabaseHost: 1 }));
+  const a = startReplica('A', cfgPath);
+  const b = startReplica('B', cfgPath);
+  let max = 0;
+  const sampler = setInterval(() => { max = Math.max(max, [...dumpsByReplica().values()].reduce((x, y) => x + y, 0)); }, 100);
+  const db = await testContext(validateConfig(fleetConfig(dir, state, clients, {}), 'fleet test'));
+  try {
+    await until('both replicas to start', () => a.out.includes('scheduled job(s)') && b.out.includes('scheduled job(s)'), 60_000);
+    await until('one dump held', () => max >= 1, 60_000);
+    await sleep(5000);
+    expect(max).toBe(1);
+    // The other three wait in the queue (not in a replica's slot): the server's group is full.
+    const states = await db.pool.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM backup_bot_queue.job WHERE name = 'work' GROUP BY state ORDER BY state`);
+    expect(states.rows.map((r) => [r.state, Number(r.n)])).toEqual([['created', 3], ['active', 1]]);
+    for (const r of releases) await r();
+    await until('four finished backups', async () => (await listRuns(db.pool, { kind: 'backup', limit: 100 })).filter((r) => r.status === 'ok').length === 4, 120_000);
+    const runs = (await listRuns(db.pool, { kind: 'backup', limit: 100 })).sort((x, y) => new Date(x.started_at).getTime() - new Date(y.started_at).getTime());
+    // One after the other: each dump started after the previous one ended.
+    for (let i = 1; i < runs.length; i++) expect(new Date(runs[i]!.started_at).getTime()).toBeGreaterThanOrEqual(new Date(runs[i - 1]!.finished_at!).getTime() - 1000);
+    expect(max).toBe(1);
+  } finally {
+    clearInterval(sampler);
+    await db.close();
+  }
+  expect(await stopAll()).toEqual([0, 0]);
+}, 240_000);
