@@ -5,6 +5,7 @@ import { databaseServer } from './core/db-url.js';
 import { parseDuration } from './config/duration.js';
 import type { JobOutcome, WorkAttempt } from './operations/job-runner.js';
 import type { BackupRequest } from './operations/queued-backup.js';
+import { checkWorkWaiting } from './operations/work-wait.js';
 import type { JobSpec } from './jobs/worker.js';
 import { openWorkQueue, type ClaimedWork, type QueueFigures, type WorkGroup, type WorkQueue } from './store/work-queue.js';
 
@@ -56,6 +57,7 @@ export async function openWorkQueueRunner(ctx: Context, opts: { pollSeconds?: nu
     limits: { maxConcurrent: w.maxConcurrent, perTier: { db: w.perDatabaseHost, docker: config.restoreTest.maxConcurrent }, leaseSeconds, attempts: w.attempts, pollSeconds: opts.pollSeconds },
     onError: (err) => log.warn({ err: errorMessage(err) }, 'work queue error'),
   });
+  let waitTimer: NodeJS.Timeout | undefined;
   const inHand = new Map<string, { name: string; attempt: number; since: Date }>();
 
   type Handlers = { run: (name: string, attempt: WorkAttempt) => Promise<JobOutcome[]>; running: () => string[]; requested: (r: BackupRequest, attempt: WorkAttempt) => Promise<void> };
@@ -103,11 +105,22 @@ export async function openWorkQueueRunner(ctx: Context, opts: { pollSeconds?: nu
     },
     async start(run, running, requested) {
       await queue.work((work) => handle(work, { run, running, requested }));
+      // workers.maxWait: checked a few times per maxWait (at most every minute) by every replica; one alert per client.
+      const everyMs = Math.min(60_000, Math.max(1000, (parseDuration(w.maxWait) ?? 3_600_000) / 4));
+      let checking = false;
+      waitTimer = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        void queue.figures().then((f) => checkWorkWaiting(ctx, f.waiting, f.queued))
+          .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not check how long work has waited'))
+          .finally(() => { checking = false; });
+      }, everyMs);
+      waitTimer.unref();
       log.info({ maxConcurrent: w.maxConcurrent, perDatabaseHost: w.perDatabaseHost, leaseSeconds, attempts: w.attempts }, 'pulling work from the shared queue');
     },
     running: () => [...inHand.values()],
     figures: () => queue.figures(),
-    pause: () => queue.pause(),
-    stop: () => queue.stop(),
+    pause: () => { clearInterval(waitTimer); return queue.pause(); },
+    stop: () => { clearInterval(waitTimer); return queue.stop(); },
   };
 }

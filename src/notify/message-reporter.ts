@@ -13,7 +13,7 @@ import { renderAlertOpened, renderAlertResolved, renderAlertResolvedNotice } fro
 import { renderDigest } from './slack/render/digest.js';
 import {
   renderIntegritySummary, renderJobFailedAlert, renderMaintenanceNotice, renderRestoredNotice, renderRestoreFailedAlert, renderRestoreInterrupted,
-  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert,
+  renderRestoreTestDue, renderRunInterrupted, renderEvidenceAlert, renderWorkWaitingAlert,
 } from './slack/render/notices.js';
 
 /** The Slack IDs of the buttons a message may carry; they come from the listener folders' index.ts files. */
@@ -80,6 +80,7 @@ export class MessageReporter implements Reporter {
       case 'alert.restore_test_failed': return to(renderRestoreTestAlert(e));
       case 'alert.restore_failed': return to(renderRestoreFailedAlert(e, this.mentions(e.client, e.audience)));
       case 'alert.job_failed': return to(renderJobFailedAlert(e, this.mentions(e.client, e.audience)));
+      case 'alert.work_waiting': return to(renderWorkWaitingAlert(e, this.mentions(e.client, e.audience)));
       case 'alert.watchdog_opened': return to(renderAlertOpened(e.status, { schedule: e.schedule, rpo: e.rpo, mentions: this.mentions(e.client, e.audience), timezone: tz }));
       case 'alert.watchdog_resolved': return to(renderAlertResolved(e.alert, e.status, { timezone: tz, now: e.now }));
       case 'alert.watchdog_resolved_notice': return to(renderAlertResolvedNotice(e.client, e.resolved, e.status, { timezone: tz, now: e.now }));

@@ -37,6 +37,7 @@ export type ReportEvent =
   | { kind: 'alert.restore_test_failed'; client: string; backupFile: string; failedStep?: string; error: string; runId: string }
   | { kind: 'alert.restore_failed'; client: string; approvalId: string; step: string; summary: string; severity: 'S1' | 'S2'; audience: Audience }
   | { kind: 'alert.job_failed'; client: string; job: string; runId?: string; error: string; audience: Audience }
+  | { kind: 'alert.work_waiting'; client: string; job: string; waitedSeconds: number; maxWait: string; queued: number; maxConcurrent: number; audience: Audience }
   | { kind: 'alert.watchdog_opened'; client: string; status: WatchdogStatus; schedule: string; rpo: string; audience: Audience }
   | { kind: 'alert.watchdog_resolved'; client: string; alert: AlertRow; status: WatchdogStatus; now: Date }
   | { kind: 'alert.watchdog_resolved_notice'; client: string; resolved: AlertRow[]; status: WatchdogStatus; now: Date }

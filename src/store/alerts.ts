@@ -2,7 +2,8 @@ import type { Queryable } from './queryable.js';
 
 /** Watchdog incidents: at most one open row per (client, kind) (unique partial index alerts_one_open). */
 /** backup: missing/failed backup; rpo: RPO breach (watchdog); restore: a failed production restore. */
-export type AlertKind = 'backup' | 'rpo' | 'restore' | 'evidence';
+/** queue_wait: work waited in the shared work queue longer than workers.maxWait (issue 21). */
+export type AlertKind = 'backup' | 'rpo' | 'restore' | 'evidence' | 'queue_wait';
 
 export interface AlertRow {
   id: string;

@@ -15,6 +15,7 @@ import { setLastFire } from '../../src/store/job-state.js';
 import { listRuns } from '../../src/store/runs.js';
 import { listBackups } from '../../src/store/backup-register.js';
 import { latestFire } from '../../src/operations/schedule.js';
+import { listAlerts } from '../../src/store/alerts.js';
 
 /**
  * Issue 21: several `serve` replicas on one state database share the scheduled work through the queue.
@@ -265,7 +266,7 @@ test('workers.perDatabaseHost 1: four clients on one database server, two replic
     clients[`h${i}`] = db;
     releases.push(release);
   }
-  const cfgPath = await prepare(dir, fleetConfig(dir, state, clients, { maxConcurrent: 2, perDatabaseHost: 1 }));
+  const cfgPath = await prepare(dir, fleetConfig(dir, state, clients, { maxConcurrent: 2, perDatabaseHost: 1, maxWait: '4s' }));
   const a = startReplica('A', cfgPath);
   const b = startReplica('B', cfgPath);
   let max = 0;
@@ -274,17 +275,28 @@ test('workers.perDatabaseHost 1: four clients on one database server, two replic
   try {
     await until('both replicas to start', () => a.out.includes('scheduled job(s)') && b.out.includes('scheduled job(s)'), 60_000);
     await until('one dump held', () => max >= 1, 60_000);
+    const runsHold = new Set((await listRuns(db.pool, { kind: 'backup', status: 'running' })).map((r) => r.client));
     await sleep(5000);
     expect(max).toBe(1);
     // The other three wait in the queue (not in a replica's slot): the server's group is full.
     const states = await db.pool.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM backup_bot_queue.job WHERE name = 'work' GROUP BY state ORDER BY state`);
     expect(states.rows.map((r) => [r.state, Number(r.n)])).toEqual([['created', 3], ['active', 1]]);
+    // Waiting longer than workers.maxWait (4 s): one S2 alert per waiting client, though both replicas check.
+    await until('three queue_wait alerts', async () => (await listAlerts(db.pool, {})).filter((x) => x.kind === 'queue_wait').length === 3, 20_000);
+    await sleep(3000);
+    const waitAlerts = (await listAlerts(db.pool, {})).filter((x) => x.kind === 'queue_wait');
+    expect(waitAlerts.map((x) => x.client).sort()).toEqual(Object.keys(clients).filter((c) => !runsHold.has(c)).sort());
+    const posted = replicas.map((r) => r.out.split('\n').filter((l) => l.includes(':hourglass: *S2*')).length);
+    expect(posted.reduce((x, y) => x + y, 0)).toBe(3);
+    expect(a.out + b.out).toMatch(/:hourglass: \*S2\* scheduled-backup of \*h\d\* has waited \d+ s in the work queue \(workers.maxWait 4s\); [23] piece\(s\) of work are queued/);
     for (const r of releases) await r();
     await until('four finished backups', async () => (await listRuns(db.pool, { kind: 'backup', limit: 100 })).filter((r) => r.status === 'ok').length === 4, 120_000);
     const runs = (await listRuns(db.pool, { kind: 'backup', limit: 100 })).sort((x, y) => new Date(x.started_at).getTime() - new Date(y.started_at).getTime());
     // One after the other: each dump started after the previous one ended.
     for (let i = 1; i < runs.length; i++) expect(new Date(runs[i]!.started_at).getTime()).toBeGreaterThanOrEqual(new Date(runs[i - 1]!.finished_at!).getTime() - 1000);
     expect(max).toBe(1);
+    // Nothing waits any more: the alerts are resolved.
+    await until('the queue_wait alerts resolved', async () => (await listAlerts(db.pool, {})).filter((x) => x.kind === 'queue_wait' && x.resolved_at === null).length === 0, 20_000);
   } finally {
     clearInterval(sampler);
     await db.close();

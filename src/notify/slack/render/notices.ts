@@ -26,6 +26,14 @@ export function renderJobFailedAlert(e: { client: string; job: string; runId?: s
   return { text: `:x: *S2* Scheduled job *${e.job}*${e.client ? ` of *${e.client}*` : ''} failed${e.runId ? ` (run ${e.runId})` : ''}: ${literal(e.error)}${mentions ? `\n${mentions}` : ''}` };
 }
 
+export function renderWorkWaitingAlert(e: { client: string; job: string; waitedSeconds: number; maxWait: string; queued: number; maxConcurrent: number }, mentions: string): OutMessage {
+  const waited = e.waitedSeconds >= 120 ? `${Math.round(e.waitedSeconds / 60)} min` : `${e.waitedSeconds} s`;
+  return {
+    text: `:hourglass: *S2* ${literal(e.job)}${e.client ? ` of *${e.client}*` : ''} has waited ${waited} in the work queue (workers.maxWait ${e.maxWait}); ${e.queued} piece(s) of work are queued. ` +
+      `The replicas' slots (workers.maxConcurrent ${e.maxConcurrent} each) are not enough for the schedule, or the work is held by its database server's limit (workers.perDatabaseHost): add a replica, raise the limits, or spread the schedules.${mentions ? `\n${mentions}` : ''}`,
+  };
+}
+
 export function renderRunInterrupted(e: { client: string; runKind: string; runId: string; startedAt: Date; step: string | null }, tz: string): OutMessage {
   return { text: `:warning: A ${e.runKind.replace('_', ' ')} run${e.client ? ` of ${e.client}` : ''} started ${formatDateTime(e.startedAt, tz)} was interrupted (the bot stopped during step "${literal(e.step ?? '?')}"). Run ${e.runId} is marked interrupted.` };
 }
