@@ -97,7 +97,7 @@ function bossOptions(url: string, limits: Pick<WorkLimits, 'leaseSeconds'>, extr
  * and the runtime role (`url`) only uses it. Idempotent; several replicas starting at once are serialized by
  * pg-boss's own migration lock.
  */
-async function install(url: string, limits: WorkLimits): Promise<void> {
+export async function installWorkQueue(url: string, limits: Pick<WorkLimits, 'leaseSeconds'> = { leaseSeconds: 120 }): Promise<void> {
   const boss = new PgBoss(bossOptions(url, limits, { supervise: false, migrate: true }));
   boss.on('error', () => {});
   await boss.start();
@@ -125,7 +125,7 @@ export function workQueueGrants(role: string): string[] {
 
 export async function openWorkQueue(opts: { url: string; ownerUrl?: string; limits: WorkLimits; onError?: (err: Error) => void }): Promise<WorkQueue> {
   const { limits } = opts;
-  await install(opts.ownerUrl ?? opts.url, limits);
+  await installWorkQueue(opts.ownerUrl ?? opts.url, limits);
   const boss = new PgBoss(bossOptions(opts.url, limits, { supervise: true, migrate: false, useListenNotify: true }));
   boss.on('error', (err: Error) => opts.onError?.(err));
   await boss.start();
