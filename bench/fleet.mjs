@@ -116,7 +116,6 @@ try {
       extract(epoch FROM max(finished_at) - min(started_at))::float8 AS span,
       count(*) FILTER (WHERE status = 'ok')::int AS ok, count(*)::int AS runs, count(DISTINCT client)::int AS clients,
       max((details->'work'->>'waitedSeconds')::int) AS max_wait, avg((details->'work'->>'waitedSeconds')::int)::float8 AS avg_wait,
-      json_object_agg_strict(pid::text, 1) AS pids,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)) AS median_backup
     FROM backup_bot.runs WHERE kind = 'backup'`))).rows[0];
   const perReplica = await onDb(urlFor(stateDb), (c) => c.query(`SELECT pid, count(*)::int AS n FROM backup_bot.runs WHERE kind = 'backup' GROUP BY pid ORDER BY pid`));
