@@ -17,7 +17,7 @@ import { openWorkQueue, type ClaimedWork, type QueueFigures, type WorkGroup, typ
  * (scheduler.run with the attempt), so the fire claim, the job lock, the run rows and the alerts are unchanged.
  * The watchdog and the digest are light and still run where they fire.
  */
-export const QUEUED_JOBS: ReadonlySet<JobSpec['job']> = new Set(['scheduled-backup', 'retention', 'integrity-check', 'restore-test']);
+const QUEUED_JOBS: ReadonlySet<JobSpec['job']> = new Set(['scheduled-backup', 'retention', 'integrity-check', 'restore-test']);
 
 export interface WorkQueueRunner {
   readonly queue: WorkQueue;
@@ -37,7 +37,7 @@ export interface WorkQueueRunner {
 }
 
 /** The group that limits a job across replicas: a dump counts against its database server, a restore test against its Docker engine. */
-export function workGroup(config: Config, spec: Pick<JobSpec, 'job' | 'client'>): WorkGroup | undefined {
+function workGroup(config: Config, spec: Pick<JobSpec, 'job' | 'client'>): WorkGroup | undefined {
   if (spec.job === 'scheduled-backup' && spec.client) {
     const db = config.clients[spec.client]?.database;
     const server = db ? databaseServer(db) : undefined;

@@ -11,10 +11,10 @@ import { PgBoss } from 'pg-boss';
  * dies stops renewing it and pg-boss's monitor gives the work to the next attempt after `leaseSeconds`.
  */
 export const QUEUE_SCHEMA = 'backup_bot_queue';
-export const WORK_QUEUE = 'work';
+const WORK_QUEUE = 'work';
 
 /** What a piece of work says: the scheduled job to run and the fire it is for. */
-export interface WorkData {
+interface WorkData {
   /** Scheduler job name: `scheduled-backup:<client>`, `retention`, … */
   name: string;
   job: string;
@@ -77,7 +77,7 @@ export interface WorkQueue {
 }
 
 /** The same job and fire always get the same id: every replica's timer enqueues the fire, one row results. */
-export function workId(name: string, fire: string): string {
+function workId(name: string, fire: string): string {
   const h = createHash('sha256').update(`${name}@${fire}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
