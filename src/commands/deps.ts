@@ -5,6 +5,8 @@ import type { BackgroundTasks } from './background-tasks.js';
 /** The shared work queue's door for people's requests (issue 21); a `serve` without it runs them at once. */
 export interface RequestQueue {
   enqueueBackupRequest(r: { client: string; actor: string; actorName: string }): Promise<{ id: string; ahead: number }>;
+  /** The work waiting in the queue, oldest first (`/backup status`). */
+  figures(): Promise<{ waiting: Array<{ name: string; waitedSeconds: number }> }>;
 }
 
 export interface CommandDeps {

@@ -19,6 +19,13 @@ export interface ClientStatus {
   /** The next restore test due (SOP 8.3), as the digest computes it; null when no restore-test month is configured. */
   due: { due: Date; quarter: string; overdue: boolean } | null;
   running?: { kind: string; step: string | null };
+  /** Its work waiting in the shared work queue (issue 21): which job, how long it has waited, how many are before it. */
+  queued?: Array<{ job: string; waitedSeconds: number; ahead: number }>;
+}
+
+/** The client's pieces of work among the queue's waiting ones (oldest first; names `<job>:<client>`). */
+export function queuedFor(client: string, waiting: Array<{ name: string; waitedSeconds: number }>): NonNullable<ClientStatus['queued']> {
+  return waiting.flatMap((w, ahead) => (w.name.endsWith(`:${client}`) ? [{ job: w.name.slice(0, w.name.length - client.length - 1), waitedSeconds: w.waitedSeconds, ahead }] : []));
 }
 
 export async function clientStatus(ctx: Context, client: string): Promise<ClientStatus> {

@@ -53,6 +53,10 @@ test('/backup now while the queue is full: answered at once with its place in th
   expect(third.ms).toBeLessThan(3000);
   expect(thirdA.text).toBe(`:hourglass_flowing_sand: Backup of *demo* queued: 1 ahead of it. Progress will be shown in <#${DEMO_CHANNEL}>.`);
   await sleep(2000);
+  // /backup status shows what waits, how long, and its place.
+  const status = await (await bot.slash('status demo')).answer();
+  expect(status.text).toMatch(/:hourglass_flowing_sand: A backup is running/);
+  expect(status.text).toMatch(/:hourglass: Queued: backup-now, waiting \d+ ?s \(next\)\n:hourglass: Queued: backup-now, waiting \d+ ?s \(1 ahead of it\)/);
   // Still one backup at a time: the queued ones have not started.
   expect((await listRuns(bot.pool, { client: 'demo', kind: 'backup' })).map((r) => r.status)).toEqual(['running']);
   const queued = await bot.pool.query<{ n: string }>(`SELECT count(*) AS n FROM backup_bot_queue.job WHERE name = 'work' AND state < 'active'`);

@@ -278,16 +278,23 @@ test('workers.perDatabaseHost 1: four clients on one database server, two replic
     const runsHold = new Set((await listRuns(db.pool, { kind: 'backup', status: 'running' })).map((r) => r.client));
     await sleep(5000);
     expect(max).toBe(1);
-    // The other three wait in the queue (not in a replica's slot): the server's group is full.
-    const states = await db.pool.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM backup_bot_queue.job WHERE name = 'work' GROUP BY state ORDER BY state`);
-    expect(states.rows.map((r) => [r.state, Number(r.n)])).toEqual([['created', 3], ['active', 1]]);
+    // The others wait in the queue: the server's group is full. pg-boss counts a group's active work without a lock,
+    // so two replicas fetching at the same instant may each start one (at most one per replica); the second then
+    // waits for the server's slot before its dump, which is what the sampled maximum above shows.
+    const states = await db.pool.query<{ client: string; state: string }>(`SELECT data->>'client' AS client, state::text FROM backup_bot_queue.job WHERE name = 'work'`);
+    const active = states.rows.filter((r) => r.state === 'active').length;
+    expect(active).toBeGreaterThanOrEqual(1);
+    expect(active).toBeLessThanOrEqual(2);
+    const waitingClients = states.rows.filter((r) => r.state === 'created').map((r) => r.client).sort();
+    expect(waitingClients).toHaveLength(4 - active);
+    expect(runsHold.size).toBe(1);
     // Waiting longer than workers.maxWait (4 s): one S2 alert per waiting client, though both replicas check.
-    await until('three queue_wait alerts', async () => (await listAlerts(db.pool, {})).filter((x) => x.kind === 'queue_wait').length === 3, 20_000);
+    await until('the queue_wait alerts', async () => (await listAlerts(db.pool, {})).filter((x) => x.kind === 'queue_wait').length === waitingClients.length, 20_000);
     await sleep(3000);
     const waitAlerts = (await listAlerts(db.pool, {})).filter((x) => x.kind === 'queue_wait');
-    expect(waitAlerts.map((x) => x.client).sort()).toEqual(Object.keys(clients).filter((c) => !runsHold.has(c)).sort());
+    expect(waitAlerts.map((x) => x.client).sort()).toEqual(waitingClients);
     const posted = replicas.map((r) => r.out.split('\n').filter((l) => l.includes(':hourglass: *S2*')).length);
-    expect(posted.reduce((x, y) => x + y, 0)).toBe(3);
+    expect(posted.reduce((x, y) => x + y, 0)).toBe(waitingClients.length);
     expect(a.out + b.out).toMatch(/:hourglass: \*S2\* scheduled-backup of \*h\d\* has waited \d+ s in the work queue \(workers.maxWait 4s\); [23] piece\(s\) of work are queued/);
     for (const r of releases) await r();
     await until('four finished backups', async () => (await listRuns(db.pool, { kind: 'backup', limit: 100 })).filter((r) => r.status === 'ok').length === 4, 120_000);
