@@ -11,6 +11,7 @@ import * as approvals from './approvals.js';
 import * as auditLog from './audit.js';
 import * as backups from './backup-register.js';
 import * as deliveries from './deliveries.js';
+import * as workQueue from './work-queue.js';
 import * as jobState from './job-state.js';
 import * as metrics from './metrics.js';
 import * as restoreTests from './restore-test-register.js';
@@ -55,6 +56,7 @@ const queries = {
   status: { pendingApprovals: status.countPendingApprovals, failures: status.countFailures, lastFinishedRun: status.lastFinishedRun },
   metrics: { runCounts: metrics.countRunsByKindAndStatus, lastBackupFigures: metrics.lastBackupFigures },
   deliveries: { record: deliveries.recordDelivery, prune: deliveries.pruneDeliveries },
+  queue: { summary: workQueue.queueSummary },
 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

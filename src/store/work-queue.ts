@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import type { Queryable } from './queryable.js';
 
 /**
  * The shared work queue (issue 21): pg-boss in its own schema of the state database. A schedule fire enqueues
@@ -74,6 +75,26 @@ export interface WorkQueue {
   pause(): Promise<void>;
   /** Closes the queue, waiting up to `timeoutMs` (default 10 s) for work in hand to be settled. */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * The queue as the digest shows it, read with the bot's own connection (the digest runs in a job's worker,
+ * which has no queue): waiting now, running now, and the work started in the last 24 h with its longest wait.
+ * Undefined when the queue was never installed (a bot without `serve`'s queue).
+ */
+export async function queueSummary(db: Queryable, since: Date): Promise<{ queued: number; active: number; oldestWaitSeconds: number; started24h: number; longestWait24hSeconds: number } | undefined> {
+  const installed = await db.query<{ ok: boolean }>(`SELECT to_regclass('${QUEUE_SCHEMA}.job') IS NOT NULL AS ok`);
+  if (!installed.rows[0]?.ok) return undefined;
+  const r = await db.query<{ queued: number; active: number; oldest: number | null; started: number; longest: number | null }>(
+    `SELECT count(*) FILTER (WHERE state < 'active')::int AS queued, count(*) FILTER (WHERE state = 'active')::int AS active,
+            extract(epoch FROM now() - min(created_on) FILTER (WHERE state < 'active'))::float8 AS oldest,
+            count(*) FILTER (WHERE started_on >= $2)::int AS started,
+            extract(epoch FROM max(started_on - created_on) FILTER (WHERE started_on >= $2))::float8 AS longest
+       FROM ${QUEUE_SCHEMA}.job WHERE name = $1`,
+    [WORK_QUEUE, since],
+  );
+  const x = r.rows[0]!;
+  return { queued: x.queued, active: x.active, oldestWaitSeconds: Math.round(x.oldest ?? 0), started24h: x.started, longestWait24hSeconds: Math.round(x.longest ?? 0) };
 }
 
 /** The same job and fire always get the same id: every replica's timer enqueues the fire, one row results. */

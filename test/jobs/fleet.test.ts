@@ -16,6 +16,8 @@ import { listRuns } from '../../src/store/runs.js';
 import { listBackups } from '../../src/store/backup-register.js';
 import { latestFire } from '../../src/operations/schedule.js';
 import { listAlerts } from '../../src/store/alerts.js';
+import { buildDigest } from '../../src/operations/digest.js';
+import { renderDigest } from '../../src/notify/slack/render/digest.js';
 
 /**
  * Issue 21: several `serve` replicas on one state database share the scheduled work through the queue.
@@ -200,6 +202,11 @@ test('twelve clients on one fire, two replicas with maxConcurrent 2: never more 
       expect(max).toBe(4);
       const left = await db.pool.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM backup_bot_queue.job WHERE name = 'work' GROUP BY state`);
       expect(left.rows.map((r) => [r.state, Number(r.n)])).toEqual([['completed', 12]]);
+      // The digest shows the queue: nothing waits now; twelve pieces started in 24 h, the last ones after a wait.
+      const digest = await buildDigest(db);
+      expect(digest.queue).toMatchObject({ queued: 0, active: 0, started24h: 12 });
+      expect(digest.queue!.longestWait24hSeconds).toBeGreaterThan(4);
+      expect(renderDigest(digest).text).toMatch(/:hourglass: Work queue: nothing waiting, 0 running; in 24 h 12 piece\(s\) of work started, the longest wait \d+s/);
     } finally {
       await db.close();
     }
