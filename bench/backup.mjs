@@ -10,116 +10,23 @@
 // plain ones, with an identity so that the read-back decrypts too; the overhead of encryption on the wall
 // time is printed per destination (target: at most +10 %).
 // This is a benchmark, not a test. The bench databases are dropped at the end (unless --keep-db).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import S3rver from 's3rver';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { admin, benchArgs, buildBenchDatabase, mb, onDb, sec, timed, urlFor } from './lib/bench-common.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const positional = args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--'));
-const sizeMb = Number(opt('size-mb', positional ?? '1024'));
-const runs = Number(opt('runs', '2'));
-const reuseDb = opt('db', undefined);
-const keepDb = args.includes('--keep-db') || reuseDb !== undefined;
-if (reuseDb !== undefined && !/^[a-z_][a-z0-9_]*$/.test(reuseDb)) {
-  console.error('--db takes the name of a database left by an earlier --keep-db run (lower case, digits, _)');
-  process.exit(2);
-}
-if (!Number.isFinite(sizeMb) || sizeMb < 10) {
-  console.error('usage: node bench/backup.mjs [--size-mb N (>= 10, default 1024)] [--runs N] [--keep-db] [--db NAME]');
-  process.exit(2);
-}
-
-const ADMIN = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const { args, sizeMb, runs, reuseDb, keepDb } = benchArgs('usage: node bench/backup.mjs [--size-mb N (>= 10, default 1024)] [--runs N] [--keep-db] [--db NAME]', { sizeMb: 1024, runs: 2 });
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 // The bot runs as its `bin` runs it: with the node flags of dist/cli.js's shebang (`#!/usr/bin/env -S node …`).
 const NODE_FLAGS = (/^#!\S*env -S node(.*)$/m.exec(readFileSync(CLI, 'utf8').split('\n')[0]) ?? [])[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 const suffix = `${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
 const benchDb = reuseDb ?? `bench_backup_${suffix}`;
 const stateDb = `bench_state_${suffix}`;
-const urlFor = (name) => { const u = new URL(ADMIN); u.pathname = `/${name}`; return u.toString(); };
 const dir = mkdtempSync(join(tmpdir(), 'bench-backup-'));
-
-async function admin(sql) {
-  const c = new pg.Client({ connectionString: ADMIN });
-  await c.connect();
-  try { return await c.query(sql); } finally { await c.end(); }
-}
-async function onDb(name, fn) {
-  const c = new pg.Client({ connectionString: urlFor(name) });
-  await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
-}
-
-/** Runs a program (argument array, no shell); resolves with wall time, exit code, stdout and the peak RSS of the process. */
-function timed(cmd, argv, env = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let hwm = 0;
-    let cpuTicks = 0;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
-        // utime + stime of the process (all its threads: gzip and crypto in libuv's pool too), in clock ticks
-        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        cpuTicks = Math.max(cpuTicks, Number(f[11]) + Number(f[12]));
-      } catch { /* exited */ }
-    };
-    const timer = setInterval(sample, 25);
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    child.on('error', reject);
-    child.on('exit', () => sample());
-    child.on('close', (code) => {
-      clearInterval(timer);
-      // CPU as last sampled (up to 25 ms before the exit), at the usual 100 ticks per second
-      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, stdout, stderr, peakRss: hwm, cpuMs: cpuTicks * 10 });
-    });
-  });
-}
-
-async function build() {
-  if (reuseDb) {
-    const s = Number((await onDb(benchDb, (c) => c.query('SELECT pg_database_size(current_database()) AS s'))).rows[0].s);
-    console.log(`reusing ${benchDb}: ${(s / 1048576).toFixed(0)} MB`);
-    return s;
-  }
-  console.log(`building ${benchDb} (~${sizeMb} MB) ...`);
-  await admin(`CREATE DATABASE ${benchDb}`);
-  // About half pgbench (scale 1 ≈ 15 MB), half text/jsonb rows.
-  const scale = Math.max(1, Math.round(sizeMb / 2 / 15));
-  const r = await timed('pgbench', ['-i', '-q', '-s', String(scale), '-d', urlFor(benchDb)]);
-  if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
-  await onDb(benchDb, async (c) => {
-    await c.query(`CREATE TABLE documents (id bigserial PRIMARY KEY, title text NOT NULL, body text NOT NULL, meta jsonb NOT NULL, created timestamptz NOT NULL DEFAULT now())`);
-    const target = sizeMb * 1024 * 1024;
-    const size = async () => Number((await c.query('SELECT pg_database_size(current_database()) AS s')).rows[0].s);
-    let n = 0;
-    while ((await size()) < target) {
-      await c.query(`INSERT INTO documents (title, body, meta)
-        SELECT 'Lote ' || g || ' — análisis ñandú', repeat(md5(g::text || random()::text), 8) || ' ' || md5(random()::text),
-               jsonb_build_object('lote', g, 'producto', 'P-' || (g % 997), 'tags', jsonb_build_array(md5(g::text), 'frío', g % 7), 'ok', g % 3 = 0)
-        FROM generate_series($1::bigint, $1::bigint + 49999) g`, [n]);
-      n += 50_000;
-    }
-    await c.query('VACUUM ANALYZE');
-  });
-  const s = Number((await onDb(benchDb, (c) => c.query('SELECT pg_database_size(current_database()) AS s'))).rows[0].s);
-  console.log(`  ${benchDb}: ${(s / 1048576).toFixed(0)} MB (pgbench scale ${scale} + documents)`);
-  return s;
-}
+const build = () => buildBenchDatabase(benchDb, sizeMb, reuseDb !== undefined);
 
 async function writeConfig(s3endpoint) {
   const identity = await generateIdentity();
@@ -198,8 +105,6 @@ async function bot(client, config) {
   };
 }
 
-const mb = (b) => (b / 1048576).toFixed(1);
-const sec = (ms) => (ms / 1000).toFixed(2);
 
 let s3server;
 try {

@@ -1,143 +1,132 @@
 #!/usr/bin/env node
-/**
- * npm run bench:restore-test [-- SCALE]
- *
- * Times the whole restore test of a benchmark database (runRestoreTest: provision a postgres:15
- * container, sha256 check, gunzip → psql, table + row-count verification, teardown) against the shell
- * steps it replaces (SOP 9.3):
- *   docker run -d postgres:15 … ; wait for pg_isready ; gunzip -c backup.sql.gz | docker exec -i c psql ; docker rm -f c
- * in one run, and prints the ratio (target <= 1.15) and the container start-up + teardown overhead
- * (target < 5 s). The benchmark database is made with `pgbench -i -s SCALE` (default 10 ≈ 150 MB;
- * 1 ≈ 15 MB) on the local PostgreSQL (TEST_PG_URL or postgres://postgres@127.0.0.1:5432/postgres).
- */
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, mkdir, rm, stat } from 'node:fs/promises';
+// `npm run bench:restore-test [-- --size-mb N] [--runs N] [--keep-db] [--db NAME]`
+//
+// Issue 15 item 7. Builds the benchmark database of `bench:backup` (default 650 MB: pgbench tables plus
+// text/jsonb rows; --size-mb 1024 for the 1 GB one), takes one plain and one custom-format backup of it with
+// `backup-bot backup`, then in one run, alternating, times:
+//   shell   the steps a restore test replaces (runbook §3): docker run postgres:15 → wait for pg_isready →
+//           gunzip -c backup.sql.gz | docker exec -i … psql → SELECT count(*) of every table → docker rm -f
+//   plain   `backup-bot restore-test` of the plain backup (sha256, gunzip → psql, tables + row counts, teardown)
+//   custom  `backup-bot restore-test` of the custom-format backup (pg_restore -j in the container)
+// and prints the median of each phase (container start-up incl. network and readiness, download, restore,
+// verification, teardown), the whole wall time, and the ratios: plain / shell (target <= 1.10) and
+// custom / shell (target <= 0.75). This is a benchmark, not a test; the databases are dropped at the end.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { admin, benchArgs, buildBenchDatabase, median, mb, onDb, sec, timed, urlFor } from './lib/bench-common.mjs';
 
-const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
-const { validateConfig } = await import(dist('config/load.js'));
-const { createContext } = await import(dist('context.js'));
-const { SilentNotifier } = await import(dist('slack/notifier.js'));
-const { runRestoreTest } = await import(dist('operations/restore-test.js'));
-const { insertBackup } = await import(dist('store/backup-register.js'));
-const { pino } = await import('pino');
-
-const scale = Number(process.argv[2] ?? process.env.BENCH_SCALE ?? 68);
-if (!Number.isInteger(scale) || scale < 1) { console.error('usage: bench/restore-test.mjs [SCALE >= 1]'); process.exit(2); }
-const ADMIN = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const { args, sizeMb, runs, reuseDb, keepDb } = benchArgs('usage: node bench/restore-test.mjs [--size-mb N (>= 10, default 650)] [--runs N (default 3)] [--keep-db] [--db NAME]', { sizeMb: 650, runs: 3 });
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const NODE_FLAGS = (/^#!\S*env -S node(.*)$/m.exec(readFileSync(CLI, 'utf8').split('\n')[0]) ?? [])[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 const IMAGE = process.env.STAGING_POSTGRES_IMAGE ?? 'postgres:15';
-const urlFor = (db) => { const u = new URL(ADMIN); u.pathname = `/${db}`; return u.toString(); };
-const now = () => performance.now();
-const sec = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const suffix = `${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+const benchDb = reuseDb ?? `bench_rt_${suffix}`;
+const stateDb = `bench_rt_state_${suffix}`;
+const dir = mkdtempSync(join(tmpdir(), 'bench-restore-test-'));
+// Same resources for the shell container as the bot's staging container (restoreTest.cpus / memoryMb below).
+const CPUS = 2;
+const MEMORY_MB = 2048;
 
-async function admin(sql) {
-  const c = new pg.Client({ connectionString: ADMIN });
-  await c.connect();
-  try { await c.query(sql); } finally { await c.end(); }
+function writeConfig() {
+  const client = (format) => `
+  bench_${format}:
+    database: { engine: postgres, url: "${urlFor(benchDb)}", format: ${format} }
+    storage: [local]
+    verify: { minTables: 1 }
+    restoreTest: { timeout: 60m, cpus: ${CPUS}, memoryMb: ${MEMORY_MB} }`;
+  const p = join(dir, 'backup-bot.yml');
+  writeFileSync(p, `timezone: UTC
+state: { url: "${urlFor(stateDb)}" }
+storage:
+  local: { type: local, path: "${join(dir, 'local')}" }
+restoreTest: { postgresImage: "${IMAGE}" }
+clients:${client('plain')}${client('custom')}
+`);
+  return p;
 }
 
-/** Runs a program (argument array, no shell); resolves with stdout, rejects on a non-zero exit. */
-function run(cmd, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
-    let out = ''; let err = '';
-    p.stdout.on('data', (c) => { out += c; });
-    p.stderr.on('data', (c) => { err += c; });
-    if (opts.stdin) opts.stdin.pipe(p.stdin);
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-500)}`))));
-  });
+async function cli(argv) {
+  const r = await timed(process.execPath, [...NODE_FLAGS, CLI, ...argv, '--json'], { LOG_LEVEL: 'warn' });
+  let out;
+  try { out = JSON.parse(r.stdout); } catch { throw new Error(`backup-bot ${argv.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`); }
+  if (r.code !== 0 || !out.ok) throw new Error(`backup-bot ${argv.join(' ')} failed (exit ${r.code}): ${out.error ?? r.stderr}`);
+  return { ...r, out };
 }
 
-const tag = `${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
-const srcDb = `bench_rt_src_${tag}`;
-const stateDb = `bench_rt_state_${tag}`;
-const dir = await mkdtemp(join(tmpdir(), 'bench-rt-'));
-let ctx;
-try {
-  await admin(`CREATE DATABASE ${srcDb}`);
-  await admin(`CREATE DATABASE ${stateDb}`);
-  const srcUrl = urlFor(srcDb);
-  const u = new URL(srcUrl);
-  let t = now();
-  await run('pgbench', ['-i', '-q', '-s', String(scale), '-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username) || 'postgres', srcDb]);
-  const c = new pg.Client({ connectionString: srcUrl });
-  await c.connect();
-  const size = (await c.query('SELECT pg_database_size(current_database()) AS s')).rows[0].s;
-  const tables = ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history'];
-  const rowCounts = {};
-  for (const tb of tables) rowCounts[tb] = Number((await c.query(`SELECT count(*) AS n FROM ${tb}`)).rows[0].n);
-  await c.end();
-  console.log(`benchmark database: pgbench -s ${scale}, ${(Number(size) / 1048576).toFixed(0)} MB (${rowCounts.pgbench_accounts} accounts), built in ${sec(now() - t)}`);
+async function must(cmd, argv, o) {
+  const r = await timed(cmd, argv, {}, o);
+  if (r.code !== 0) throw new Error(`${cmd} ${argv.slice(0, 4).join(' ')} … exited ${r.code}: ${r.stderr.slice(-400)}`);
+  return r;
+}
 
-  // The backup, as runBackup stores it: pg_dump plain → gzip (level 6) → local storage + manifest.
-  t = now();
-  const file = `backup_bench_${tag}.sql.gz`;
-  const key = `bench/${file}`;
-  await mkdir(join(dir, 'store', 'bench'), { recursive: true });
-  const path = join(dir, 'store', key);
-  const dump = spawn('pg_dump', ['--dbname', srcUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const hash = createHash('sha256');
-  const gz = createGzip({ level: 6 });
-  gz.on('data', (chunk) => hash.update(chunk));
-  await pipeline(dump.stdout, gz, createWriteStream(path));
-  const sha256 = hash.digest('hex');
-  const sizeBytes = (await stat(path)).size;
-  console.log(`backup: ${(sizeBytes / 1048576).toFixed(1)} MB gzip, dumped in ${sec(now() - t)}`);
-
-  const config = validateConfig({
-    timezone: 'UTC', state: { url: urlFor(stateDb) },
-    storage: { local: { type: 'local', path: join(dir, 'store') } },
-    clients: { bench: { database: { engine: 'postgres', url: srcUrl }, storage: ['local'], verify: { minTables: 4, tables, checks: [] }, restoreTest: { timeout: '30m', memoryMb: 2048, cpus: 2 } } },
-  }, 'bench config');
-  ctx = await createContext(config, { notifier: new SilentNotifier(), logger: pino({ level: 'silent' }) });
-  const takenAt = new Date();
-  await insertBackup(ctx.pool, {
-    client: 'bench', takenAt, type: 'manual', file, key, format: 'plain', engine: 'postgres', sizeBytes, verified: true, verifiedAt: takenAt, executedBy: 'bench', result: 'OK', sha256, tablesCounted: 4,
-    locations: [{ destination: 'local', ok: true, key }],
-    manifest: { client: 'bench', engine: 'postgres', format: 'plain', type: 'manual', file, key, sha256, sizeBytes, tables: 4, serverVersion: '15', dumpToolVersion: '15', startedAt: takenAt.toISOString(), finishedAt: takenAt.toISOString(), rowCounts, files: [] },
-  });
-
-  // 1. The shell steps it replaces (SOP 9.3), timed end to end.
-  t = now();
-  const pw = randomBytes(12).toString('hex');
-  const cid = (await run('docker', ['run', '-d', '--label', 'backup-bot.bench=1', '-e', `POSTGRES_PASSWORD=${pw}`, '-p', '127.0.0.1::5432', IMAGE])).trim();
-  try {
-    for (;;) {
-      try { await run('docker', ['exec', cid, 'pg_isready', '-q', '-h', '127.0.0.1']); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+/** The shell steps, phase by phase; the backup file is the bot's plain backup (same bytes). */
+async function shell(i, file, tables) {
+  const name = `bench-rt-shell-${suffix}-${i}`;
+  const t0 = performance.now();
+  await must('docker', ['run', '-d', '--name', name, '--cpus', String(CPUS), '--memory', `${MEMORY_MB}m`, '-e', 'POSTGRES_PASSWORD=bench', '-e', 'POSTGRES_HOST_AUTH_METHOD=trust', '-p', '127.0.0.1::5432', IMAGE]);
+  // ready = the server answers as it will for the restore (the image's init restarts the server once)
+  for (;;) {
+    const r = await timed('docker', ['exec', name, 'psql', '-U', 'postgres', '-Atc', 'SELECT 1']);
+    if (r.code === 0 && r.stdout.trim() === '1') {
+      const again = await timed('docker', ['exec', name, 'pg_isready', '-U', 'postgres']);
+      if (again.code === 0) break;
     }
-    const tReady = now();
-    const gunzip = spawn('gunzip', ['-c', path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await run('docker', ['exec', '-i', cid, 'psql', '-X', '-q', '-U', 'postgres', '-d', 'postgres'], { stdin: gunzip.stdout });
-    const tRestored = now();
-    await run('docker', ['rm', '-f', '-v', cid]);
-    const shellMs = now() - t;
-    console.log(`shell steps:  ${sec(shellMs)}  (docker run → ready ${sec(tReady - t)}, gunzip | docker exec -i psql ${sec(tRestored - tReady)}, docker rm ${sec(now() - tRestored)})`);
-
-    // 2. The bot's restore test (sha256 pre-check, streamed restore, verification, register, teardown).
-    t = now();
-    const out = await runRestoreTest(ctx, { client: 'bench', backupKey: key, actor: 'bench', trigger: 'cli', notify: false });
-    const botMs = now() - t;
-    if (!out.ok) throw new Error(`restore test failed at ${out.failedStep}: ${out.error}`);
-    const tm = out.timings;
-    console.log(`restore test: ${sec(botMs)}  (provision → ready ${sec(tm.provisionMs ?? 0)}, sha256 pre-check ${sec(tm.downloadMs ?? 0)}, restore ${sec(tm.restoreMs ?? 0)}, verify ${sec(tm.verifyMs ?? 0)}, teardown ${sec(tm.destroyMs ?? 0)})`);
-    const ratio = botMs / shellMs;
-    const overhead = (tm.provisionMs ?? 0) + (tm.destroyMs ?? 0);
-    console.log(`ratio restore test / shell steps: ${ratio.toFixed(3)} (target <= 1.15) ${ratio <= 1.15 ? 'OK' : 'OVER'}`);
-    console.log(`container start-up + teardown overhead: ${sec(overhead)} (target < 5 s) ${overhead < 5000 ? 'OK' : 'OVER'}`);
-  } finally {
-    await run('docker', ['rm', '-f', '-v', cid]).catch(() => {});
+    await new Promise((res) => setTimeout(res, 100));
   }
-} finally {
-  await ctx?.close().catch(() => {});
-  await admin(`DROP DATABASE IF EXISTS ${srcDb} WITH (FORCE)`).catch(() => {});
-  await admin(`DROP DATABASE IF EXISTS ${stateDb} WITH (FORCE)`).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
+  const t1 = performance.now();
+  const gunzip = createGunzip();
+  createReadStream(file).pipe(gunzip);
+  await must('docker', ['exec', '-i', name, 'psql', '-U', 'postgres', '-q', '-o', '/dev/null'], { stdin: gunzip });
+  const t2 = performance.now();
+  const counts = tables.map((t) => `SELECT '${t}', count(*) FROM ${t}`).join(' UNION ALL ');
+  await must('docker', ['exec', name, 'psql', '-U', 'postgres', '-Atc', counts]);
+  const t3 = performance.now();
+  await must('docker', ['rm', '-f', '-v', name]);
+  const t4 = performance.now();
+  return { provisionMs: t1 - t0, downloadMs: 0, restoreMs: t2 - t1, verifyMs: t3 - t2, destroyMs: t4 - t3, totalMs: t4 - t0 };
 }
 
+async function bot(client) {
+  const r = await cli(['restore-test', client, '--config', config]);
+  return { ...r.out.timingsMs, wallMs: r.ms };
+}
+
+let config;
+try {
+  await admin(`CREATE DATABASE ${stateDb}`);
+  const dbBytes = await buildBenchDatabase(benchDb, sizeMb, reuseDb !== undefined);
+  const tables = (await onDb(benchDb, (c) => c.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`))).rows.map((r) => r.tablename);
+  config = writeConfig();
+  const plainBackup = await cli(['backup', 'bench_plain', '--config', config, '--type', 'manual']);
+  const customBackup = await cli(['backup', 'bench_custom', '--config', config, '--type', 'manual']);
+  const plainFile = join(dir, 'local', plainBackup.out.key ?? `bench_plain/${plainBackup.out.file}`);
+  console.log(`backups: plain ${mb(plainBackup.out.sizeBytes)} MB, custom ${mb(customBackup.out.sizeBytes)} MB`);
+
+  const results = { shell: [], plain: [], custom: [] };
+  for (let i = 0; i < runs; i++) {
+    results.shell.push(await shell(i, plainFile, tables));
+    results.plain.push(await bot('bench_plain'));
+    results.custom.push(await bot('bench_custom'));
+    console.log(`  run ${i + 1}/${runs}: shell ${sec(results.shell[i].totalMs)} s, plain ${sec(results.plain[i].totalMs)} s, custom ${sec(results.custom[i].totalMs)} s`);
+  }
+  const phases = ['provisionMs', 'downloadMs', 'restoreMs', 'verifyMs', 'destroyMs', 'totalMs'];
+  const med = (xs, k) => median(xs.map((x) => x[k] ?? 0));
+  const shellTotal = med(results.shell, 'totalMs');
+  console.log(`\nrestore test of a ${mb(dbBytes)} MB database, median of ${runs} run(s); machine load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log('| | container start-up (network, start, ready) s | download + sha256 s | restore s | verification s | teardown s | total s | ratio to shell |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const [name, xs] of [['shell steps (gunzip -c | docker exec psql)', results.shell], ['backup-bot, plain backup', results.plain], ['backup-bot, custom backup (pg_restore -j)', results.custom]]) {
+    console.log(`| ${name} | ${phases.map((p) => sec(med(xs, p))).join(' | ')} | ${(med(xs, 'totalMs') / shellTotal).toFixed(2)} |`);
+  }
+  console.log('(backup-bot downloads and checks the sha256 while the container starts: the two overlap; the CLI process wall time, start-up included, is in the run lines above as total + ~0.3 s)');
+  console.log(`targets: plain <= 1.10x the shell steps (${(med(results.plain, 'totalMs') / shellTotal).toFixed(2)}), custom <= 0.75x (${(med(results.custom, 'totalMs') / shellTotal).toFixed(2)})`);
+} finally {
+  const drop = (name) => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((e) => console.error(`drop ${name}: ${e.message}`));
+  await drop(stateDb);
+  if (!keepDb) await drop(benchDb);
+  else console.log(`kept database ${benchDb} (reuse it with --db ${benchDb})`);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   doctor: async () => (await import('./cli/doctor.js')).registerDoctorCommand,
   evidence: async () => (await import('./cli/evidence.js')).registerEvidenceCommand,
   db: async () => (await import('./cli/db.js')).registerDbCommand,
+  incident: async () => (await import('./cli/incident.js')).registerIncidentCommand,
 };
 
 /** The command named in argv (skipping global options and the value of --config), if any. */

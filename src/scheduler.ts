@@ -24,6 +24,7 @@ const YOUNG_GENERATION_MB = 3;
  *   restore-test             schedules.restoreTest (+ restoreTest.months per client)  every client
  *   watchdog                 schedules.watchdog                        ''
  *   digest                   schedules.digest ?? slack.digest.cron ?? 0 8 * * *       ''
+ *   evidence-report          schedules.evidenceReport (1st of the month 07:00)  every client
  *
  * All in config.timezone. One cron engine: cron-parser (which validated the config) computes every fire
  * (operations/schedule.ts); a timer per job (cronTimer) waits for the next one and starts the job, and
@@ -44,6 +45,7 @@ export function scheduleFor(config: Config): Array<JobSpec & { keyPath: string }
     { name: 'restore-test', job: 'restore-test' as const, cron: s.restoreTest, keys: clients, keyPath: 'schedules.restoreTest' },
     { name: 'watchdog', job: 'watchdog' as const, cron: s.watchdog, keys: [''], keyPath: 'schedules.watchdog' },
     { name: 'digest', job: 'digest' as const, cron: digestCron(config), keys: [''], keyPath: config.schedules.digest ? 'schedules.digest' : 'slack.digest.cron' },
+    { name: 'evidence-report', job: 'evidence-report' as const, cron: s.evidenceReport, keys: clients, keyPath: 'schedules.evidenceReport' },
   ];
 }
 

@@ -7,6 +7,7 @@ import { cleanupOrphans } from './core/staging/orphans.js';
 import { stateIdOf } from './core/staging/labels.js';
 import { dockerFromConfig } from './core/staging/docker.js';
 import { MessageReporter } from './notify/message-reporter.js';
+import { EmailAlertReporter } from './notify/email.js';
 import { ConsoleSink, type MessageSink } from './notify/sink.js';
 import { SlackWebSink } from './notify/slack/web-sink.js';
 import { APPROVAL_BUTTONS } from './approvals/index.js';
@@ -68,7 +69,10 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   const slackCfg = loaded.config.slack;
   const logger = opts.logger ?? createLogger();
   const sink = opts.sink ?? (slackCfg ? new SlackWebSink({ token: slackCfg.botToken, apiUrl: slackCfg.apiUrl, logger }) : new ConsoleSink());
-  const reporter = opts.reporter ?? new MessageReporter({ config: loaded.config, sink, logger, buttons: APPROVAL_BUTTONS });
+  const shown = opts.reporter ?? new MessageReporter({ config: loaded.config, sink, logger, buttons: APPROVAL_BUTTONS });
+  // alerts.email: S1/S2 alerts also by e-mail (when Slack cannot be reached, or as a copy).
+  const email = loaded.config.alerts.email ? new EmailAlertReporter(shown, { email: loaded.config.alerts.email, logger }) : undefined;
+  const reporter = email ?? shown;
   const ctx = await createContext(loaded.config, { createDatabase: defaults, keyDir: configDir(loaded), ...opts, logger, reporter });
   if (ctx.signer.created) process.stdout.write(`backup-bot: created the evidence signing key ${ctx.signer.source} (key id ${ctx.signer.keyId}); keep it safe and out of the state database\n`);
   const log = ctx.logger;
@@ -100,6 +104,10 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
 
   // /metrics and /healthz on their own listener (metrics.listen), with or without Slack; closed last.
   const metrics = createMetrics(ctx.store, { onError: (err) => log.warn({ err: errorMessage(err) }, 'could not read the figures for /metrics') });
+  if (email) {
+    email.onResult = (o) => metrics.alertEmails.inc({ result: o.ok ? 'sent' : 'failed' });
+    stoppers.push(async () => { await email.idle(); email.close(); });
+  }
   let slackApp: SlackApp | undefined;
   /** The shared work queue, once the scheduler has started (the Slack app reads it when a command comes). */
   let workQueue: WorkQueueRunner | undefined;

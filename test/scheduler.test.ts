@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { testConfig } from './helpers/config.js';
 import { testContext } from './helpers/context.js';
 import { RecordingNotifier } from './helpers/notifier.js';
+import type { OutFile } from '../src/notify/sink.js';
 import type { Context } from '../src/context.js';
 import type { Config } from '../src/config/schema.js';
 import { fillSampleDatabase } from '../src/core/demo-database.js';
@@ -91,7 +92,8 @@ afterAll(async () => {
 describe('schedule', () => {
   test('one list from the config: per-client backups, the shared jobs, their config keys', () => {
     const specs = scheduleFor(config);
-    expect(specs.map((s) => s.name)).toEqual(['scheduled-backup:demo', 'retention', 'integrity-check', 'restore-test', 'watchdog', 'digest']);
+    expect(specs.map((s) => s.name)).toEqual(['scheduled-backup:demo', 'retention', 'integrity-check', 'restore-test', 'watchdog', 'digest', 'evidence-report']);
+    expect(specs.find((s) => s.name === 'evidence-report')).toMatchObject({ cron: '0 7 1 * *', keys: ['demo'], keyPath: 'schedules.evidenceReport' });
     expect(specs.find((s) => s.name === 'integrity-check')).toMatchObject({ cron: '0 6 * * 1#1', keys: ['demo'], keyPath: 'schedules.integrityCheck' });
     expect(specs.find((s) => s.name === 'digest')).toMatchObject({ cron: '0 8 * * *', keys: [''] });
     expect(specs[0]).toMatchObject({ cron: '0 3 * * *', client: 'demo', keyPath: 'clients.demo.schedule' });
@@ -165,7 +167,7 @@ describe('scheduler', () => {
     open.push(s1);
     expect((await s1.start()).caughtUp).toEqual([]);
     const states = await listJobStates(ctx.pool);
-    expect(states.map((r) => `${r.job}/${r.client}`).sort()).toEqual(['digest/', 'integrity-check/demo', 'restore-test/demo', 'retention/demo', 'scheduled-backup/demo', 'watchdog/']);
+    expect(states.map((r) => `${r.job}/${r.client}`).sort()).toEqual(['digest/', 'evidence-report/demo', 'integrity-check/demo', 'restore-test/demo', 'retention/demo', 'scheduled-backup/demo', 'watchdog/']);
     await s1.stop();
 
     // The bot was down when the digest should have been posted.
@@ -318,4 +320,24 @@ describe('scheduler', () => {
       await server.stop();
     }
   });
+
+  test('the evidence-report job runs in its worker thread: the previous month\'s PDF bytes reach the main thread\'s sink', async () => {
+    const notifier = new (class extends RecordingNotifier {
+      readonly files: OutFile[] = [];
+      async upload(_channel: string, f: OutFile): Promise<boolean> { this.files.push(f); return true; }
+    })();
+    const ctx = await testContext(config, { notifier });
+    open.push(ctx);
+    const s = await createScheduler(ctx);
+    open.push(s);
+    await s.start();
+    await setLastFire(ctx.pool, 'evidence-report', 'demo', new Date(0));
+    const out = await s.run('evidence-report');
+    expect(out).toEqual([expect.objectContaining({ job: 'evidence-report', client: 'demo', status: 'ok' })]);
+    expect(notifier.files).toHaveLength(1);
+    expect(notifier.files[0]!.filename).toMatch(/^evidence-report_demo_\d{4}-\d{2}\.pdf$/);
+    expect(Buffer.from(notifier.files[0]!.bytes).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(notifier.files[0]!.comment).toContain('*Evidence report of demo for ');
+    await s.stop();
+  }, 120_000);
 });

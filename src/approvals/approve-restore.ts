@@ -29,7 +29,8 @@ export async function approveRestore(deps: CommandDeps, args: Args, ids: { appro
     }
     const show = (view: Record<string, unknown>) => client.views.update({ view_id: viewId!, hash, view: view as never }).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'approve restore: could not update the modal'));
     const msgTs = body.container?.message_ts ?? body.message?.ts;
-    const check = await checkDecider(ctx, { approvalId: String(action.value ?? ''), userId: body.user.id, meaning: 'approved', ...(msgTs ? { message: { ts: msgTs } } : {}) });
+    const msgChannel = body.channel?.id ?? body.container?.channel_id;
+    const check = await checkDecider(ctx, { approvalId: String(action.value ?? ''), userId: body.user.id, meaning: 'approved', ...(msgTs ? { message: { ts: msgTs, ...(msgChannel ? { channel: msgChannel } : {}) } } : {}) });
     if (!check.ok) { await show(messageModal('Approve restore', `:no_entry: ${check.message}`)); return; }
     const a = check.approval;
     const name = await userName(client, body.user.id, body.user.name);

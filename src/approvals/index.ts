@@ -7,6 +7,8 @@ import { approveRestore } from './approve-restore.js';
 import { approvalSubmitted } from './approval-submitted.js';
 import { rejectRestore, rejectionSubmitted } from './reject-restore.js';
 import { startRestore } from './start-restore.js';
+import { incidentButton } from './incident-opened.js';
+import { incidentSubmitted } from './incident-submitted.js';
 
 /** The Slack IDs of the approval buttons and modals (also in manifest.yml's interactivity); nowhere else. */
 const QA_VERIFY_ACTION_ID = 'qa_verified';
@@ -16,9 +18,11 @@ const APPROVE_RESTORE_VIEW_ID = 'approve_restore_modal';
 const REJECT_RESTORE_ACTION_ID = 'reject_restore';
 const REJECT_RESTORE_VIEW_ID = 'reject_restore_modal';
 const START_RESTORE_ACTION_ID = 'start_restore';
+const INCIDENT_ACTION_ID = 'record_incident';
+export const INCIDENT_VIEW_ID = 'incident_modal';
 
 /** The buttons the reporter puts on messages (handed to it where the bot is wired). */
-export const APPROVAL_BUTTONS: ButtonIds = { qaVerify: QA_VERIFY_ACTION_ID, approve: APPROVE_RESTORE_ACTION_ID, reject: REJECT_RESTORE_ACTION_ID, start: START_RESTORE_ACTION_ID };
+export const APPROVAL_BUTTONS: ButtonIds = { qaVerify: QA_VERIFY_ACTION_ID, approve: APPROVE_RESTORE_ACTION_ID, reject: REJECT_RESTORE_ACTION_ID, start: START_RESTORE_ACTION_ID, incident: INCIDENT_ACTION_ID };
 
 /** Registers every approval action and view; each handler acks first. */
 export function register(app: App, deps: CommandDeps): void {
@@ -29,4 +33,6 @@ export function register(app: App, deps: CommandDeps): void {
   app.action<BlockButtonAction>(REJECT_RESTORE_ACTION_ID, (args) => rejectRestore(deps, args, { rejectView: REJECT_RESTORE_VIEW_ID }));
   app.view<ViewSubmitAction>(REJECT_RESTORE_VIEW_ID, (args) => rejectionSubmitted(deps, args));
   app.action<BlockButtonAction>(START_RESTORE_ACTION_ID, (args) => startRestore(deps, args));
+  app.action<BlockButtonAction>(INCIDENT_ACTION_ID, (args) => incidentButton(deps, args, { incidentView: INCIDENT_VIEW_ID }));
+  app.view<ViewSubmitAction>(INCIDENT_VIEW_ID, (args) => incidentSubmitted(deps, args));
 }

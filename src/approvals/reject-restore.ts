@@ -26,7 +26,8 @@ export async function rejectRestore(deps: CommandDeps, args: ButtonArgs, ids: { 
       return;
     }
     const msgTs = body.container?.message_ts ?? body.message?.ts;
-    const check = await checkDecider(ctx, { approvalId: String(action.value ?? ''), userId: body.user.id, meaning: 'rejected', ...(msgTs ? { message: { ts: msgTs } } : {}) });
+    const msgChannel = body.channel?.id ?? body.container?.channel_id;
+    const check = await checkDecider(ctx, { approvalId: String(action.value ?? ''), userId: body.user.id, meaning: 'rejected', ...(msgTs ? { message: { ts: msgTs, ...(msgChannel ? { channel: msgChannel } : {}) } } : {}) });
     const view = check.ok ? rejectModal({ callbackId: ids.rejectView, approvalId: check.approval.id, client: check.approval.client }) : messageModal('Reject restore', `:no_entry: ${check.message}`);
     await client.views.update({ view_id: viewId!, hash, view: view as never }).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'reject restore: could not update the modal'));
   });

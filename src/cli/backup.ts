@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { formatBytes } from '../core/time.js';
 import { BACKUP_TYPES, type BackupType } from '../store/backup-register.js';
 import { runBackup } from '../operations/backup.js';
+import { preChangeReason, ticketRef } from '../commands/parse.js';
 import { formatDuration } from '../config/duration.js';
 
 export function osUser(): string {
@@ -19,21 +20,31 @@ export function registerBackupCommand(program: Command): void {
     .argument('<client>')
     .option('--type <type>', `backup type: ${BACKUP_TYPES.join(' | ')}`, 'manual')
     .option('--wait', 'wait for a backup of this client that is already running (default: refuse)')
-    .action(action(async (client: string, opts: { type: string; wait?: boolean }, cmd: Command) => {
+    .option('--ticket <ticket>', 'pre-change: the ticket of the update, migration or change it precedes (required with --type pre-change)')
+    .option('--reason <text>', 'pre-change: why it is taken (required with --type pre-change)')
+    .action(action(async (client: string, opts: { type: string; wait?: boolean; ticket?: string; reason?: string }, cmd: Command) => {
       if (!BACKUP_TYPES.includes(opts.type as BackupType)) throw new UserError(`unknown backup type "${opts.type.slice(0, 40)}" (accepted: ${BACKUP_TYPES.join(', ')})`);
+      if (opts.type === 'pre-change') {
+        const t = ticketRef.safeParse(opts.ticket ?? '');
+        if (!opts.ticket) throw new UserError('--type pre-change needs --ticket T (the change it precedes) and --reason R (SOP-001 §7.1); nothing was started');
+        if (!t.success) throw new UserError(`--ticket ${JSON.stringify(opts.ticket.slice(0, 64))}: ${t.error.issues[0]?.message}; nothing was started`);
+        const r = preChangeReason.safeParse(opts.reason ?? '');
+        if (!r.success) throw new UserError(`--reason: ${opts.reason === undefined ? 'missing (why the backup is taken)' : r.error.issues[0]?.message}; nothing was started`);
+      } else if (opts.ticket || opts.reason) throw new UserError('--ticket and --reason go with --type pre-change; nothing was started');
       const json = globals(cmd).json;
       return withContext(cmd, async (ctx) => {
-        const o = await runBackup(ctx, { client, type: opts.type as BackupType, actor: osUser(), trigger: 'cli', wait: opts.wait ?? false });
+        const o = await runBackup(ctx, { client, type: opts.type as BackupType, actor: osUser(), trigger: 'cli', wait: opts.wait ?? false, ...(opts.ticket ? { ticket: opts.ticket, reason: opts.reason!.trim() } : {}) });
         const b = o.backup;
         if (json) {
           printJson({
             ok: o.ok, verified: o.verified, client, type: b?.type, file: b?.file, key: b?.key, sizeBytes: b?.size_bytes != null ? Number(b.size_bytes) : null,
-            sha256: b?.sha256, tables: b?.tables_counted, durationMs: o.durationMs, destinations: o.locations, run: o.run.id, backupId: b?.id,
+            sha256: b?.sha256, tables: b?.tables_counted, durationMs: o.durationMs, ticket: b?.ticket ?? null, reason: b?.reason ?? null, destinations: o.locations, run: o.run.id, backupId: b?.id,
             ...(o.error ? { error: o.error } : {}), ...(o.hint ? { hint: o.hint } : {}),
           });
         } else {
           printLine(`${o.ok && o.verified ? 'OK' : 'FAILED'}  backup of ${client} (${b?.type ?? opts.type})`);
           printLine(`  file:         ${b?.file ?? '-'}`);
+          if (b?.ticket) printLine(`  ticket:       ${b.ticket} (${b.reason ?? ''})`);
           printLine(`  size:         ${b?.size_bytes != null ? formatBytes(b.size_bytes) : '-'}`);
           printLine(`  sha256:       ${b?.sha256 ?? '-'}`);
           printLine(`  tables:       ${b?.tables_counted ?? '-'}`);

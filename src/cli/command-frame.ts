@@ -7,6 +7,7 @@ import { silentReporter } from '../operations/reporter.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { createLogger } from '../logger.js';
+import { prepareDemoDatabase } from '../core/demo-database.js';
 
 export interface GlobalOptions { config?: string; json?: boolean }
 
@@ -14,21 +15,49 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-export function load(cmd: Command, opts: { allowDefaults?: boolean } = {}): LoadedConfig {
-  return loadConfig({ path: globals(cmd).config, allowDefaults: opts.allowDefaults });
+/**
+ * The config every command runs on: --config, $BACKUP_BOT_CONFIG or ./backup-bot.yml; with none of them the
+ * embedded defaults `serve` runs on (state database backup_bot, ./backups, client demo), said in one line on
+ * stderr (`serve` prints every default it used instead: `quiet`).
+ */
+export function load(cmd: Command, opts: { quiet?: boolean } = {}): LoadedConfig {
+  const loaded = loadConfig({ path: globals(cmd).config, allowDefaults: true });
+  if (loaded.source === EMBEDDED && !opts.quiet) process.stderr.write(`backup-bot: ${embeddedDefaultsLine(loaded)}\n`);
+  for (const w of loaded.warnings ?? []) process.stderr.write(`backup-bot: warning: ${w}\n`);
+  return loaded;
+}
+
+const EMBEDDED = 'embedded defaults';
+
+/** "no backup-bot.yml found: using the embedded defaults (state database backup_bot, storage ./backups, client demo)". */
+function embeddedDefaultsLine(loaded: LoadedConfig): string {
+  const stateDb = loaded.config.state.url.replace(/^.*\/([^/?]+)(\?.*)?$/, '$1');
+  const storage = Object.values(loaded.config.storage).map((s) => (s.type === 'local' ? s.path : s.type)).join(', ');
+  return `no backup-bot.yml found: using the embedded defaults (state database ${stateDb}, storage ${storage}, client ${Object.keys(loaded.config.clients).join(', ')})`;
+}
+
+/** On the embedded defaults, the demo client's database is created with sample data when missing (as `serve` does). */
+async function prepareEmbedded(loaded: LoadedConfig): Promise<void> {
+  if (loaded.source !== EMBEDDED) return;
+  for (const [name, c] of Object.entries(loaded.config.clients)) {
+    if (c.database.engine === 'postgres' && (await prepareDemoDatabase(c.database.url))) {
+      process.stderr.write(`backup-bot: created the demo database for client "${name}" with sample data\n`);
+    }
+  }
 }
 
 /** Loads config, builds the context (reports as text on stderr, or none with --json), runs `fn`, closes. */
-export async function withContext<T>(cmd: Command, fn: (ctx: Context, loaded: LoadedConfig) => Promise<T>, opts: ContextOptions & { allowDefaults?: boolean; client?: string } = {}): Promise<T> {
-  const loaded = load(cmd, { allowDefaults: opts.allowDefaults });
+export async function withContext<T>(cmd: Command, fn: (ctx: Context, loaded: LoadedConfig) => Promise<T>, opts: ContextOptions & { client?: string } = {}): Promise<T> {
+  const loaded = load(cmd);
   if (opts.client !== undefined) requireClient(loaded.config, opts.client);
+  await prepareEmbedded(loaded);
   const json = globals(cmd).json;
   const logger = opts.logger ?? createLogger({ level: process.env.LOG_LEVEL ?? (json ? 'warn' : 'info') });
   const ctx = await createContext(loaded.config, {
     reporter: opts.reporter ?? (json ? silentReporter : new MessageReporter({ config: loaded.config, sink: new ConsoleSink(process.stderr), logger })),
     logger,
     keyDir: configDir(loaded),
-    createDatabase: opts.createDatabase ?? loaded.source === 'embedded defaults',
+    createDatabase: opts.createDatabase ?? loaded.source === EMBEDDED,
     ...opts,
   });
   try {

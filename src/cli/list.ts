@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { formatBytes, formatDateTime } from '../core/time.js';
-import { listStoredBackupsDetailed } from '../operations/list-backups.js';
+import { copyStatusText, listStoredBackupsDetailed } from '../operations/list-backups.js';
 
 /** `backup-bot list <client> [--json]`: stored backups, newest first, with their register status. */
 export function registerListCommand(program: Command): void {
@@ -21,7 +21,7 @@ export function registerListCommand(program: Command): void {
             const status = b.missing ? 'MISSING' : !b.registered ? 'unregistered' : b.verified ? 'verified' : b.result === 'Error' ? 'error' : 'not verified';
             printLine([
               b.takenAt ? formatDateTime(b.takenAt, ctx.config.timezone) : '-', b.file, b.type ?? '-', b.sizeBytes != null ? formatBytes(b.sizeBytes) : '-',
-              `${b.tables ?? '-'} tables`, status, b.locations.join(',') || '-',
+              `${b.tables ?? '-'} tables`, status, b.copies.map(copyStatusText).join(', ') || '-',
             ].join('  '));
           }
           for (const e of r.errors) printLine(`cannot list ${e.destination}: ${e.error}`);

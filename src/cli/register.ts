@@ -3,13 +3,13 @@ import { action, globals, withContext } from './command-frame.js';
 import { UserError } from '../core/errors.js';
 import { exportRegister, exportApprovalsRegister, type RegisterFormat, type RegisterName } from '../operations/export-register.js';
 
-const REGISTERS = ['backups', 'restore-tests', 'approvals'];
+const REGISTERS = ['backups', 'restore-tests', 'incidents', 'approvals'];
 
-/** `backup-bot register backups|restore-tests [--client NAME] [--format csv|json]` */
+/** `backup-bot register backups|restore-tests|incidents|approvals [--client NAME] [--format csv|json]` */
 export function registerRegisterCommand(program: Command): void {
   program
     .command('register')
-    .description('export a SOP-001 register: backups (section 11), restore-tests (section 12) or approvals (production restores, signed)')
+    .description('export a SOP-001 register: backups (section 11), restore-tests (section 12), incidents (section 13.5) or approvals (production restores, signed)')
     .argument('<register>', `which register: ${REGISTERS.join(' | ')}`)
     .option('--client <name>', 'only this client')
     .option('--format <format>', 'csv or json (default csv; json with --json)')

@@ -8,7 +8,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('run the bot: Slack app, scheduled jobs, digest and watchdog')
     .action(action(async (_opts: unknown, cmd: Command) => {
-      const loaded = load(cmd, { allowDefaults: true });
+      const loaded = load(cmd, { quiet: true });
       for (const n of loaded.notes) printLine(`backup-bot: ${n}`);
       const server = await startServer(loaded);
       await server.stopped;

@@ -8,9 +8,12 @@ type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 export const BACKUP_USAGE = [
   '*Usage*',
   '• `/backup now <client>`: take a backup now (operators)',
+  '• `/backup now <client> pre-change <ticket> <reason…>`: the backup SOP-001 §7.1 requires before an update, a migration or a critical change (operators)',
   '• `/backup status [client]`: last backup and its age against the RPO, last restore test and when the next is due',
   '• `/backup list <client>`: the newest backups with their verification status',
-  '• `/backup log <client>`: the backup and restore-test registers (SOP sections 11 and 12) as CSV files',
+  '• `/backup log <client>`: the backup, restore-test and incident registers (SOP sections 11, 12 and 13.5) as CSV files',
+  '• `/backup report <client> [quarter]`: the signed evidence report (PDF) of a quarter, default the last one, posted here',
+  '• `/backup incident <client> [number]`: record an incident, or its cause, corrective action and close (SOP §13.5)',
   '• `/restore-test <client> [backup]`: restore a backup in a throwaway staging container and verify it (operators)',
   '• `/restore <client>`: ask for a production restore, approved in writing by the System Owner (operators)',
   '• `/backup help`: this message',

@@ -2,17 +2,18 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt'
 import { runBackup, BackupBusyError } from '../operations/backup.js';
 import { authorize } from '../operations/authorize.js';
 import { clientChannel } from '../notify/slack/channels.js';
+import { literal } from '../notify/slack/literal.js';
 import type { CommandDeps } from './deps.js';
 import { ackThenAnswer, busyText, ephemeral, userName } from './reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
 /**
- * `/backup now <client>` (operators): acknowledged at once; then the role is checked, the backup runs and its
+ * `/backup now <client> [pre-change <ticket> <reason…>]` (operators): acknowledged at once; then the role is checked, the backup runs and its
  * progress is one message in the client's channel (posted and updated by runBackup). The user is told it
  * started (or why it did not: no role, already running) in an ephemeral answer.
  */
-export async function backupNow(deps: CommandDeps, args: Args, clientName: string): Promise<void> {
+export async function backupNow(deps: CommandDeps, args: Args, clientName: string, preChange?: { ticket: string; reason: string }): Promise<void> {
   const { ctx } = deps;
   const { command, client } = args;
   const userId = command.user_id;
@@ -30,8 +31,8 @@ export async function backupNow(deps: CommandDeps, args: Args, clientName: strin
     }
     try {
       const outcome = await runBackup(ctx, {
-        client: clientName, type: 'manual', actor: userId, actorName, trigger: 'slack', notify: true,
-        onProgress: (p) => { if (p === 'started') void answer(ephemeral(`:arrow_forward: Backup of *${clientName}* started. Progress is shown in <#${channel}>.`)); },
+        client: clientName, type: preChange ? 'pre-change' : 'manual', actor: userId, actorName, trigger: 'slack', notify: true, ...(preChange ?? {}),
+        onProgress: (p) => { if (p === 'started') void answer(ephemeral(`:arrow_forward: ${preChange ? `Pre-change backup (ticket ${literal(preChange.ticket)})` : 'Backup'} of *${clientName}* started. Progress is shown in <#${channel}>.`)); },
       });
       ctx.logger.info({ client: clientName, run: outcome.run.id, ok: outcome.ok, verified: outcome.verified, ms: outcome.durationMs }, 'backup from Slack finished');
       if (outcome.message) return;

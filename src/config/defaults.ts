@@ -25,7 +25,7 @@ export function embeddedDefaults(env: NodeJS.ProcessEnv): { raw: unknown; notes:
         database: { engine: 'postgres', url: demoUrl },
         schedule: '0 3 * * *',
         storage: ['local'],
-        retention: { scheduled: { days: 30, keep: 26 }, manual: { days: 90 } },
+        retention: { scheduled: { days: 30, keep: 30 }, manual: { days: 90 } },
         verify: { minTables: 4, tables: ['lotes', 'movimientos', 'users', 'productos'] },
         rpo: '7d',
         rto: '4h',

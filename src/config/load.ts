@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { embeddedDefaults } from './defaults.js';
+import { retentionWarnings } from './retention-coverage.js';
 import { UserError } from '../core/errors.js';
 import { registerSecret } from '../core/redact.js';
 
@@ -20,6 +21,8 @@ export interface LoadedConfig {
   source: string;
   /** Defaults that were filled in, for the quickstart's "which defaults it used" line. */
   notes: string[];
+  /** Valid but weaker than the procedures (a retention that keeps fewer than 30 days / 26 weekly backups). */
+  warnings?: string[];
 }
 
 export interface LoadOptions {
@@ -53,7 +56,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
       throw new ConfigError(`no configuration: create ./backup-bot.yml (see backup-bot.example.yml), or pass --config PATH, or set BACKUP_BOT_CONFIG`);
     }
     const { raw, notes } = embeddedDefaults(env);
-    return { config: validateConfig(raw, 'embedded defaults'), source: 'embedded defaults', notes };
+    const config = validateConfig(raw, 'embedded defaults');
+    return { config, source: 'embedded defaults', notes, warnings: configWarnings(config) };
   }
   let text: string;
   try {
@@ -61,7 +65,13 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  return { config: parseConfigText(text, path, env), source: path, notes: [] };
+  const config = parseConfigText(text, path, env);
+  return { config, source: path, notes: [], warnings: configWarnings(config) };
+}
+
+/** What a valid config does weaker than the SOP and the runbook (printed at load, listed by doctor). */
+function configWarnings(config: Config): string[] {
+  return retentionWarnings(config).map((w) => w.message);
 }
 
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {

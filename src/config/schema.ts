@@ -108,6 +108,12 @@ const restoreTest = z.strictObject({
   pull: z.enum(['never', 'missing']).optional(),
   /** Months (1-12) in which the quarterly restore test is due (SOP 8.3). */
   months: z.array(z.number().int().min(1).max(12)).default([3, 6, 9, 12]),
+  /** The restore time (download + restore) a passing test may take, in minutes; default the client's `rto`. */
+  maxMinutes: z.number().positive().optional(),
+  /** SOP-001 §12: a passing test counts for its quarter only once QA has signed it. */
+  requireQa: z.boolean().default(true),
+  /** QA is reminded once when a passing test (or a production restore row) is still unsigned this long after it. */
+  qaReminder: duration.default('2d'),
 });
 
 const appControl = z.strictObject({
@@ -118,6 +124,8 @@ const appControl = z.strictObject({
   /** URL that must answer 200 after the application is started again. */
   healthUrl: z.url().optional(),
   healthTimeout: duration.default('2m'),
+  /** After a production restore, once the app is healthy: each URL must answer `status` and contain `expect` (SOP 9.2 step 11). */
+  checks: z.array(z.strictObject({ url: z.url(), status: z.number().int().min(100).max(599).default(200), expect: z.string().min(1).optional() })).default([]),
 });
 
 const database = z.strictObject({
@@ -165,10 +173,15 @@ const client = z.strictObject({
     preRestore: retentionDays.default({ days: 365 }),
   }).default({ scheduled: { days: 180, keep: 26 }, manual: { days: 90 }, preChange: { days: 90 }, preRestore: { days: 365 } }),
   verify: z.strictObject({
-    minTables: z.number().int().min(0).default(1),
+    /** SOP-001 6.1: at least 10 CREATE TABLE (15 for Conitrack). */
+    minTables: z.number().int().min(0).default(10),
+    /** SOP-001 6.4: a compressed dump smaller than this fails the backup (the example config: 1 MB); 0: no minimum. */
+    minBytes: z.number().int().min(0).default(0),
     tables: z.array(sqlIdentifier).default([]),
+    /** A table of `tables` missing at backup time fails the backup unless this is true. */
+    allowMissing: z.boolean().default(false),
     checks: z.array(userCheck).default([]),
-  }).default({ minTables: 1, tables: [], checks: [] }),
+  }).default({ minTables: 10, minBytes: 0, tables: [], allowMissing: false, checks: [] }),
   rpo: duration.default('7d'),
   rto: duration.default('4h'),
   channel: slackChannel.optional(),
@@ -179,7 +192,7 @@ const client = z.strictObject({
   /** gzip level of the dump (1 fastest … 9 smallest). */
   gzipLevel: z.number().int().min(1).max(9).default(6),
   encryption: encryption.optional(),
-  restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12] }),
+  restoreTest: restoreTest.default({ timeout: '30m', memoryMb: 1024, cpus: 1, months: [3, 6, 9, 12], requireQa: true, qaReminder: '2d' }),
   app: appControl.optional(),
 });
 
@@ -206,13 +219,17 @@ const schedules = z.strictObject({
   watchdogGrace: duration.default('6h'),
   /** How long SIGTERM waits for running jobs. */
   shutdownTimeout: duration.default('10m'),
-}).default({ retention: '30 4 * * *', integrityCheck: '0 6 * * 1#1', restoreTest: '0 5 1 * *', watchdog: '*/5 * * * *', watchdogGrace: '6h', shutdownTimeout: '10m' });
+  /** Issue 19: the previous month's evidence report posted to each client's channel (first day of the month, 07:00). */
+  evidenceReport: cron.default('0 7 1 * *'),
+}).default({ retention: '30 4 * * *', integrityCheck: '0 6 * * 1#1', restoreTest: '0 5 1 * *', watchdog: '*/5 * * * *', watchdogGrace: '6h', shutdownTimeout: '10m', evidenceReport: '0 7 1 * *' });
 
 const approvals = z.strictObject({
   ttl: duration.default('24h'),
   keepOldFor: duration.default('7d'),
   strategy: z.enum(['swap', 'replace']).default('swap'),
-}).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap' });
+  /** MySQL/MariaDB: how long the switch (and a replace's DROP) waits for a table another session holds before it gives up, nothing changed. */
+  lockWait: duration.default('30s'),
+}).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap', lockWait: '30s' });
 
 const docker = z.strictObject({
   /** e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; default: DOCKER_HOST or the local socket. */
@@ -265,6 +282,27 @@ const metrics = z.strictObject({
   token: z.string().min(16, 'must be at least 16 characters (e.g. the output of `openssl rand -hex 32`)').optional(),
 }).default({ listen: '127.0.0.1:9464' });
 
+/**
+ * Alerts by e-mail (SOP-001 §13.4): S1/S2 alerts are mailed when Slack cannot be reached (mode fallback) or
+ * always, as a copy (mode copy). The SMTP password comes from the environment (`${SMTP_PASSWORD}`).
+ */
+const alerts = z.strictObject({
+  email: z.strictObject({
+    smtp: z.strictObject({
+      host: nonEmpty,
+      port: z.number().int().min(1).max(65535).default(587),
+      /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+      secure: z.boolean().default(false),
+      user: z.string().optional(),
+      password: z.string().optional(),
+    }),
+    from: z.email('must be an e-mail address (e.g. backup-bot@example.com)'),
+    to: z.array(z.email('must be an e-mail address')).min(1, 'needs at least one recipient'),
+    mode: z.enum(['fallback', 'copy']).default('fallback'),
+    timeout: duration.default('15s'),
+  }).optional(),
+}).default({});
+
 /** The evidence: the Ed25519 key that signs decisions and chain heads (never stored in the state database). */
 const evidence = z.strictObject({
   /** A PEM file (0600) or the PEM text itself via ${ENV}; default: backup-bot-signing-key.pem beside the config, created on first start. */
@@ -275,6 +313,8 @@ const evidence = z.strictObject({
 
 export const configSchema = z.strictObject({
   timezone: timezone.default('UTC'),
+  /** Language of the evidence report (and of what else is written for people in their language): es or en. */
+  locale: z.enum(['es', 'en']).default('en'),
   state: z.strictObject({
     url: nonEmpty,
     /** The owner role's connection, used to apply migrations (least privilege: `url` is then the runtime role). */
@@ -289,6 +329,7 @@ export const configSchema = z.strictObject({
   workers,
   metrics,
   evidence,
+  alerts,
   /** Default staging images per engine. */
   restoreTest: z.strictObject({
     postgresImage: z.string().default('postgres:15'),

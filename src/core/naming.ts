@@ -58,9 +58,9 @@ export function filesArchiveName(base: string, n: number, path: string, encrypte
   return `${base}_files_${n}-${sanitizePath(path)}.tar.gz${encrypted ? AGE_SUFFIX : ''}`;
 }
 
-/** `backup_…_globals.sql.gz`: the roles and memberships (`pg_dumpall --globals-only`) of the same backup. */
-export function globalsFileName(base: string): string {
-  return `${base}_globals.sql.gz`;
+/** `backup_…_globals.sql.gz` (`.sql.gz.age` when encrypted): the roles and memberships (`pg_dumpall --globals-only`) of the same backup. */
+export function globalsFileName(base: string, encrypted = false): string {
+  return `${base}_globals.sql.gz${encrypted ? AGE_SUFFIX : ''}`;
 }
 
 export function backupKey(client: string, file: string): string {

@@ -21,6 +21,8 @@ export interface Signer {
   readonly trusted: ReadonlyMap<string, { pem: string; current: boolean }>;
   /** Base64 Ed25519 signature over the UTF-8 bytes of `content`. */
   sign(content: string): string;
+  /** Base64 Ed25519 signature over raw bytes (a file: the evidence report, its PDF, the evidence zip). */
+  signBytes(bytes: Uint8Array): string;
   /** True when `signature` is a valid signature of `content` by the trusted key `keyId`. */
   verify(keyId: string, content: string, signature: string): boolean;
 }
@@ -124,6 +126,7 @@ export function loadSigner(o: SignerOptions): Signer {
   return {
     keyId, publicKeyPem, source, created, trusted,
     sign: (content) => sign(null, Buffer.from(content, 'utf8'), privateKey).toString('base64'),
+    signBytes: (bytes) => sign(null, bytes, privateKey).toString('base64'),
     verify(id, content, signature) {
       const key = verifiers.get(id);
       if (!key) return false;

@@ -22,7 +22,7 @@ import type { JobOutcome, WorkAttempt } from '../operations/job-runner.js';
 export interface JobSpec {
   /** bree job name: `scheduled-backup:<client>`, `retention`, … */
   name: string;
-  job: 'scheduled-backup' | 'retention' | 'integrity-check' | 'restore-test' | 'watchdog' | 'digest';
+  job: 'scheduled-backup' | 'retention' | 'integrity-check' | 'restore-test' | 'watchdog' | 'digest' | 'evidence-report';
   /** The cron of the config (the scheduler's timers and the fire claim both read it with cron-parser). */
   cron: string;
   /** job_state keys: the client of a per-client job, every client of a looping job, '' for global jobs. */

@@ -12,11 +12,22 @@ export interface OutMessage {
   blocks?: unknown[];
 }
 
+/** A file to share in a channel (the evidence report's PDF, the digest's chart). */
+export interface OutFile {
+  filename: string;
+  title: string;
+  bytes: Uint8Array;
+  /** The message that comes with it (mrkdwn in Slack, plain on the console). */
+  comment?: string;
+}
+
 export interface MessageSink {
   /** Posts a message to a channel; its reference, or undefined when posting failed (after retries). */
   post(channel: string, message: OutMessage): Promise<MessageRef | undefined>;
   /** Replaces a posted message's content; false when that failed. */
   update(ref: MessageRef, message: OutMessage): Promise<boolean>;
+  /** Shares a file in a channel; true when it was. A sink without it cannot show files (the reporter posts the comment alone). */
+  upload?(channel: string, file: OutFile): Promise<boolean>;
 }
 
 /**

@@ -3,6 +3,7 @@ import { UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { databaseServer } from '../core/db-url.js';
 import { failureHint } from '../core/failure-hint.js';
+import { formatBytes } from '../core/time.js';
 import type { Run, RunTrigger } from '../store/runs.js';
 import { BACKUP_TYPES, type BackupLocation, type BackupRow, type BackupType } from '../store/backup-register.js';
 import { BACKUP_STEPS, backupState, type BackupState } from './backup-steps.js';
@@ -26,6 +27,9 @@ export interface RunBackupInput {
   details?: Record<string, unknown>;
   /** Tests: called when the run starts, at each step, and at the end. */
   onProgress?: (phase: BackupPhase, run: Run) => void;
+  /** SOP-001 §7.1: the change a pre-change backup precedes (required for type pre-change) and why; shown in §11. */
+  ticket?: string;
+  reason?: string;
 }
 
 export interface BackupOutcome {
@@ -56,6 +60,9 @@ export async function runBackup(ctx: Context, input: RunBackupInput): Promise<Ba
   ctx.client(input.client);
   const type = input.type ?? 'manual';
   if (!BACKUP_TYPES.includes(type)) throw new UserError(`unknown backup type "${String(type).slice(0, 40)}" (accepted: ${BACKUP_TYPES.join(', ')})`);
+  if (type === 'pre-change' && (!input.ticket?.trim() || !input.reason?.trim())) {
+    throw new UserError('a pre-change backup names the change it precedes: give its ticket and the reason (SOP-001 §7.1: before an update, a migration or a critical configuration change); nothing was started');
+  }
   const res = await ctx.store.withLock('backup', input.client, () => onServerSlot(ctx, input, () => backupLocked(ctx, input, type)), { wait: input.wait ?? false });
   if (res.acquired) return res.value;
   throw new BackupBusyError(await findRunning(ctx, input.client));
@@ -125,6 +132,8 @@ async function record(ctx: Context, input: RunBackupInput, s: BackupState, o: St
   const error = o.ok ? undefined : o.error;
   const locations = [...s.locations.values()];
   const ok = !error && s.verified;
+  const drop = ok ? await sizeDrop(ctx, s) : undefined;
+  if (drop) s.warnings.push(drop);
   const observations = [
     ...(error ? [error] : []),
     ...locations.filter((l) => !l.ok && l.error && (!error || !error.includes(l.error))).map((l) => `destination ${l.destination} failed: ${l.error}`),
@@ -137,6 +146,7 @@ async function record(ctx: Context, input: RunBackupInput, s: BackupState, o: St
     verifiedAt: s.verified ? ctx.clock.now() : null, executedBy: input.actorName ?? input.actor, result: ok ? 'OK' : 'Error', observations,
     sha256: stored ? s.dump?.sha256 ?? null : null, tablesCounted: stored ? s.tables ?? s.dump?.tables ?? null : null,
     locations, manifest: (s.manifest as unknown as Record<string, unknown>) ?? null,
+    ticket: input.ticket?.trim() || null, reason: input.reason?.trim() || null,
   });
   const hint = error
     ? failureHint(error) ?? 'Read the error above; `backup-bot list` and the run timeline show what happened before it.'
@@ -146,6 +156,7 @@ async function record(ctx: Context, input: RunBackupInput, s: BackupState, o: St
     actor: input.actor, action: ok ? 'backup.completed' : 'backup.failed', client: s.client, target: stored ? s.key ?? null : s.file ?? null,
     details: { run: rb.run.id, backup: backup.id, type: s.type, sha256: s.dump?.sha256 ?? null, sizeBytes: s.dump?.sizeBytes ?? null, verified: s.verified, locations, ...(error ? { error } : {}) },
   });
+  if (drop) await ctx.reporter.report({ kind: 'alert.team', client: s.client, severity: 'S2', title: `Backup of ${s.client} far smaller than usual`, detail: `${backup.file ?? ''}: ${drop}`, audience: ['operators', 'itManagers'] });
   const view: BackupResultView = { ok, verified: s.verified, run: rb.run, backup, error, hint, durationMs, locations };
   return { backup, view, error, hint, durationMs, locations };
 }
@@ -155,4 +166,20 @@ function runDetails(s: BackupState, r: Recorded): Record<string, unknown> {
     type: s.type, file: s.file, key: s.stored ? s.key : null, sizeBytes: s.dump?.sizeBytes ?? null, sha256: s.dump?.sha256 ?? null, tables: s.tables,
     verified: s.verified, checks: s.checks, locations: r.locations, warnings: s.warnings, backupId: r.backup.id, durationMs: r.durationMs, hint: r.hint ?? null,
   };
+}
+
+/**
+ * A backup under half the median compressed size of the client's last ten good ones (at least two) is an S2
+ * alert: a table emptied or a dump cut short still passes the table count and the trailer.
+ */
+async function sizeDrop(ctx: Context, s: BackupState): Promise<string | undefined> {
+  const size = s.dump?.sizeBytes;
+  if (size === undefined) return undefined;
+  const earlier = (await ctx.store.backups.list({ client: s.client, onlyOk: true, limit: 10 })).map((b) => Number(b.size_bytes)).filter((n) => n > 0);
+  if (earlier.length < 2) return undefined;
+  const sorted = [...earlier].sort((a, b) => a - b);
+  const m = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+  if (size >= median / 2) return undefined;
+  return `size ${formatBytes(size)} is less than half the median ${formatBytes(median)} of the last ${earlier.length} backups (a table emptied or a dump cut short?)`;
 }

@@ -6,7 +6,7 @@ import { signChainHeads, verifyEvidence, type EvidenceReport } from '../evidence
  * all holds, the current chain heads are signed (so deleting the newest rows later is detected too) and an
  * open evidence alert is resolved; when not, an S1 alert is raised once per incident and nothing is signed.
  */
-export async function checkEvidence(ctx: Context, input: { reason: 'digest' | 'verify'; actor: string }): Promise<EvidenceReport & { headsSigned: number }> {
+export async function checkEvidence(ctx: Context, input: { reason: 'digest' | 'verify' | 'report'; actor: string }): Promise<EvidenceReport & { headsSigned: number }> {
   const report = await verifyEvidence(ctx.store, ctx.signer);
   const now = ctx.clock.now();
   if (report.ok) {

@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import type { Config } from '../config/schema.js';
 
 import { quarterOf } from '../store/restore-test-register.js';
+import { awaitingQa, countsAsDone } from './qa-loop.js';
 import type { FailureCount } from '../store/status.js';
 import type { AlertRow } from '../store/alerts.js';
 
@@ -11,6 +12,24 @@ import type { MessageRef } from './reporter.js';
 import type { Digest, DigestClient, DigestMark } from './views.js';
 import { upcomingFire } from './schedule.js';
 import { checkEvidence } from './check-evidence.js';
+import { digestSeriesFromBackups, renderDigestChartPng } from '../evidence/chart/digest-png.js';
+import { errorMessage } from '../core/errors.js';
+
+/** The digest's picture (issue 19): backup size per day for the last 30 days, one line per client, failures marked. */
+export const DIGEST_CHART = { width: 1000, height: 420, days: 30 } as const;
+
+async function digestChart(ctx: Context): Promise<{ filename: string; title: string; png: Uint8Array }> {
+  const now = ctx.clock.now();
+  const tz = ctx.config.timezone;
+  const clients = Object.keys(ctx.config.clients);
+  const since = new Date(now.getTime() - (DIGEST_CHART.days + 1) * 86_400_000);
+  const rows = (await ctx.store.backups.list({ includeDeleted: true, since, limit: 1_000_000 }))
+    .filter((b) => clients.includes(b.client)).map((b) => ({ client: b.client, takenAt: b.taken_at, sizeBytes: b.size_bytes, result: b.result }));
+  const series = digestSeriesFromBackups(rows, { now, days: DIGEST_CHART.days, timeZone: tz, clients });
+  const png = await renderDigestChartPng(series, { width: DIGEST_CHART.width, height: DIGEST_CHART.height, lang: ctx.config.locale });
+  const day = now.toISOString().slice(0, 10);
+  return { filename: `backup-sizes_${day}.png`, title: ctx.config.locale === 'es' ? `Tamaño de los backups, últimos ${DIGEST_CHART.days} días` : `Backup sizes, last ${DIGEST_CHART.days} days`, png };
+}
 
 /**
  * The daily digest: one message for all clients, read from the registers (backup_register,
@@ -83,6 +102,13 @@ export async function buildDigest(ctx: Context, input: { clients?: string[] } = 
   return { generatedAt: now.toISOString(), timezone: tz, clients: out, ...(queue ? { queue } : {}) };
 }
 
+/** A client's mark: the worst of the problems that apply (critical over warning), and their words in order. */
+function markOf(rules: Array<[boolean, DigestMark, string]>): { status: DigestMark; problems: string[] } {
+  const hits = rules.filter(([applies]) => applies);
+  const status: DigestMark = hits.some(([, m]) => m === 'critical') ? 'critical' : hits.length ? 'warning' : 'ok';
+  return { status, problems: hits.map(([, , why]) => why) };
+}
+
 async function digestClient(config: Config, ctx: Context, client: string, now: Date, shared: { pending: Map<string, number>; failures: FailureCount[]; alerts: AlertRow[] }): Promise<DigestClient> {
   const c = ctx.client(client);
   const tz = config.timezone;
@@ -96,9 +122,12 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
 
   const tests = await ctx.store.restoreTests.list({ client, environment: 'Test', limit: 50 });
   const last = tests[0];
-  const lastOk = tests.find((t) => t.result === 'OK');
+  const requireQa = c.restoreTest.requireQa;
+  const lastOk = tests.find((t) => countsAsDone(t, requireQa));
   const thisQuarter = quarterOf(now, tz);
-  const thisQuarterDone = tests.some((t) => t.result === 'OK' && t.quarter === thisQuarter);
+  const thisQuarterDone = tests.some((t) => countsAsDone(t, requireQa) && t.quarter === thisQuarter);
+  const prodRows = await ctx.store.restoreTests.list({ client, environment: 'Prod', result: 'OK', limit: 20 });
+  const unsigned = awaitingQa(ctx, client, [...tests, ...prodRows], now);
   const due = restoreTestDue(c.restoreTest.months, config.schedules.restoreTest, tz, now, lastOk?.quarter);
 
   const mine = shared.failures.filter((f) => f.client === client);
@@ -108,18 +137,16 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
   const openAlerts = shared.alerts.filter((a) => a.client === client).length;
   const sizeDrop = isSizeDrop(sizes);
 
-  const problems: string[] = [];
-  let status: DigestMark = 'ok';
-  const worse = (m: DigestMark, why: string) => {
-    problems.push(why);
-    if (m === 'critical' || status === 'ok') status = m;
-  };
-  if (!b) worse('critical', 'no verified backup');
-  else if (!rpoOk) worse('critical', `RPO breach (older than ${c.rpo})`);
-  if (openAlerts > 0) worse('warning', `${openAlerts} open alert${openAlerts > 1 ? 's' : ''}`);
-  if (failures24h > 0) worse('warning', `${failures24h} failure${failures24h > 1 ? 's' : ''} in 24 h`);
-  if (sizeDrop) worse('warning', 'backup size dropped by more than half');
-  if (due?.overdue) worse('warning', 'restore test overdue');
+  const qaOverdue = unsigned.filter((u) => u.overdue);
+  const { status, problems } = markOf([
+    [!b, 'critical', 'no verified backup'],
+    [Boolean(b) && !rpoOk, 'critical', `RPO breach (older than ${c.rpo})`],
+    [openAlerts > 0, 'warning', `${openAlerts} open alert${openAlerts > 1 ? 's' : ''}`],
+    [failures24h > 0, 'warning', `${failures24h} failure${failures24h > 1 ? 's' : ''} in 24 h`],
+    [sizeDrop, 'warning', 'backup size dropped by more than half'],
+    [Boolean(due?.overdue), 'warning', 'restore test overdue'],
+    [qaOverdue.length > 0, 'warning', `${qaOverdue.length} QA signature${qaOverdue.length > 1 ? 's' : ''} overdue`],
+  ]);
 
   return {
     client,
@@ -137,6 +164,7 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
       thisQuarterDone,
       nextDue: due ? due.due.toISOString() : null,
       overdue: due?.overdue ?? false,
+      awaitingQa: unsigned.map((u) => ({ id: u.row.id, quarter: u.row.quarter, environment: u.row.environment, testedAt: new Date(u.row.tested_at).toISOString(), overdue: u.overdue })),
     },
     pendingApprovals: shared.pending.get(client) ?? 0,
     failures24h,
@@ -146,14 +174,16 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
 }
 
 /** Builds the digest and posts it (one message) to the default Slack channel / console; recorded as a `digest` run. */
-export async function postDigest(ctx: Context, input: { trigger?: 'schedule' | 'cli' | 'slack' | 'system'; actor?: string } = {}): Promise<{ digest: Digest; ref?: MessageRef; runId: string }> {
+export async function postDigest(ctx: Context, input: { trigger?: 'schedule' | 'cli' | 'slack' | 'system'; actor?: string; chart?: boolean } = {}): Promise<{ digest: Digest; ref?: MessageRef; runId: string; chart?: boolean }> {
   const run = await ctx.store.runs.start({ kind: 'digest', actor: input.actor ?? 'schedule', trigger: input.trigger ?? 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
   try {
     const evidence = await checkEvidence(ctx, { reason: 'digest', actor: input.actor ?? 'schedule' });
     const digest = { ...(await buildDigest(ctx)), evidence: { ok: evidence.ok, summary: evidence.summary } };
-    const ref = await ctx.reporter.report({ kind: 'digest', digest });
+    // The picture is a bonus: a chart that cannot be drawn never keeps the digest from being posted.
+    const chart = input.chart ? await digestChart(ctx).catch((err: unknown) => { ctx.logger.warn({ err: errorMessage(err) }, 'the digest chart could not be drawn'); return undefined; }) : undefined;
+    const ref = await ctx.reporter.report({ kind: 'digest', digest, ...(chart ? { chart } : {}) });
     await ctx.store.runs.finish(run.id, { status: 'ok', at: ctx.clock.now(), details: { clients: digest.clients.map((c) => ({ client: c.client, status: c.status })) } });
-    return { digest, ref, runId: run.id };
+    return { digest, ref, runId: run.id, chart: chart !== undefined };
   } catch (err) {
     await ctx.store.runs.finish(run.id, { status: 'failed', error: String((err as Error)?.message ?? err), at: ctx.clock.now() });
     throw err;

@@ -15,6 +15,9 @@ import { dockerFromConfig } from '../core/staging/docker.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { checkEncryption } from '../core/crypto/keys.js';
+import { checkRestorePrivileges } from '../core/restore/mysql-privileges.js';
+import { retentionWarnings } from '../config/retention-coverage.js';
+import { findChromium } from '../evidence/report/chromium.js';
 
 /** One line of `doctor`: a failed check fails doctor (exit 1); a warning does not. */
 export interface Check { name: string; ok: boolean; detail: string; warn?: boolean }
@@ -57,77 +60,108 @@ async function stateChecks(config: Config): Promise<Check[]> {
   return out;
 }
 
+/**
+ * MySQL/MariaDB: could the bot's account run a production restore of the client now? A warning naming the
+ * GRANTs when not (backups work without them; the restore itself refuses before anything changes).
+ */
+async function mysqlRestoreCheck(client: string, url: string, strategy: 'swap' | 'replace'): Promise<Check> {
+  const name = `client ${client}: production restore`;
+  try {
+    const p = await checkRestorePrivileges(parseDbUrl(url, 'mysql'), { strategy, events: true, endConnections: true });
+    if (p.ok) return { name, ok: true, detail: `the MySQL account ${p.account} holds the privileges of a ${strategy} restore` };
+    return { name, ok: true, warn: true, detail: p.message.replace(' Nothing was changed.', '') };
+  } catch (err) {
+    return { name, ok: true, warn: true, detail: `not checked: ${redactSecrets(errorMessage(err))}` };
+  }
+}
+
 export async function doctor(config: Config, source: string, opts: { fetch?: typeof fetch } = {}): Promise<Check[]> {
   const checks: Check[] = [{ name: 'config', ok: true, detail: `${source}: ${Object.keys(config.clients).length} client(s), ${Object.keys(config.storage).length} storage destination(s)` }];
-
   checks.push(...await stateChecks(config));
   checks.push(await check('evidence signing key', async () => {
     const s = loadSigner({ signingKey: config.evidence.signingKey, trustedKeys: config.evidence.trustedKeys, baseDir: isAbsolute(source) ? dirname(source) : process.cwd() });
     return `${s.created ? 'created ' : ''}${s.source}: Ed25519, key id ${s.keyId}${s.trusted.size > 1 ? `; ${s.trusted.size - 1} earlier key(s) trusted` : ''}`;
   }));
-
+  checks.push(chromiumCheck());
+  const retention = retentionWarnings(config);
   for (const [name, c] of Object.entries(config.clients)) {
-    checks.push(await check(`client ${name}: database`, async () => {
-      const t = parseDbUrl(c.database.url, c.database.engine);
-      if (t.engine === 'postgres') {
-        const { server, tool } = await checkPgDumpCompatible(t);
-        return `${describeTarget(t)}: PostgreSQL ${server.version} reachable, pg_dump ${tool.version} compatible`;
-      }
-      const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
-      return `${describeTarget(t)}: server ${server.version} reachable, mysqldump ${tool.version}`;
-    }));
-    const enc = c.encryption;
-    if (enc) {
-      checks.push(await check(`client ${name}: encryption`, async () => {
-        const r = await checkEncryption(name, enc);
-        if (!r.ok) throw new Error(r.detail);
-        return r.detail;
-      }));
-    }
+    for (const w of retention.filter((x) => x.client === name)) checks.push({ name: `client ${name}: retention`, ok: true, warn: true, detail: w.message });
+    checks.push(...await clientChecks(config, name, c));
   }
-
   for (const [name, s] of Object.entries(config.storage)) {
-    checks.push(await check(`storage ${name}`, async () => {
-      const storage = createStorage(name, s);
-      const key = `.backup-bot-doctor/probe-${randomBytes(6).toString('hex')}`;
-      const payload = randomBytes(1024);
-      await storage.put(key, Readable.from([payload]));
-      try {
-        const back = await buffer(await storage.get(key));
-        if (!back.equals(payload)) throw new Error('read back different bytes than written');
-      } finally {
-        await storage.delete(key);
-      }
-      if (await storage.stat(key)) throw new Error('probe object still there after delete');
-      return `${storage.description}: write, read and delete ok`;
-    }));
+    checks.push(await check(`storage ${name}`, () => probeStorage(name, s)));
     if (s.type === 'local') checks.push(await check(`storage ${name}: permissions`, () => checkOwnerOnly(new LocalStorage(name, s).root)));
   }
-
-  checks.push(await check('docker', async () => {
-    const docker: Docker = dockerFromConfig(config);
-    const v = await docker.version();
-    const images = [...new Set(Object.values(config.clients).map((c) => c.restoreTest.image ?? (c.database.engine === 'postgres' ? config.restoreTest.postgresImage : config.restoreTest.mysqlImage)))];
-    const missing: string[] = [];
-    for (const img of images) {
-      try { await docker.getImage(img).inspect(); } catch { missing.push(img); }
-    }
-    if (missing.length) throw new Error(`Docker ${v.Version} reachable, but staging image(s) missing: ${missing.join(', ')} (build with scripts/build-staging-image.sh)`);
-    return `Docker ${v.Version} reachable, staging image(s) present: ${images.join(', ')}`;
-  }));
-
-  if (config.slack) {
-    const slack = config.slack;
-    checks.push(await check('slack', async () => {
-      const f = opts.fetch ?? fetch;
-      const base = slack.apiUrl ?? 'https://slack.com/api/';
-      const res = await f(new URL('auth.test', base.endsWith('/') ? base : base + '/'), { method: 'POST', headers: { authorization: `Bearer ${slack.botToken}` } });
-      const body = (await res.json()) as { ok: boolean; error?: string; team?: string; user?: string };
-      if (!body.ok) throw new Error(`auth.test failed: ${body.error ?? res.status}`);
-      return `auth.test ok: ${body.user ?? '?'} in ${body.team ?? '?'}`;
-    }));
-  } else {
-    checks.push({ name: 'slack', ok: true, detail: 'not configured: reports go to the console' });
-  }
+  checks.push(await check('docker', () => dockerCheck(config)));
+  checks.push(config.slack ? await check('slack', () => slackCheck(config.slack!, opts.fetch ?? fetch)) : { name: 'slack', ok: true, detail: 'not configured: reports go to the console' });
   return checks;
+}
+
+/** The evidence report's PDF (issue 19) is printed by headless Chromium: missing, the monthly report and /backup report fail. */
+function chromiumCheck(): Check {
+  try {
+    return { name: 'evidence report', ok: true, detail: `headless Chromium ${findChromium()} prints the PDF` };
+  } catch (err) {
+    return { name: 'evidence report', ok: true, warn: true, detail: redactSecrets(errorMessage(err)) };
+  }
+}
+
+/** A client's database (reachable, dump tool compatible), its MySQL restore privileges and its encryption keys. */
+async function clientChecks(config: Config, name: string, c: Config['clients'][string]): Promise<Check[]> {
+  const out: Check[] = [];
+  out.push(await check(`client ${name}: database`, async () => {
+    const t = parseDbUrl(c.database.url, c.database.engine);
+    if (t.engine === 'postgres') {
+      const { server, tool } = await checkPgDumpCompatible(t);
+      return `${describeTarget(t)}: PostgreSQL ${server.version} reachable, pg_dump ${tool.version} compatible`;
+    }
+    const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
+    return `${describeTarget(t)}: server ${server.version} reachable, mysqldump ${tool.version}`;
+  }));
+  if (c.database.engine === 'mysql') out.push(await mysqlRestoreCheck(name, c.database.url, config.approvals.strategy));
+  const enc = c.encryption;
+  if (enc) {
+    out.push(await check(`client ${name}: encryption`, async () => {
+      const r = await checkEncryption(name, enc);
+      if (!r.ok) throw new Error(r.detail);
+      return r.detail;
+    }));
+  }
+  return out;
+}
+
+/** Writes, reads back and deletes a probe object; nothing is left behind. */
+async function probeStorage(name: string, s: Config['storage'][string]): Promise<string> {
+  const storage = createStorage(name, s);
+  const key = `.backup-bot-doctor/probe-${randomBytes(6).toString('hex')}`;
+  const payload = randomBytes(1024);
+  await storage.put(key, Readable.from([payload]));
+  try {
+    const back = await buffer(await storage.get(key));
+    if (!back.equals(payload)) throw new Error('read back different bytes than written');
+  } finally {
+    await storage.delete(key);
+  }
+  if (await storage.stat(key)) throw new Error('probe object still there after delete');
+  return `${storage.description}: write, read and delete ok`;
+}
+
+async function dockerCheck(config: Config): Promise<string> {
+  const docker: Docker = dockerFromConfig(config);
+  const v = await docker.version();
+  const images = [...new Set(Object.values(config.clients).map((c) => c.restoreTest.image ?? (c.database.engine === 'postgres' ? config.restoreTest.postgresImage : config.restoreTest.mysqlImage)))];
+  const missing: string[] = [];
+  for (const img of images) {
+    try { await docker.getImage(img).inspect(); } catch { missing.push(img); }
+  }
+  if (missing.length) throw new Error(`Docker ${v.Version} reachable, but staging image(s) missing: ${missing.join(', ')} (build with scripts/build-staging-image.sh)`);
+  return `Docker ${v.Version} reachable, staging image(s) present: ${images.join(', ')}`;
+}
+
+async function slackCheck(slack: NonNullable<Config['slack']>, f: typeof fetch): Promise<string> {
+  const base = slack.apiUrl ?? 'https://slack.com/api/';
+  const res = await f(new URL('auth.test', base.endsWith('/') ? base : base + '/'), { method: 'POST', headers: { authorization: `Bearer ${slack.botToken}` } });
+  const body = (await res.json()) as { ok: boolean; error?: string; team?: string; user?: string };
+  if (!body.ok) throw new Error(`auth.test failed: ${body.error ?? res.status}`);
+  return `auth.test ok: ${body.user ?? '?'} in ${body.team ?? '?'}`;
 }

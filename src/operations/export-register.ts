@@ -3,12 +3,13 @@ import { toCsv } from '../core/csv.js';
 import { formatBytes, formatDate, formatTime } from '../core/time.js';
 import type { BackupRow } from '../store/backup-register.js';
 import type { RestoreTestRow } from '../store/restore-test-register.js';
+import type { IncidentRow } from '../store/incidents.js';
 import type { Context } from '../context.js';
 import type { BoundQueries } from '../store/store.js';
 import { signChainHeads } from '../evidence/verify.js';
 import { verifyDecision } from '../evidence/decisions.js';
 
-export type RegisterName = 'backups' | 'restore-tests';
+export type RegisterName = 'backups' | 'restore-tests' | 'incidents';
 export type RegisterFormat = 'csv' | 'json';
 
 const TYPE_LABEL: Record<string, string> = { scheduled: 'Auto', manual: 'Manual', 'pre-change': 'Manual (pre-cambio)', 'pre-restore': 'Manual (pre-restore)' };
@@ -18,11 +19,24 @@ export const BACKUP_REGISTER_COLUMNS = ['Fecha', 'Hora', 'Tipo', 'Archivo', 'Tam
 /** SOP-001 section 12, "Registro de Pruebas de Restore". */
 export const RESTORE_TEST_REGISTER_COLUMNS = ['Fecha', 'Trimestre', 'Backup Usado', 'Ambiente', 'Tiempo Restore (min)', 'Registros Verificados', 'Ejecutado Por', 'Verificado Por (QA)', 'Resultado', 'Observaciones'];
 
+/** SOP-001 §13.5, "Historial de Incidentes de Restore", with the columns the issue asks for (system, cause, responsible, status). */
+const INCIDENT_REGISTER_COLUMNS = ['Incidente', 'Fecha', 'Sistema', 'Descripcion del Incidente', 'Backup Usado', 'Tiempo de Recuperacion (min)', 'Datos Perdidos', 'Causa', 'Acciones Correctivas', 'Responsable', 'Fecha Cierre', 'Estado', 'Severidad', 'Origen'];
+
+const STATUS_LABEL: Record<string, string> = { open: 'Abierto', resolved: 'Resuelto (sin cerrar)', closed: 'Cerrado' };
+
+function incidentRegisterRow(i: IncidentRow, tz: string): string[] {
+  return [
+    i.id, `${formatDate(i.opened_at, tz)} ${formatTime(i.opened_at, tz)}`, i.client, i.description, i.backup_used,
+    i.recovery_minutes === null ? '' : String(Number(i.recovery_minutes)), i.data_lost, i.cause, i.corrective_actions, i.responsible,
+    i.closed_at ? `${formatDate(i.closed_at, tz)} ${formatTime(i.closed_at, tz)}` : '', STATUS_LABEL[i.status] ?? i.status, i.severity ?? '', i.source ?? '',
+  ];
+}
+
 export function backupRegisterRow(b: BackupRow, tz: string): string[] {
   return [
     formatDate(b.taken_at, tz), formatTime(b.taken_at, tz), TYPE_LABEL[b.type] ?? b.type, b.file ?? '',
     b.size_bytes === null ? '' : formatBytes(b.size_bytes), b.verified ? 'Si' : 'No', b.executed_by, b.result,
-    [b.observations, b.deleted_at ? `eliminado por retencion ${formatDate(b.deleted_at, tz)}` : ''].filter(Boolean).join('; '),
+    [b.ticket ? `Ticket ${b.ticket}: ${b.reason ?? ''}` : '', b.observations, b.deleted_at ? `eliminado por retencion ${formatDate(b.deleted_at, tz)}` : ''].filter(Boolean).join('; '),
     b.sha256 ?? '', b.tables_counted === null ? '' : String(b.tables_counted),
     b.locations.map((l) => `${l.destination}:${l.ok ? 'ok' : 'error'}`).join(' '),
   ];
@@ -60,6 +74,7 @@ export async function exportRegister(ctx: ExportContext, o: ExportOptions): Prom
       return JSON.stringify(rows.map((b) => ({
         client: b.client, takenAt: b.taken_at.toISOString(), type: b.type, file: b.file, key: b.key, sizeBytes: b.size_bytes === null ? null : Number(b.size_bytes),
         verified: b.verified, verifiedAt: b.verified_at?.toISOString() ?? null, executedBy: b.executed_by, result: b.result, observations: b.observations,
+        ticket: b.ticket ?? null, reason: b.reason ?? null,
         sha256: b.sha256, tables: b.tables_counted, locations: b.locations, deletedAt: b.deleted_at?.toISOString() ?? null,
         chainSeq: b.chain_seq ?? null, rowHash: b.row_hash ?? null,
       })), null, 2);
@@ -79,7 +94,24 @@ export async function exportRegister(ctx: ExportContext, o: ExportOptions): Prom
     return toCsv(['Cliente', ...RESTORE_TEST_REGISTER_COLUMNS, 'Firma QA (Ed25519)', 'Clave', ...CHAIN_COLUMNS],
       rows.map((t) => [t.client, ...restoreTestRegisterRow(t, o.timezone), t.qa_signature ?? '', t.qa_key_id ?? '', t.chain_seq ?? '', t.row_hash ?? '']));
   }
-  throw new UserError(`unknown register "${String(o.register)}" (accepted: backups, restore-tests)`);
+  if (o.register === 'incidents') {
+    const rows = await store.incidents.list({ client: o.client });
+    if (o.format === 'json') {
+      const out = [];
+      for (const i of rows) {
+        out.push({
+          id: i.id, client: i.client, openedAt: new Date(i.opened_at).toISOString(), description: i.description, backupUsed: i.backup_used || null,
+          recoveryMinutes: i.recovery_minutes === null ? null : Number(i.recovery_minutes), dataLost: i.data_lost, cause: i.cause, correctiveActions: i.corrective_actions,
+          responsible: i.responsible, closedAt: i.closed_at ? new Date(i.closed_at).toISOString() : null, status: i.status, severity: i.severity, source: i.source,
+          approvalId: i.approval_id, chainSeq: i.chain_seq, rowHash: i.row_hash,
+          history: (await store.incidents.history(i.id)).map((e) => ({ at: new Date(e.at).toISOString(), status: e.status ?? 'open', note: e.description, recordedBy: e.recorded_by, chainSeq: e.chain_seq, rowHash: e.row_hash })),
+        });
+      }
+      return JSON.stringify(out, null, 2);
+    }
+    return toCsv([...INCIDENT_REGISTER_COLUMNS, ...CHAIN_COLUMNS], rows.map((i) => [...incidentRegisterRow(i, o.timezone), i.chain_seq ?? '', i.row_hash ?? '']));
+  }
+  throw new UserError(`unknown register "${String(o.register)}" (accepted: backups, restore-tests, incidents)`);
 }
 
 /** The place and hash of a row in its register's chain (check with `backup-bot evidence verify`, or by hand: README). */

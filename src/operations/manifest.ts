@@ -35,6 +35,14 @@ export const backupManifestSchema = z.object({
     plaintextSha256: z.string(),
     plaintextSizeBytes: count,
   }).optional(),
+  /**
+   * `database.globals`: the `pg_dumpall --globals-only` file of the same backup (sha256/sizeBytes of the stored
+   * bytes; plaintextSha256/plaintextSizeBytes of the gzip stream when encrypted).
+   */
+  globals: z.object({
+    key: z.string(), sha256: z.string(), sizeBytes: count, withPasswords: z.boolean(), roles: count.nullable(),
+    plaintextSha256: z.string().optional(), plaintextSizeBytes: count.optional(),
+  }).optional(),
   /** S3 Object Lock per destination (core/storage/object-lock.ts ManifestObjectLock): retention keeps the backup until then. */
   objectLock: z.array(z.object({ destination: z.string(), mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), retainUntil: z.string() })).optional(),
 });
@@ -55,6 +63,7 @@ export interface BackupFacts {
   serverVersion: string | undefined;
   rowCounts: Record<string, number>;
   files: BackupManifest['files'];
+  globals: BackupManifest['globals'];
   /** Set when the stored manifest does not match the schema (shown, never silently trusted). */
   problem?: string;
 }
@@ -70,6 +79,13 @@ function looseManifest(raw: Record<string, unknown>): Partial<BackupManifest> {
     if (r.success) out[k] = r.data;
   }
   return out as Partial<BackupManifest>;
+}
+
+/** A damaged globals entry still names its key (prune must delete it with the backup). */
+function looseGlobals(raw: Record<string, unknown> | null): BackupManifest['globals'] {
+  const r = z.object({ key: z.string() }).passthrough().safeParse(raw?.globals);
+  if (!r.success) return undefined;
+  return { sha256: '', sizeBytes: 0, withPasswords: false, roles: null, ...r.data } as BackupManifest['globals'];
 }
 
 export function manifestOf(b: Pick<BackupRow, 'manifest' | 'engine' | 'format' | 'file' | 'key' | 'sha256' | 'size_bytes' | 'tables_counted'>): BackupFacts {
@@ -89,6 +105,7 @@ export function manifestOf(b: Pick<BackupRow, 'manifest' | 'engine' | 'format' |
     serverVersion: m.serverVersion,
     rowCounts: m.rowCounts ?? {},
     files: m.files ?? [],
+    globals: m.globals ?? looseGlobals(b.manifest),
     ...(problem ? { problem } : {}),
   };
 }

@@ -106,11 +106,12 @@ async function pruneLocked(ctx: Context, input: PruneInput, destinations: string
   return result;
 }
 
-/** The objects of one backup: the dump, its files archives, its manifest (deleted last, so a half-deleted backup stays described). */
+/** The objects of one backup: the dump, its files archives, its globals file, its manifest (deleted last, so a half-deleted backup stays described). */
 export function backupObjects(row: BackupRow): string[] {
   if (!row.key) return [];
-  const archives = manifestOf(row).files.map((f) => f.key).filter((k) => k.length > 0);
-  return [row.key, ...archives, manifestKey(row.key)];
+  const facts = manifestOf(row);
+  const archives = facts.files.map((f) => f.key).filter((k) => k.length > 0);
+  return [row.key, ...archives, ...(facts.globals?.key ? [facts.globals.key] : []), manifestKey(row.key)];
 }
 
 async function deleteBackup(ctx: Context, input: PruneInput, destinations: string[], decision: RetentionDecision, result: PruneResult): Promise<void> {

@@ -49,6 +49,8 @@ export async function qaVerifyRestoreTest(ctx: Context, raw: QaVerifyInput): Pro
     return refused('you launched this restore test, so you cannot also verify it as QA (four eyes: another QA member must sign); nothing was signed', 'four eyes: the launcher may not sign as QA');
   }
   if (row.verified_by_qa) return alreadyVerified(ctx, row);
+  const run = row.run_id ? await ctx.store.runs.get(row.run_id) : undefined;
+  if (run?.status === 'running') return refused(`this ${row.environment === 'Prod' ? 'production restore' : 'restore test'} is still running (run ${run.id}): verify it once it has finished. Nothing was signed`, 'still running');
   if (row.result !== 'OK') return refused(`this restore test failed (${row.result}): there is nothing to verify as QA; fix the cause and run a new test. Nothing was signed`, 'the test failed');
   const at = ctx.clock.now();
   const statement = `I, ${userName}, QA of ${row.client}, have reviewed the restore test of ${row.client} recorded in the §12 register (row ${row.id}, ${row.quarter}, backup ${row.backup_used ?? '?'}, result ${row.result}) and verify it.`;

@@ -13,7 +13,9 @@ import type { ApprovalRow, ApprovalScope, RestoreStrategy } from '../store/appro
 import type { Role } from '../config/schema.js';
 import { authorize } from './authorize.js';
 import { manifestOf } from './manifest.js';
+import { checkMysqlRequest, mysqlProductionCounts } from './restore-mysql.js';
 import type { MessageRef } from './reporter.js';
+import { plannedSkips } from './restore-skips.js';
 
 /** SOP-001 13.3 "Checklist Pre-Restore Produccion" (+ 9.2 "Plan de rollback definido"). `by` says who fulfils it. */
 export const RESTORE_CHECKLIST = [
@@ -78,20 +80,11 @@ export async function measureImpact(ctx: Context, client: string, backup: Backup
   const tables = Object.keys(manifestCounts);
   if (tables.length === 0) {
     rowsNote = 'not measurable: the backup has no row counts (configure verify.tables)';
-  } else if (cfg.database.engine !== 'postgres') {
-    rowsNote = 'not measured for this engine';
-    for (const t of tables) rows.push({ table: t, backup: manifestCounts[t]!, production: null, difference: null });
   } else {
     let prod: Record<string, number> = {};
     try {
-      const target = parseDbUrl(cfg.database.url, 'postgres');
-      prod = await withDb(target, target.database, async (c) => {
-        const out: Record<string, number> = {};
-        for (const t of tables) {
-          try { Object.assign(out, await countRows(c, [t])); } catch { /* table gone: shown as not measured */ }
-        }
-        return out;
-      });
+      if (cfg.database.engine === 'mysql') prod = await mysqlProductionCounts(cfg, tables);
+      else prod = await pgProductionCounts(cfg.database.url, tables);
     } catch (err) {
       rowsNote = `production not reachable: ${errorMessage(err).slice(0, 200)}`;
     }
@@ -115,6 +108,18 @@ export async function measureImpact(ctx: Context, client: string, backup: Backup
     rtoMinutes: Math.round(rtoMs / 60_000),
     withinRto: minutes === null ? null : minutes * 60_000 <= rtoMs,
   };
+}
+
+/** Rows in production now of the manifest's tables (PostgreSQL); a missing table is left out. */
+async function pgProductionCounts(url: string, tables: string[]): Promise<Record<string, number>> {
+  const target = parseDbUrl(url, 'postgres');
+  return withDb(target, target.database, async (c) => {
+    const out: Record<string, number> = {};
+    for (const t of tables) {
+      try { Object.assign(out, await countRows(c, [t])); } catch { /* table gone: shown as not measured */ }
+    }
+    return out;
+  });
 }
 
 type RequestInput = z.output<typeof requestRestoreInput>;
@@ -157,10 +162,20 @@ async function checkRequest(ctx: Context, input: RequestInput): Promise<Checked>
   }
   if (input.scope !== 'partial') {
     if (input.tables.length) return no('tables can only be chosen for a partial restore (scope "partial")');
-    if (cfg.database.engine !== 'postgres') return no(`production restore is available for PostgreSQL clients only (${input.client} is ${cfg.database.engine})`);
+    if (cfg.database.engine === 'mysql') {
+      const my = await checkMysqlRequest(cfg, 'full', ctx.config.approvals.strategy, []).catch((err) => ({ ok: false as const, reason: `cannot check the production database: ${errorMessage(err)}` }));
+      if (!my.ok) return no(my.reason);
+    }
     return { ok: true, backup, strategy: ctx.config.approvals.strategy, tables: [] };
   }
-  if (cfg.database.engine !== 'postgres' || formatOf(backup.format ?? backup.file) !== 'custom') {
+  if (cfg.database.engine === 'mysql') {
+    const chosen = [...new Set(input.tables)];
+    if (chosen.length === 0) return no('a partial restore needs the tables to restore (accepted: table names)');
+    const my = await checkMysqlRequest(cfg, 'partial', 'swap', chosen).catch((err) => ({ ok: false as const, reason: `cannot check the production database: ${errorMessage(err)}` }));
+    if (!my.ok) return no(my.reason, { tables: chosen });
+    return { ok: true, backup, strategy: 'partial', tables: my.tables };
+  }
+  if (formatOf(backup.format ?? backup.file) !== 'custom') {
     return no(`a partial restore needs a custom-format PostgreSQL backup (${backup.file ?? backup.id} is ${backup.format ?? 'plain'}); restore the whole database instead`);
   }
   const tables = [...new Set(input.tables)];
@@ -175,7 +190,7 @@ async function checkRequest(ctx: Context, input: RequestInput): Promise<Checked>
 async function storeRequest(ctx: Context, input: RequestInput, c: Extract<Checked, { ok: true }>): Promise<ApprovalRow> {
   const { backup, strategy, tables } = c;
   const now = ctx.clock.now();
-  const impact = await measureImpact(ctx, input.client, backup, now);
+  const impact = { ...await measureImpact(ctx, input.client, backup, now), skippedSteps: plannedSkips(input.client, ctx.client(input.client), strategy) };
   const ttl = parseDuration(ctx.config.approvals.ttl) ?? 86_400_000;
   const checklist = RESTORE_CHECKLIST.map((x) => ({ item: x.text, confirmed: x.by === 'requester' }));
   return ctx.store.transaction(async (tx) => {

@@ -8,6 +8,7 @@ import { describeDockerHost, dockerFromConfig, pingDocker } from '../core/stagin
 import { ensureImage, majorOf } from '../core/staging/image.js';
 import { abortable, containerLogTail, createStaging, describeContainerState, destroyStaging, waitReady, type Staging } from '../core/staging/container.js';
 import { restoreIntoStaging, verifyDownload } from '../core/staging/restore.js';
+import { applyGlobalsInStaging } from '../core/staging/globals.js';
 import { checkDecryptable, type DecryptSource } from '../core/crypto/keys.js';
 import { isGzipName } from '../core/naming.js';
 import { stateIdOf } from '../core/staging/labels.js';
@@ -48,6 +49,8 @@ export interface RestoreTestState {
   destroyProblems: string[];
   /** An encrypted backup: the identities that open it (checked before provisioning). */
   decrypt?: DecryptSource;
+  /** Roles created from the backup's globals file (undefined: the backup has none). */
+  globalsRoles?: number;
 }
 
 export function stagingImageFor(ctx: Context, c: ClientConfig): string {
@@ -137,11 +140,12 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
   },
   {
     name: 'restoring',
-    label: 'restoring into staging',
+    label: 'restoring into staging (the globals file first, when the backup has one)',
     async run(s, signal) {
       const t = performance.now();
       const storage = s.ctx.storage(s.cfg.storage[0]!);
       const expected = { sha256: s.facts.sha256 ?? null, sizeBytes: s.facts.sizeBytes ?? null };
+      await applyGlobals(s, signal);
       const restored = await restoreIntoStaging(s.staging!, { open: () => storage.get(s.key), what: `backup ${s.file}`, format: s.format, gzip: isGzipName(s.key), expected, decrypt: s.decrypt }, { signal, jobs: Math.max(1, Math.ceil(s.cfg.restoreTest.cpus * 2)) });
       s.timings.restoreMs = performance.now() - t;
       s.restoreMs = (s.timings.downloadMs ?? 0) + s.timings.restoreMs;
@@ -174,6 +178,23 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
 ];
 
 /** The error as people should read it: a container that died under the restore is the reason, whatever the symptom. */
+/**
+ * The backup's globals file (`database.globals`), loaded before the dump so that its owners and grants find
+ * their roles, as on a fresh production server (issue 18 item 5). Decrypted with the dump's identities.
+ */
+async function applyGlobals(s: RestoreTestState, signal: AbortSignal): Promise<void> {
+  const g = s.facts.globals;
+  if (!g || s.engine !== 'postgres') return;
+  const storage = s.ctx.storage(s.cfg.storage[0]!);
+  const what = `globals file ${g.key.split('/').pop()}`;
+  const r = await applyGlobalsInStaging(s.staging!, {
+    open: () => storage.get(g.key), what, expected: { sha256: g.sha256 || null, sizeBytes: g.sizeBytes || null },
+    ...(s.decrypt ? { decrypt: { ...s.decrypt, ...(g.plaintextSha256 ? { plaintextSha256: g.plaintextSha256 } : {}) } } : {}),
+  }, { signal });
+  s.globalsRoles = r.roles;
+  s.warnings.push(...r.tolerated.slice(0, 3).map((t) => `globals tolerated: ${t}`));
+}
+
 export function explainFailure(s: RestoreTestState, step: string, error: string, aborted: boolean): string {
   const st = s.containerProblem;
   if (aborted || !st || !['restoring', 'verifying', 'downloading'].includes(step)) return error;

@@ -1,4 +1,6 @@
 import type { Context } from '../context.js';
+import { clearAlerts, raiseAlert } from './escalation.js';
+import { requestQaVerification } from './qa-loop.js';
 import { parseDuration } from '../config/duration.js';
 import { OperationError, UserError, errorMessage } from '../core/errors.js';
 import { formatDate } from '../core/time.js';
@@ -98,7 +100,7 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
   input.signal?.addEventListener('abort', onAbort, { once: true });
   const view: RestoreTestView = {
     client: input.client, runId: '', backupFile: s.file, backupTakenAt: backup.taken_at, image: s.image, actorName: input.actorName ?? input.actor,
-    timezone: ctx.config.timezone, plan: PLAN, step: 'provisioning', reached: [], rtoMs: parseDuration(s.cfg.rto) ?? 4 * 3600_000,
+    timezone: ctx.config.timezone, plan: PLAN, step: 'provisioning', reached: [], rtoMs: restoreTimeLimit(s.cfg).ms,
   };
   const progress = (name: RestoreTestStep, run: Run) => { try { input.onProgress?.(name, run); } catch { /* a listener must not break the test */ } };
   try {
@@ -118,9 +120,7 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
     }, s, (o, rb) => conclude(ctx, input, s, o, rb, view, t0, controller.signal.aborted));
     const out = r.result!;
     progress(out.ok ? 'done' : 'failed', r.run);
-    if (!out.ok && input.notify !== false) {
-      await ctx.reporter.report({ kind: 'alert.restore_test_failed', client: input.client, backupFile: s.file, failedStep: out.failedStep, error: out.error!, runId: r.run.id });
-    }
+    await escalateRestoreTest(ctx, input.client, { ...out, runId: r.run.id, backupFile: s.file });
     return { ...out, run: r.run, message: r.message };
   } finally {
     clearTimeout(timer);
@@ -130,18 +130,36 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
 
 type Concluded = Omit<RestoreTestOutcome, 'run' | 'message'>;
 
+/** Runbook §4.5: a failed test is a tracked S2 alert (once per incident, naming the operators); a passing one resolves it and is put to QA. */
+async function escalateRestoreTest(ctx: Context, client: string, o: { ok: boolean; failedStep?: string; error?: string; runId: string; backupFile: string; register?: RestoreTestRow }): Promise<void> {
+  if (o.ok) {
+    await clearAlerts(ctx, client, ['restore_test'], `restore test passed (run ${o.runId}${o.register ? `, register row ${o.register.id}` : ''})`);
+    if (o.register) await requestQaVerification(ctx, o.register);
+    return;
+  }
+  await raiseAlert(ctx, {
+    client, kind: 'restore_test', severity: 'S2', message: `S2 — restore test of ${client} failed at step "${o.failedStep ?? '?'}" (backup ${o.backupFile}): ${o.error ?? ''}`,
+    details: { run: o.runId, step: o.failedStep ?? null },
+    event: (incidentId, audience) => ({ kind: 'alert.restore_test_failed', client, backupFile: o.backupFile, failedStep: o.failedStep, error: o.error ?? '', runId: o.runId, severity: 'S2', audience, ...(incidentId ? { incidentId } : {}) }),
+  });
+}
+
 /** The section-12 register row (failures too), the run's details and the audit entry. */
 async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestState, o: StepsOutcome, rb: Runbook<RestoreTestState>, view: RestoreTestView, t0: number, aborted: boolean) {
   s.timings.totalMs = performance.now() - t0;
-  const failedStep = o.ok ? undefined : (o.failedStep as RestoreTestStep);
-  const error = o.ok ? undefined : explainFailure(s, o.failedStep, o.error, aborted);
-  const ok = o.ok;
+  // SOP 5.3: a restore slower than the RTO is a failed test (the backup restores, but not in time).
+  const limit = restoreTimeLimit(s.cfg);
+  const overRto = o.ok && s.restoreMs !== undefined && s.restoreMs > limit.ms;
+  const failedStep = overRto ? 'restoring' : o.ok ? undefined : (o.failedStep as RestoreTestStep);
+  const error = overRto ? `RTO exceeded (${minutes(s.restoreMs!)} min > ${minutes(limit.ms)} min, ${limit.source})` : o.ok ? undefined : explainFailure(s, o.failedStep, o.error, aborted);
+  const ok = o.ok && !overRto;
   const warnings = [...s.warnings];
   if (s.destroyProblems.length) warnings.push(`staging leftovers could not be removed (removed at the next start): ${s.destroyProblems.join('; ')}`);
   const checks = s.verification?.checks ?? [];
   const tz = ctx.config.timezone;
   const observations = ok
-    ? [`Prueba de restauración para ${s.client} completada con éxito el ${formatDate(rb.run.started_at, tz)}. El backup del ${formatDate(s.backup.taken_at, tz)} es viable.`, ...warnings].join(' ')
+    ? [`Prueba de restauración para ${s.client} completada con éxito el ${formatDate(rb.run.started_at, tz)}. El backup del ${formatDate(s.backup.taken_at, tz)} es viable.`,
+      ...(s.globalsRoles !== undefined ? [`Roles globales cargados primero: ${s.globalsRoles}.`] : []), ...warnings].join(' ')
     : [`Falló en el paso "${failedStep}": ${error}`, ...warnings].join(' ').slice(0, 4000);
   let register: RestoreTestRow | undefined;
   try {
@@ -172,3 +190,12 @@ async function conclude(ctx: Context, input: RestoreTestInput, s: RestoreTestSta
     },
   };
 }
+
+/** The restore time a passing test may take: restoreTest.maxMinutes, else the client's RTO (default 4 h). */
+export function restoreTimeLimit(cfg: RestoreTestState['cfg']): { ms: number; source: string } {
+  if (cfg.restoreTest.maxMinutes !== undefined) return { ms: cfg.restoreTest.maxMinutes * 60_000, source: 'restoreTest.maxMinutes' };
+  return { ms: parseDuration(cfg.rto) ?? 4 * 3_600_000, source: `rto ${cfg.rto}` };
+}
+
+/** Minutes with three significant digits: 0.0523, 12.3, 246. */
+const minutes = (ms: number) => String(Number((ms / 60_000).toPrecision(3)));

@@ -9,16 +9,18 @@ import type { Run } from '../store/runs.js';
 import { describeInputIssues } from './input-issues.js';
 import { manifestOf } from './manifest.js';
 import { checkStartGate } from './restore-gate.js';
-import { reportRestoreFailure } from './restore-incident.js';
-import { RESTORE_STEPS, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
-import { planOf, runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
+import { recordRestoreCompleted, reportRestoreFailure } from './restore-incident.js';
+import { watchRto, type RtoWatch } from './rto-watch.js';
+import { RESTORE_PLAN, restoreSteps, type RestoreState, type RestoreStrategyName } from './restore-steps.js';
+import { runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { ReportEvent } from './reporter.js';
 
 /**
  * The production restore (SOP-001 9.2), started by the requester after the written approval: the start gate
- * (restore-gate.ts), then the runbook of restore-steps.ts under the client's restore lock. Each step is a line in
- * ONE message updated live, audited, and kept in the approval's steps. A failure undoes what had changed (swap
- * back, reload the pre-restore backup, restart the app) and is recorded as an incident (SOP-001 13.5).
+ * (restore-gate.ts), then the runbook of restore-steps.ts (with the steps of the client's engine, restore-pg.ts or
+ * restore-mysql.ts) under the client's restore lock. Each step is a line in ONE message updated live, audited, and
+ * kept in the approval's steps. A failure undoes what had changed (swap back, reload the pre-restore backup,
+ * restart the app) and is recorded as an incident (SOP-001 13.5).
  */
 export const runRestoreInput = z.strictObject({
   approvalId: z.string().regex(/^\d{1,18}$/, 'must be a request number'),
@@ -61,8 +63,6 @@ export async function runRestore(ctx: Context, raw: RunRestoreInput, hooks: RunR
   return res.value;
 }
 
-const PLAN = planOf(RESTORE_STEPS);
-
 /** S1: a production-restore request whose approval record does not verify (audited by the refusal; alerted once per incident). */
 async function alertTampered(ctx: Context, a: ApprovalRow | undefined, approvalId: string, problems: string[]): Promise<void> {
   const client = a?.client ?? '';
@@ -80,18 +80,19 @@ function strategyOf(a: ApprovalRow): RestoreStrategyName {
 
 async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: BackupRow, input: z.infer<typeof runRestoreInput>, hooks: RunRestoreHooks): Promise<RunRestoreResult> {
   const cfg = ctx.client(approval.client);
-  const target = parseDbUrl(cfg.database.url, 'postgres');
+  const target = parseDbUrl(cfg.database.url, cfg.database.engine);
   const strategy = strategyOf(approval);
-  const steps = RESTORE_STEPS;
-  const plan = PLAN;
+  const steps = restoreSteps(cfg.database.engine);
+  const plan = RESTORE_PLAN;
   const s: RestoreState = {
     ctx, cfg, client: approval.client, approval, backup, facts: manifestOf(backup), strategy, target, prodDb: target.database, docker: dockerFromConfig(ctx.config),
     userId: input.userId, actorName: input.userName ?? approval.requested_by_name ?? input.userId, trigger: input.trigger, t0: Date.now(),
-    appStopped: false, appStarted: false, swapped: false, prodDropped: false, partialApplied: false, counts: {},
+    appStopped: false, appStarted: false, swapped: false, prodDropped: false, partialApplied: false, counts: {}, checks: [],
   };
   let status = 'running';
   let error: string | null = null;
   let notStarted: string | undefined;
+  let rto: RtoWatch | undefined;
   const view = (records: Runbook<RestoreState>['records']): ReportEvent => {
     const failed = records.find((r) => r.status === 'failed' && !r.undo);
     return { kind: 'restore.runbook', client: s.client, view: { approval: s.approval, plan, steps: records, status: failed && status === 'running' ? 'failing — recovering' : status, error: error ?? (failed ? `${failed.step.replace(/_/g, ' ')} failed: ${failed.note ?? ''}` : null) } };
@@ -109,17 +110,20 @@ async function restoreLocked(ctx: Context, approval: ApprovalRow, backup: Backup
         return false;
       }
       s.approval = claimed;
+      rto = watchRto(ctx, { client: s.client, approvalId: approval.id, startedAt: s.t0 });
     },
     async onRecord(rec) { await ctx.store.approvals.recordStep(s.approval.id, rec); },
     async onMessage(ref) { await ctx.store.approvals.setRunbookMessage(s.approval.id, ref.channel, ref.ts); },
     afterStep: hooks.afterStep,
     view: ({ records }) => view(records),
   }, s, async (o, rb) => {
+    rto?.stop(); // the runbook is over: no RTO alert after this
     const c = await conclude(ctx, s, o, rb);
     status = c.status;
     error = c.error;
     return { status: o.ok ? 'ok' : 'failed', error: o.ok ? null : c.error, details: c.details, result: c };
   });
+  rto?.stop();
   await s.local?.cleanup();
   if (r.outcome === 'not-started') return { ok: false, message: notStarted!, approval: s.approval };
   const c = r.result!;
@@ -136,6 +140,7 @@ async function conclude(ctx: Context, s: RestoreState, o: StepsOutcome, rb: Runb
     s.approval = approval;
     // A completed restore ends an open incident of an earlier failed one.
     await store.alerts.resolve(s.client, ctx.clock.now(), `resolved by the completed restore request #${approval.id}`, ['restore']).catch(() => undefined);
+    await recordRestoreCompleted(ctx, s);
     await store.audit.append({ actor: s.userId, action: 'restore.completed', client: s.client, target: `approval:${approval.id}`, details: { run: rb.run.id, register: s.register!.id, oldDatabase: s.oldDb ?? null, durationMs: Date.now() - s.t0 } });
     return { status: 'completed', error: null, approval, rolledBack: false, details: { registerId: s.register!.id, oldDatabase: s.oldDb ?? null, preRestoreBackup: s.preBackup?.file ?? null } };
   }
@@ -152,9 +157,7 @@ async function conclude(ctx: Context, s: RestoreState, o: StepsOutcome, rb: Runb
   const approval = (await store.approvals.finish(s.approval.id, { status: finalStatus, at: ctx.clock.now(), error: summary })) ?? s.approval;
   s.approval = approval;
   await store.audit.append({ actor: s.userId, action: changed ? (recovered ? 'restore.rolled_back' : 'restore.rollback_failed') : 'restore.failed', client: s.client, target: `approval:${approval.id}`, reason: summary, details: { run: rb.run.id, failedStep: o.failedStep } });
-  if (rb.records.some((r) => r.step === 'stop_app')) {
-    await reportRestoreFailure(ctx, { s, runId: rb.run.id, failedStep: o.failedStep, error: o.error, summary, changed, recovered, recovery });
-  }
+  await reportRestoreFailure(ctx, { s, runId: rb.run.id, failedStep: o.failedStep, error: o.error, summary, changed, recovered, recovery, alert: rb.records.some((r) => r.step === 'stop_app') });
   const status = finalStatus === 'rolled_back' ? 'failed — rolled back' : !changed && recovered ? 'failed — production unchanged' : 'FAILED — rollback incomplete';
   return { status, error: summary, approval, rolledBack: changed && recovered, details: { failedStep: o.failedStep, rolledBack: changed && recovered } };
 }

@@ -10,6 +10,13 @@ import { RestoreTestBusyError, runRestoreTest } from './restore-test.js';
 import { dropExpiredOldDatabases } from './restore-recovery.js';
 import { checkClient, runWatchdog } from './watchdog.js';
 import { postDigest } from './digest.js';
+import { makeEvidencePack } from './evidence-report.js';
+import { monthPeriod, previousMonth } from './evidence-period.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clearAlerts, raiseAlert } from './escalation.js';
+import { remindQa } from './qa-loop.js';
 
 /**
  * What each scheduled job does, as plain functions (the bree worker files in src/jobs only build a
@@ -58,8 +65,27 @@ export async function scheduledRetention(ctx: Context, input: ScheduledInput): P
         ...(errors.length ? { error: errors.join('; ') } : {}),
       };
     }));
+    await escalateCheck(ctx, 'retention', out[out.length - 1]!);
   }
   return out;
+}
+
+/**
+ * A failed retention run or integrity check is a tracked S2 alert of the client (S1 when the integrity check
+ * finds the newest backup unreadable: there may be nothing to restore); the next passing run resolves it.
+ */
+async function escalateCheck(ctx: Context, check: 'retention' | 'integrity', o: JobOutcome): Promise<void> {
+  if (o.status === 'ok') {
+    await clearAlerts(ctx, o.client, [check], `${check === 'retention' ? 'retention' : 'the integrity check'} ran cleanly${o.runId ? ` (run ${o.runId})` : ''}`);
+    return;
+  }
+  if (o.status !== 'failed') return;
+  const severity = check === 'integrity' ? 'S1' : 'S2';
+  const what = check === 'retention' ? 'retention (clean-up of old backups)' : 'the integrity check of the newest backup';
+  await raiseAlert(ctx, {
+    client: o.client, kind: check, severity, message: `${severity} — ${what} of ${o.client} failed: ${o.error ?? 'see the run'}`, details: { run: o.runId ?? null },
+    event: (incidentId, audience) => ({ kind: 'alert.check_failed', client: o.client, check, ...(o.runId ? { runId: o.runId } : {}), error: o.error ?? 'see the run', severity, audience, ...(incidentId ? { incidentId } : {}) }),
+  });
 }
 
 /** integrity-check — monthly, first Monday (SOP 8.2): read back and verify the newest backup of every client, post the result. */
@@ -70,6 +96,7 @@ export async function scheduledIntegrityCheck(ctx: Context, input: ScheduledInpu
       const r = await verifyBackup(ctx, { client, actor: 'schedule', trigger: 'schedule', notify: true });
       return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
     }));
+    await escalateCheck(ctx, 'integrity', out[out.length - 1]!);
   }
   const ran = out.filter((o) => o.status !== 'skipped');
   if (ran.length > 0) {
@@ -92,7 +119,8 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
       if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
       const quarter = quarterOf(now, tz);
       const done = (await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 })).find((t) => t.quarter === quarter);
-      if (done) return { status: 'skipped', reason: `the ${quarter} restore test is done (register ${done.id})` };
+      // A passing test awaiting QA's signature is not run again: QA is reminded instead (qa-loop.ts).
+      if (done) return { status: 'skipped', reason: `the ${quarter} restore test ${done.verified_by_qa ? 'is done' : 'passed and awaits QA\'s signature'} (register ${done.id})` };
       try {
         const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal });
         return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
@@ -105,12 +133,13 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
   return out;
 }
 
-/** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions. */
+/** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions; QA reminders due. */
 export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
   return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
     const run = await ctx.store.runs.start({ kind: 'watchdog', actor: 'schedule', trigger: 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       const r = await runWatchdog(ctx);
+      await remindQa(ctx).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'QA reminders failed'));
       await ctx.store.runs.finish(run.id, {
         status: 'ok', at: ctx.clock.now(),
         details: { opened: r.opened.map((a) => ({ id: a.id, client: a.client, kind: a.kind })), resolved: r.resolved.map((a) => ({ id: a.id, client: a.client, kind: a.kind })) },
@@ -126,7 +155,33 @@ export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Pr
 /** digest — daily at slack.digest.cron: one message for all clients. */
 export async function scheduledDigest(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
   return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
-    const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule' });
+    const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule', chart: Boolean(ctx.config.slack) });
     return { runId: r.runId };
   });
+}
+
+/**
+ * evidence-report — monthly (schedules.evidenceReport, default the 1st at 07:00): the previous month's signed
+ * evidence report of each client, its PDF shared in the client's channel (issue 19).
+ */
+export async function scheduledEvidenceReport(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
+  const out: JobOutcome[] = [];
+  for (const client of Object.keys(ctx.config.clients)) {
+    out.push(await runJob(ctx, { job: 'evidence-report', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+      const period = monthPeriod(previousMonth(ctx.clock.now(), ctx.config.timezone), ctx.config.timezone);
+      const dir = await mkdtemp(join(tmpdir(), 'backup-bot-report-'));
+      try {
+        const r = await makeEvidencePack(ctx, { period, client, lang: ctx.config.locale, outDir: dir, actor: 'schedule', trigger: 'schedule', signal });
+        const ref = await ctx.reporter.report({
+          kind: 'evidence.report', client, period: period.label, pdf: { filename: `evidence-report_${client}_${period.label}.pdf`, bytes: await readFile(r.files.pdf) },
+          reportSha256: r.reportSha256, keyId: r.keyId, evidenceOk: r.evidence.ok, brokenRows: r.brokenRows,
+        });
+        if (!ref) return { status: 'failed', runId: r.runId, error: `the ${period.label} evidence report of ${client} was made (run ${r.runId}) but could not be posted` };
+        return { status: 'ok', runId: r.runId, reason: `evidence report ${period.label}: ${r.evidence.summary}` };
+      } finally {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      }
+    }));
+  }
+  return out;
 }

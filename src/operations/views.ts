@@ -28,7 +28,7 @@ export interface BackupResultView {
   ok: boolean;
   verified: boolean;
   run: Pick<Run, 'id' | 'client' | 'actor' | 'started_at'>;
-  backup?: { file: string | null; size_bytes: string | null; tables_counted: number | null; sha256: string | null; type: string; executed_by: string; observations: string };
+  backup?: { file: string | null; size_bytes: string | null; tables_counted: number | null; sha256: string | null; type: string; executed_by: string; observations: string; ticket?: string | null; reason?: string | null };
   error?: string;
   hint?: string;
   durationMs: number;
@@ -106,6 +106,8 @@ export interface DigestClient {
     thisQuarterDone: boolean;
     nextDue: string | null;
     overdue: boolean;
+    /** Passing §12 rows (tests and production restores) not yet signed by QA; overdue past restoreTest.qaReminder. */
+    awaitingQa?: Array<{ id: string; quarter: string; environment: string; testedAt: string; overdue: boolean }>;
   };
   pendingApprovals: number;
   failures24h: number;

@@ -70,7 +70,7 @@ export async function checkClient(ctx: Context, client: string): Promise<{ statu
   }
   if (opened.length > 0) {
     // One message for everything that opened in this pass (a stale backup past its RPO is one post).
-    const ref = await ctx.reporter.report(opening);
+    const ref = await ctx.reporter.report({ ...opening, incidentIds: opened.map((a) => a.incident_id).filter((i): i is string => Boolean(i)) });
     for (const a of opened) {
       if (ref) await ctx.store.alerts.setMessage(a.id, ref.channel, ref.ts);
       await ctx.store.audit.append({ actor: 'backup-bot', action: 'alert.opened', client, target: `alert:${a.id}`, details: { kind: a.kind, severity: a.severity } });

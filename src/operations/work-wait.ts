@@ -25,7 +25,12 @@ export async function checkWorkWaiting(ctx: Context, waiting: WaitingWork[], que
     if (!row) continue;
     opened.push(client);
     await ctx.store.audit.append({ actor: 'backup-bot', action: 'alert.opened', client, target: `alert:${row.id}`, details: { kind: row.kind, severity: row.severity } });
-    const ref = await ctx.reporter.report({ kind: 'alert.work_waiting', client, job: w.name.split(':')[0]!, waitedSeconds: w.waitedSeconds, maxWait, queued, maxConcurrent: ctx.config.workers.maxConcurrent, audience: ['operators'] });
+    const waited = w.waitedSeconds >= 120 ? `${Math.round(w.waitedSeconds / 60)} min` : `${w.waitedSeconds} s`;
+    const ref = await ctx.reporter.report({
+      kind: 'alert.team', client, severity: 'S2', audience: ['operators'],
+      title: `${w.name.split(':')[0]} has waited ${waited} in the work queue (workers.maxWait ${maxWait})`,
+      detail: `${queued} piece(s) of work are queued. The replicas' slots (workers.maxConcurrent ${ctx.config.workers.maxConcurrent} each) are not enough for the schedule, or the work is held by its database server's limit (workers.perDatabaseHost): add a replica, raise the limits, or spread the schedules.`,
+    });
     if (ref) await ctx.store.alerts.setMessage(row.id, ref.channel, ref.ts);
   }
   const resolved: string[] = [];

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, HTTPReceiverDeferredRequestError, SocketModeReceiver, type AnyMiddlewareArgs, type Middleware } from '@slack/bolt';
+import { App, HTTPReceiver, HTTPReceiverDeferredRequestError, SocketModeReceiver, type AnyMiddlewareArgs, type Authorize, type Middleware } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import type { Context } from '../context.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../core/errors.js';
@@ -22,6 +23,8 @@ const BODY_LIMIT = 1024 * 1024;
 /** Deliveries are remembered this long (Slack retries within minutes; a signed request is stale after 5). */
 const DELIVERY_TTL_MS = 24 * 3_600_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** How long recording a delivery may hold up its acknowledgement (Slack waits 3 s): past it, the delivery is handled. */
+const RECORD_BUDGET_MS = 1500;
 
 export interface SlackAppOptions {
   /** The process's metrics (served by the operational endpoints): refusals, retries, Web API failures. */
@@ -78,10 +81,16 @@ function dedupeMiddleware(ctx: Context, log: Logger, metrics: BotMetrics): Middl
     const { retryNum, retryReason } = a.context;
     const at = ctx.clock.now();
     let fresh = true;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      fresh = await ctx.store.deliveries.record({ key, retryNum, retryReason, instance: ctx.instance.id, at });
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), RECORD_BUDGET_MS); });
+      const r = await Promise.race([ctx.store.deliveries.record({ key, retryNum, retryReason, instance: ctx.instance.id, at }), late]);
+      if (r === 'late') log.error({ key }, `recording a Slack delivery took over ${RECORD_BUDGET_MS} ms (state database slow?): handling it`);
+      else fresh = r;
     } catch (err) {
       log.error({ key, err: errorMessage(err) }, 'could not record a Slack delivery (state database unreachable?): handling it');
+    } finally {
+      clearTimeout(timer);
     }
     if (at.getTime() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = at.getTime();
@@ -95,6 +104,29 @@ function dedupeMiddleware(ctx: Context, log: Logger, metrics: BotMetrics): Middl
     }
     if (retryNum) log.info({ key, retryNum, retryReason }, 'Slack retry of a request not seen before: handling it');
     await a.next();
+  };
+}
+
+/**
+ * Bolt's authorization for a single bot token without its start-up `auth.test` in the way: given only a
+ * token, Bolt calls auth.test when the app is built and every request awaits that call, so the first
+ * requests after a start wait on Slack before they can be acknowledged, and an auth.test that failed (Slack
+ * down at start) fails every request until the next restart. Here each request gets the token at once; the
+ * bot's own IDs (only needed to ignore the bot's own events) are learnt in the background and asked again
+ * after a failure.
+ */
+function botTokenAuthorization(token: string, client: WebClient, log: Logger): Authorize<boolean> {
+  let ids: { botId?: string; botUserId?: string } = {};
+  let asking: Promise<void> | undefined;
+  const learn = () => {
+    asking ??= client.auth.test({ token })
+      .then((r) => { ids = { ...(r.bot_id ? { botId: r.bot_id } : {}), ...(r.user_id ? { botUserId: r.user_id } : {}) }; })
+      .catch((err: unknown) => { log.warn({ err: errorMessage(err) }, 'Slack auth.test failed (asked again with the next request)'); asking = undefined; });
+  };
+  learn();
+  return async () => {
+    if (!ids.botUserId) learn();
+    return { botToken: token, ...ids };
   };
 }
 
@@ -133,11 +165,13 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions): Promis
     ? new SocketModeReceiver({ appToken: slack.appToken, logger, installerOptions: { clientOptions: { slackApiUrl: slack.apiUrl } } })
     : new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: [SLACK_EVENTS_PATH], bodyLimit: BODY_LIMIT, logger, processBeforeResponse: false, unhandledRequestTimeoutMillis: 3001 });
   const mode = receiver instanceof HTTPReceiver ? 'http' : 'socket';
-  const app = new App({ token: slack.botToken, receiver, logger, clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 } });
+  const clientOptions = { slackApiUrl: slack.apiUrl, retryConfig: SLACK_RETRY, timeout: 20_000 };
+  const client = new WebClient(slack.botToken, { ...clientOptions, logger });
+  const app = new App({ authorize: botTokenAuthorization(slack.botToken, client, log), receiver, logger, clientOptions });
   app.error(async (err) => { log.error({ err: errorMessage(err) }, 'Slack listener error'); });
   const background = new BackgroundTasks(ctx);
   const deps: CommandDeps = { ctx, background, ...(opts.queue ? { queue: opts.queue } : {}) };
-  setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await app.client.usergroups.users.list({ usergroup: group })).users ?? []));
+  setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await client.usergroups.users.list({ usergroup: group })).users ?? []));
   app.use(dedupeMiddleware(ctx, log, metrics));
   registerCommands(app, deps);
   registerApprovals(app, deps);

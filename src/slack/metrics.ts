@@ -13,6 +13,8 @@ export interface BotMetrics {
   slackRejected: Counter<'reason'>;
   /** Slack requests dropped as retries/replays of one already handled. */
   slackDuplicates: Counter;
+  /** Alert e-mails sent or failed (alerts.email). */
+  alertEmails: Counter<'result'>;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -92,8 +94,9 @@ export function createMetrics(store: Pick<Store, 'metrics'>, opts: { defaultMetr
   const slackFailures = new Counter({ name: 'backupbot_slack_api_failures_total', help: 'Slack Web API calls that failed after retries', labelNames: ['method'], registers: [registry] });
   const slackRejected = new Counter({ name: 'backupbot_slack_requests_rejected_total', help: 'Incoming Slack requests refused (401)', labelNames: ['reason'], registers: [registry] });
   const slackDuplicates = new Counter({ name: 'backupbot_slack_requests_duplicate_total', help: 'Incoming Slack retries/replays dropped', registers: [registry] });
+  const alertEmails = new Counter({ name: 'backupbot_alert_emails_total', help: 'S1/S2 alert e-mails, by result (sent, failed)', labelNames: ['result'], registers: [registry] });
   return {
-    registry, slackFailures, slackRejected, slackDuplicates,
+    registry, slackFailures, slackRejected, slackDuplicates, alertEmails,
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -225,7 +225,7 @@ export async function markOldDatabaseDropped(db: Queryable, id: string, at: Date
   await db.query('UPDATE approval_state SET old_database_dropped_at = $2 WHERE approval_id = $1 AND old_database_dropped_at IS NULL', [id, at]);
 }
 
-/** SOP-001 13.5 "Historial de Incidentes de Restore". */
+/** SOP-001 13.5 "Historial de Incidentes de Restore": an incident's first row (its later entries and current state: store/incidents.ts). */
 export interface RestoreIncidentRow {
   id: string;
   approval_id: string | null;
@@ -247,7 +247,7 @@ export async function insertRestoreIncident(db: Queryable, i: { approvalId: stri
 
 export async function listRestoreIncidents(db: Queryable, f: { client?: string; approvalId?: string } = {}): Promise<RestoreIncidentRow[]> {
   const r = await db.query(
-    `SELECT * FROM restore_incidents WHERE ($1::text IS NULL OR client = $1) AND ($2::bigint IS NULL OR approval_id = $2) ORDER BY at, id`,
+    `SELECT * FROM restore_incidents WHERE incident_id IS NULL AND ($1::text IS NULL OR client = $1) AND ($2::bigint IS NULL OR approval_id = $2) ORDER BY at, id`,
     [f.client ?? null, f.approvalId ?? null],
   );
   return r.rows as RestoreIncidentRow[];

@@ -4,7 +4,8 @@ import { appendChained } from './chain.js';
 export type BackupType = 'scheduled' | 'manual' | 'pre-change' | 'pre-restore';
 export const BACKUP_TYPES: BackupType[] = ['scheduled', 'manual', 'pre-change', 'pre-restore'];
 
-export interface BackupLocation { destination: string; ok: boolean; key?: string; error?: string }
+/** Where a backup was stored; `verified`: that copy was read back after the backup (sha256, gunzip, tables, trailer). */
+export interface BackupLocation { destination: string; ok: boolean; key?: string; error?: string; verified?: boolean; verifyError?: string }
 
 export interface BackupRow {
   id: string;
@@ -27,6 +28,9 @@ export interface BackupRow {
   locations: BackupLocation[];
   manifest: Record<string, unknown> | null;
   deleted_at: Date | null;
+  /** SOP-001 §7.1: the change a pre-change backup precedes, and why it was taken. */
+  ticket?: string | null;
+  reason?: string | null;
   chain_seq?: string | null;
   row_hash?: string | null;
 }
@@ -50,6 +54,8 @@ export interface NewBackupRow {
   tablesCounted?: number | null;
   locations?: BackupLocation[];
   manifest?: Record<string, unknown> | null;
+  ticket?: string | null;
+  reason?: string | null;
 }
 
 /** A §11 row (evidence, chained); what happens to the backup later is appended as events. */
@@ -58,7 +64,7 @@ export async function insertBackup(db: Queryable, b: NewBackupRow): Promise<Back
     run_id: b.runId ?? null, client: b.client, taken_at: b.takenAt, type: b.type, file: b.file ?? null, key: b.key ?? null, format: b.format ?? null,
     engine: b.engine ?? null, size_bytes: b.sizeBytes ?? null, verified: b.verified, verified_at: b.verifiedAt ?? null, executed_by: b.executedBy,
     result: b.result, observations: b.observations ?? '', sha256: b.sha256 ?? null, tables_counted: b.tablesCounted ?? null,
-    locations: b.locations ?? [], manifest: b.manifest ?? null, deleted_at: null,
+    locations: b.locations ?? [], manifest: b.manifest ?? null, deleted_at: null, ticket: b.ticket ?? null, reason: b.reason ?? null,
   });
   return (await getBackup(db, row.id))!;
 }

@@ -40,6 +40,17 @@ export const CHAINS = {
   },
 } as const satisfies Record<string, Record<string, ColType>>;
 
+/**
+ * Columns added to a chain after rows were written: hashed only when they hold a value, so a row written before
+ * the column existed (or that leaves it empty) keeps the content, and the hash, it was written with.
+ */
+const CHAIN_ADDED: Partial<Record<keyof typeof CHAINS, Record<string, ColType>>> = {
+  backup_register: { ticket: 'text', reason: 'text' },
+  restore_incidents: {
+    incident_id: 'bigint', status: 'text', severity: 'text', source: 'text', cause: 'text', responsible: 'text', closed_at: 'ts', recorded_by: 'text',
+  },
+};
+
 export type ChainName = keyof typeof CHAINS;
 export const CHAIN_NAMES = Object.keys(CHAINS) as ChainName[];
 
@@ -64,12 +75,18 @@ export function chainContent(chain: ChainName, row: Record<string, unknown>): st
   const cols = CHAINS[chain] as Record<string, ColType>;
   const out: Record<string, unknown> = { chain, chain_seq: String(row.chain_seq) };
   for (const [c, t] of Object.entries(cols)) out[c] = normalize(row[c], t);
+  for (const [c, t] of Object.entries(CHAIN_ADDED[chain] ?? {})) if (row[c] !== null && row[c] !== undefined) out[c] = normalize(row[c], t);
   return canonicalJson(out);
 }
 
 const isPool = (db: Queryable): db is Pool => typeof (db as Pool).connect === 'function' && typeof (db as Pool).totalCount === 'number';
 
-async function inTransaction<T>(db: Queryable, fn: (c: Queryable) => Promise<T>): Promise<T> {
+/** Takes the chain's append lock for the caller's transaction (a check that must hold until its append). */
+export async function lockChain(c: Queryable, chain: ChainName): Promise<void> {
+  await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_NS_CHAIN, chain]);
+}
+
+export async function inTransaction<T>(db: Queryable, fn: (c: Queryable) => Promise<T>): Promise<T> {
   if (!isPool(db)) return fn(db); // a client the caller already runs a transaction on
   const c: PoolClient = await db.connect();
   let broken: Error | undefined;
@@ -95,7 +112,7 @@ async function inTransaction<T>(db: Queryable, fn: (c: Queryable) => Promise<T>)
  * default), so what was hashed is exactly what is stored.
  */
 export async function appendChained<R>(db: Queryable, chain: ChainName, values: Record<string, unknown>): Promise<R> {
-  const cols = CHAINS[chain] as Record<string, ColType>;
+  const cols: Record<string, ColType> = { ...(CHAINS[chain] as Record<string, ColType>), ...(CHAIN_ADDED[chain] ?? {}) };
   return inTransaction(db, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_NS_CHAIN, chain]);
     const table = pg.escapeIdentifier(chain);

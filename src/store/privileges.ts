@@ -11,7 +11,7 @@ import { QUEUE_SCHEMA, workQueueGrants } from './work-queue.js';
  */
 export const EVIDENCE_TABLES = ['audit_log', 'backup_register', 'backup_register_events', 'restore_test_register', 'restore_incidents', 'approvals', 'signatures', 'chain_heads'];
 export const STATE_TABLES = ['runs', 'alerts', 'job_state', 'approval_state', 'slack_deliveries'];
-const READ_ONLY = ['schema_migrations', 'approval_rows', 'restore_test_rows', 'backup_rows'];
+const READ_ONLY = ['schema_migrations', 'approval_rows', 'restore_test_rows', 'backup_rows', 'incident_rows'];
 
 const ROLE_RE = /^[a-z_][a-z0-9_$]{0,62}$/;
 

@@ -1,4 +1,4 @@
-import { connectState, ensureDatabase, withTransaction, type Pool } from './db.js';
+import { connectState, createPool, ensureDatabase, withTransaction, type Pool } from './db.js';
 import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
@@ -11,6 +11,7 @@ import * as approvals from './approvals.js';
 import * as auditLog from './audit.js';
 import * as backups from './backup-register.js';
 import * as deliveries from './deliveries.js';
+import * as incidents from './incidents.js';
 import * as workQueue from './work-queue.js';
 import * as jobState from './job-state.js';
 import * as metrics from './metrics.js';
@@ -46,7 +47,10 @@ const queries = {
     finish: approvals.finishApproval, markInterrupted: approvals.markInterruptedApprovals, list: approvals.listApprovals,
     oldDatabasesDue: approvals.listOldDatabasesDue, markOldDatabaseDropped: approvals.markOldDatabaseDropped,
   },
-  incidents: { insertRestoreIncident: approvals.insertRestoreIncident, list: approvals.listRestoreIncidents },
+  incidents: {
+    insertRestoreIncident: approvals.insertRestoreIncident, listRestore: approvals.listRestoreIncidents,
+    open: incidents.insertIncident, update: incidents.updateIncident, get: incidents.getIncident, list: incidents.listIncidents, history: incidents.incidentHistory,
+  },
   audit: { append: auditLog.audit, list: auditLog.listAudit, has: auditLog.hasAudit, actors: auditLog.auditActors },
   signatures: { insert: signatures.insertSignature, forSubject: signatures.signaturesFor, list: signatures.listSignatures },
   chains: { read: chains.readChain, tips: chains.chainTips },
@@ -126,8 +130,17 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     throw err;
   }
   let closed = false;
+  // Slack deliveries are recorded before the request is acknowledged (Slack waits 3 s): on their own small
+  // pool, opened on first use, so that they never queue behind work holding the main pool's connections
+  // (locks waited for, long runs).
+  let slackPool: Pool | undefined;
+  const deliveriesPool = () => (slackPool ??= createPool(url, { max: 2, applicationName: 'backup-bot-slack' }));
   return {
     ...queriesOn(pool),
+    deliveries: {
+      record: (d) => deliveries.recordDelivery(deliveriesPool(), d),
+      prune: (before) => deliveries.pruneDeliveries(deliveriesPool(), before),
+    },
     migrationsApplied,
     transaction: (fn) => withTransaction(pool, (c) => fn(queriesOn(c))),
     withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
@@ -141,6 +154,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     async close() {
       if (closed) return;
       closed = true;
+      await slackPool?.end().catch(() => {});
       await pool.end();
     },
   };

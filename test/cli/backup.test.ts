@@ -55,11 +55,12 @@ describe('backup-bot backup / list / verify', () => {
   });
 
   test('backup prints file, size, sha256, tables, duration, destinations, verified; exit 0; list and verify see it', async () => {
-    const r = await runCli(['--config', cfg, 'backup', 'demo', '--type', 'pre-change'], { env });
+    const r = await runCli(['--config', cfg, 'backup', 'demo', '--type', 'pre-change', '--ticket', 'CHG-1', '--reason', 'Spring Boot update'], { env });
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^OK {2}backup of demo \(pre-change\)/);
     expect(r.stdout).toMatch(/file: +backup_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.sql\.gz/);
+    expect(r.stdout).toMatch(/ticket: +CHG-1 \(Spring Boot update\)/);
     expect(r.stdout).toMatch(/size: +\d/);
     expect(r.stdout).toMatch(/sha256: +[0-9a-f]{64}/);
     expect(r.stdout).toMatch(/tables: +16/);

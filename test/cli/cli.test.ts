@@ -39,10 +39,43 @@ afterAll(async () => {
 });
 
 describe('backup-bot CLI', () => {
-  test('no config: exit 2 with where a config is looked for', async () => {
-    const r = await runCli(['doctor'], { cwd: dir, env: { BACKUP_BOT_CONFIG: '' } });
+  test('no config: every command runs on the embedded defaults of serve and says so in one line (issue 18 item 6)', async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const stateName = `bbt_qs2_state_${suffix}`;
+    const demoName = `bbt_qs2_demo_${suffix}`;
+    const empty = mkdtempSync(join(tmpdir(), 'qs2-'));
+    const env = { BACKUP_BOT_CONFIG: '', BACKUP_BOT_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${stateName}`, BACKUP_BOT_DEMO_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${demoName}` };
+    const line = `backup-bot: no backup-bot.yml found: using the embedded defaults (state database ${stateName}, storage ./backups, client demo)`;
+    try {
+      const b = await runCli(['backup', 'demo'], { cwd: empty, env });
+      expect(b.stderr).toContain(line);
+      expect(b.stderr).toContain('created the demo database for client "demo"');
+      expect(b.stderr).not.toContain('no configuration');
+      expect(b.code).toBe(0);
+      const l = await runCli(['list', 'demo'], { cwd: empty, env });
+      expect(l.code).toBe(0);
+      expect(l.stderr.split('\n').filter((x) => x.includes('embedded defaults'))).toEqual([line]);
+      expect(l.stdout).toMatch(/backup_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.sql\.gz .* verified/);
+      const rt = await runCli(['restore-test', 'demo'], { cwd: empty, env, timeoutMs: 300_000 });
+      expect(rt.stderr).toContain(line);
+      expect(rt.code).toBe(0);
+      const d = await runCli(['digest'], { cwd: empty, env });
+      expect(d.stderr).toContain(line);
+      expect(d.code).toBe(0);
+      const rows = await withPg(`postgres://postgres@127.0.0.1:5432/${stateName}`, async (c) => (await c.query("SELECT result FROM backup_bot.backup_register WHERE client = 'demo'")).rows);
+      expect(rows).toEqual([{ result: 'OK' }]);
+      const tests = await withPg(`postgres://postgres@127.0.0.1:5432/${stateName}`, async (c) => (await c.query("SELECT result FROM backup_bot.restore_test_register WHERE client = 'demo'")).rows);
+      expect(tests).toHaveLength(1);
+    } finally {
+      await dropDatabase(stateName);
+      await dropDatabase(demoName);
+    }
+  }, 400_000);
+
+  test('an explicit config that does not exist is still an error (exit 2), never the defaults', async () => {
+    const r = await runCli(['--config', join(dir, 'nope.yml'), 'doctor'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no configuration: create ./backup-bot.yml');
+    expect(r.stderr).toContain('nope.yml does not exist (given by --config)');
   });
 
   test('bad YAML and typos: exit 2 naming the file and key path, no stack trace', async () => {
@@ -64,7 +97,7 @@ describe('backup-bot CLI', () => {
     expect(r.stderr).toContain('unknown client "nope" (configured clients: demo, shop)');
     const r2 = await runCli(['--config', cfg, 'register', 'bogus'], { env: { DEMO_URL: state.url } });
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain('unknown register "bogus" (accepted: backups, restore-tests, approvals)');
+    expect(r2.stderr).toContain('unknown register "bogus" (accepted: backups, restore-tests, incidents, approvals)');
   });
 
   test('unreachable state database: names host and database, hides the password, no stack trace', async () => {
@@ -84,12 +117,14 @@ describe('backup-bot CLI', () => {
     const r = await runCli(['--config', cfg, 'doctor'], { env: { DEMO_URL: state.url } });
     const lines = r.stdout.trim().split('\n');
     expect(lines.map((l) => l.replace(/:.*/, ''))).toEqual([
-      'ok    config', 'ok    state database', 'WARN  state database role', 'ok    evidence signing key', 'ok    client demo', 'ok    client shop', 'ok    storage local', 'ok    storage local', 'ok    docker', 'ok    slack',
+      'ok    config', 'ok    state database', 'WARN  state database role', 'ok    evidence signing key', 'ok    evidence report', 'ok    client demo', 'ok    client shop', 'ok    client shop', 'ok    storage local', 'ok    storage local', 'ok    docker', 'ok    slack',
     ]);
     expect(r.stdout).toMatch(/^ok    storage local: permissions: /m);
+    expect(r.stdout).toMatch(/^ok    evidence report: headless Chromium \/\S+ prints the PDF$/m);
     // The test connects as the superuser: doctor says the evidence could be changed, and how to fix it.
     expect(r.stdout).toMatch(/WARN  state database role: the bot's role "postgres" .*backup-bot db grant <role>/);
     expect(r.stdout).toMatch(/client demo: database: postgres database ".*" on 127\.0\.0\.1:5432: PostgreSQL 1\d\.\d+ reachable, pg_dump 1\d\.\d+ compatible/);
+    expect(r.stdout).toMatch(/^ok    client shop: production restore: the MySQL account 'root'@'(localhost|127\.0\.0\.1)' holds the privileges of a swap restore$/m);
     expect(r.code).toBe(0);
 
     const ro = mkdtempSync(join(tmpdir(), 'doctor-ro-'));

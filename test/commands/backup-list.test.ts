@@ -46,10 +46,10 @@ test('the newest stored backups, newest first, with their register status (the l
   const resA = await res.answer();
   const lines = (resA.text as string).split('\n');
   expect(lines[0]).toBe('*Newest backups of demo* (15 of 19)');
-  expect(lines[1]).toMatch(/^:grey_question: .*backup_2026-10-23_03-00-00\.sql\.gz .*not in the register · local$/);
-  expect(lines[2]).toMatch(/^:x: .*backup_2026-10-22_03-00-00\.sql\.gz .*MISSING from every destination$/);
-  expect(lines[3]).toMatch(/^:warning: .*manual · backup_2026-10-21_03-00-00\.sql\.gz .*not verified · local$/);
-  expect(lines[4]).toMatch(/^:white_check_mark: .*scheduled · backup_2026-10-20_03-00-00\.sql\.gz · .* · 16 tables · verified · sha256 abcdef012345 · local$/);
+  expect(lines[1]).toMatch(/^:grey_question: .*backup_2026-10-23_03-00-00\.sql\.gz .*not in the register · local not read back$/);
+  expect(lines[2]).toMatch(/^:x: .*backup_2026-10-22_03-00-00\.sql\.gz .*MISSING from every destination · local absent$/);
+  expect(lines[3]).toMatch(/^:warning: .*manual · backup_2026-10-21_03-00-00\.sql\.gz .*not verified · local not read back$/);
+  expect(lines[4]).toMatch(/^:white_check_mark: .*scheduled · backup_2026-10-20_03-00-00\.sql\.gz · .* · 16 tables · verified · sha256 abcdef012345 · local verified$/);
   expect(resA.text).not.toContain('permission denied');
   expect(resA.text).not.toContain('notes.txt');
   expect(lines).toHaveLength(1 + 15);

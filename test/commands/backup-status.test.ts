@@ -29,7 +29,7 @@ test('last backup with its age against the RPO (exceeded), last restore test and
   expect(text).toContain('(9d ago; RPO 7d *exceeded*)');
   expect(text).toContain(':red_circle:');
   expect(text).toMatch(/Last restore test \d{4}-\d{2}-\d{2} \(\d{4}-Q\d\): OK, not yet QA verified/);
-  expect(text).toContain(`This quarter's (${quarterOf(new Date())}) restore test is done; next due 1 `);
+  expect(text).toContain(`This quarter's (${quarterOf(new Date())}) restore test passed and awaits QA's signature (it counts once signed); due 1 `);
   // a fresh backup is within the RPO
   await insertBackup(pool, { client: 'demo', takenAt: new Date(Date.now() - DAY), type: 'manual', file: 'backup_new.sql.gz', key: 'demo/backup_new.sql.gz', sizeBytes: 4096, verified: true, executedBy: 'Olga', result: 'OK' });
   const again = await bot.slash('status');

@@ -50,6 +50,16 @@ describe('configuration', () => {
     expect(e.message).toContain('clients.conitrack.schedule: "0 3 * *" is not a cron expression');
   });
 
+  test('the evidence report\'s locale and monthly schedule (issue 19): defaults, and a bad value named with what is accepted', () => {
+    const cfg = parseConfigText(EXAMPLE.replace('locale: es\n', ''), 'example', ENV);
+    expect(cfg.locale).toBe('en');
+    expect(cfg.schedules.evidenceReport).toBe('0 7 1 * *');
+    expect(parseConfigText(EXAMPLE, 'example', ENV).locale).toBe('es');
+    const e = errorOf(() => parseConfigText(EXAMPLE.replace('locale: es', 'locale: fr').replace('evidenceReport: "0 7 1 * *"', 'evidenceReport: "monthly"'), 'example', ENV));
+    expect(e.message).toContain('locale: must be one of "es", "en"');
+    expect(e.message).toContain('schedules.evidenceReport: "monthly" is not a cron expression');
+  });
+
   test('unknown keys (typos) are errors with their path', () => {
     const e = errorOf(() => parseConfigText(EXAMPLE.replace('    rpo: 7d', '    rpoo: 7d'), 'example', ENV));
     expect(e.message).toContain('clients.conitrack: unknown key "rpoo"');

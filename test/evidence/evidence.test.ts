@@ -286,6 +286,10 @@ describe('least privilege', () => {
       const rt = await openStore(url(runtime), { poolSize: 2, ownerUrl: url(owner) });
       try {
         await rt.audit.append({ actor: 'bot', action: 'test.appended' });
+        // The §13.5 register through the runtime role: an alert opens an incident, which is read and closed.
+        const alert = await rt.alerts.open({ client: 'demo', kind: 'backup', message: 'S2 — backups of demo need attention', at: new Date() });
+        expect((await rt.incidents.list({ client: 'demo' })).map((i) => i.id)).toEqual([alert!.incident_id]);
+        expect(await rt.incidents.update(alert!.incident_id!, { at: new Date(), status: 'closed', note: 'closed', cause: 'c', correctiveActions: 'a', responsible: 'r', closedAt: new Date(), recordedBy: 'test' })).toMatchObject({ ok: true, incident: { status: 'closed' } });
         const role = await rt.runtimeRole();
         expect(role).toEqual({ role: runtime, superuser: false, ownsEvidence: [], canUpdateEvidence: [] });
         const raw = new pg.Client({ connectionString: url(runtime), options: '-c search_path=backup_bot' });

@@ -300,9 +300,9 @@ test('workers.perDatabaseHost 1: four clients on one database server, two replic
     await sleep(3000);
     const waitAlerts = (await listAlerts(db.pool, {})).filter((x) => x.kind === 'queue_wait');
     expect(waitAlerts.map((x) => x.client).sort()).toEqual(waitingClients);
-    const posted = replicas.map((r) => r.out.split('\n').filter((l) => l.includes(':hourglass: *S2*')).length);
+    const posted = replicas.map((r) => r.out.split('\n').filter((l) => l.includes('in the work queue (workers.maxWait 4s)')).length);
     expect(posted.reduce((x, y) => x + y, 0)).toBe(waitingClients.length);
-    expect(a.out + b.out).toMatch(/:hourglass: \*S2\* scheduled-backup of \*h\d\* has waited \d+ s in the work queue \(workers.maxWait 4s\); [23] piece\(s\) of work are queued/);
+    expect(a.out + b.out).toMatch(/:warning: \*S2\* scheduled-backup has waited \d+ s in the work queue \(workers.maxWait 4s\) \(\*h\d\*\): [23] piece\(s\) of work are queued/);
     for (const r of releases) await r();
     await until('four finished backups', async () => (await listRuns(db.pool, { kind: 'backup', limit: 100 })).filter((r) => r.status === 'ok').length === 4, 120_000);
     const runs = (await listRuns(db.pool, { kind: 'backup', limit: 100 })).sort((x, y) => new Date(x.started_at).getTime() - new Date(y.started_at).getTime());

@@ -126,7 +126,7 @@ describe('runBackup: PostgreSQL round trip (Done when)', () => {
     // register row (SOP section 11)
     const [row] = await withPg(state.url, async () => []).then(async () => withCtx(config, (ctx) => listBackups(ctx.pool, { client: 'demo' })));
     expect(row).toMatchObject({ type: 'manual', file, key: `demo/${file}`, verified: true, result: 'OK', executed_by: 'Olga Operadora', tables_counted: 16, engine: 'postgres', format: 'plain' });
-    expect(row!.locations).toEqual([{ destination: 'local', ok: true, key: `demo/${file}` }]);
+    expect(row!.locations).toEqual([{ destination: 'local', ok: true, key: `demo/${file}`, verified: true }]);
     // manifest beside the backup == manifest in the register; row counts from the same snapshot
     const manifest = JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8'));
     expect(manifest).toEqual(row!.manifest);
@@ -199,13 +199,13 @@ describe('runBackup: MariaDB round trip (Done when)', () => {
 
   test('mysqldump → gunzip | mariadb into an empty database gives identical tables (checksums), auto_increment, view, function, trigger', async () => {
     const dir = tmp('bk-my-');
-    const config = testConfig({ stateUrl: state.url, storageDir: dir, client: { database: { engine: 'mysql', url: my.url }, verify: { minTables: 3, tables: ['clientes', 'pedidos', 'nope'] } } });
+    const config = testConfig({ stateUrl: state.url, storageDir: dir, client: { database: { engine: 'mysql', url: my.url }, verify: { minTables: 3, tables: ['clientes', 'pedidos', 'nope'], allowMissing: true } } });
     const o = await withCtx(config, (ctx) => runBackup(ctx, { client: 'demo', actor: 'alice', trigger: 'cli', notify: false }));
     expect(o.error).toBeUndefined();
     expect(o).toMatchObject({ ok: true, verified: true });
     expect(o.backup).toMatchObject({ engine: 'mysql', tables_counted: 3, result: 'OK' });
     expect(o.backup!.manifest).toMatchObject({ rowCounts: { clientes: 3, pedidos: 500 }, rowCountsMode: 'before-dump', dumpToolVersion: expect.stringMatching(/^mysqldump /) });
-    expect(o.backup!.observations).toContain('verify.tables not found in the database (not counted): nope');
+    expect(o.backup!.observations).toContain('verify.tables not found in the database: nope (not counted; verify.allowMissing: true)');
     const path = join(dir, 'demo', o.backup!.file!);
     const dst = await createTestMysqlDatabase('bbmyr');
     dbs.push(dst);
@@ -423,7 +423,7 @@ describe('runBackup: faults', () => {
     });
     expect(o).toMatchObject({ ok: true, verified: true });
     expect(o.locations).toEqual([
-      { destination: 'local', ok: true, key: `demo/${o.backup!.file}` },
+      { destination: 'local', ok: true, key: `demo/${o.backup!.file}`, verified: true },
       { destination: 'usb', ok: false, key: `demo/${o.backup!.file}`, error: expect.stringMatching(/^storage "usb" \(.*\): .*(ENOTDIR|not a directory)/i) },
     ]);
     expect(o.backup!.observations).toMatch(/destination usb failed: storage "usb"/);

@@ -51,7 +51,7 @@ describe('verifyBackup / listStoredBackups', () => {
     expect(v.backup.id).toBe(b.backup!.id);
     expect(v.run).toMatchObject({ kind: 'verify', status: 'ok', client: 'demo' });
     expect(v.checks.map((c) => [c.name, c.ok])).toEqual([['sha256', true], ['decompress', true], ['tables', true], ['trailer', true]]);
-    expect(v.backup.observations).toMatch(/verify .*: OK/);
+    expect(v.backup.observations).toMatch(/verify .*: local OK/);
     expect(ctx.notifier.texts().at(-1)).toContain(`Verification of demo backup ${b.backup!.file}: OK`);
 
     // corrupt the older one on disk, then verify it by key
@@ -66,7 +66,7 @@ describe('verifyBackup / listStoredBackups', () => {
     expect(bad.error).toMatch(/verification failed: sha256: read .*, recorded/);
     const row = await getBackup(ctx.pool, a.backup!.id);
     expect(row).toMatchObject({ verified: false });
-    expect(row!.observations).toMatch(/verify .*: verification failed: sha256/);
+    expect(row!.observations).toMatch(/verify .*: local FAILED: verification failed: sha256/);
     // by file name works too
     const again = await verifyBackup(ctx, { client: 'demo', backupKey: b.backup!.file!, actor: 'alice', trigger: 'cli', notify: false });
     expect(again.ok).toBe(true);

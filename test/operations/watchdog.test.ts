@@ -80,6 +80,8 @@ describe('watchdog', () => {
     const open = await listOpenAlerts(ctx.pool, 'demo');
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ kind: 'backup', severity: 'S2', slack_channel: 'C0DEMO', slack_ts: post.ref.ts });
+    // Its §13.5 incident, with the button to record the cause and the fix.
+    expect(JSON.stringify(post.message.blocks)).toContain(`"action_id":"record_incident","value":"${open[0]!.incident_id}"`);
   });
 
   test('older than the RPO is called out as an RPO breach (one more post, once)', async () => {
@@ -104,6 +106,9 @@ describe('watchdog', () => {
     expect(all.every((a) => a.resolved_at !== null)).toBe(true);
     expect(ctx.notifier.posts).toHaveLength(3);
     expect(ctx.notifier.posts[2]!.message.text).toMatch(/^:white_check_mark: Resolved: .*demo/);
+    // Resolved by the bot, the incidents stay for the cause and the fix (runbook §5 step 4).
+    expect(ctx.notifier.posts[2]!.message.text).toMatch(/Record the cause and the fix of incidents #\d+, #\d+ \(runbook §5 step 4\)/);
+    expect((await ctx.store.incidents.list({ client: 'demo' })).map((i) => i.status)).toEqual(['resolved', 'resolved']);
     expect(ctx.notifier.updates).toHaveLength(2); // both alert messages edited in place
     expect(ctx.notifier.updates.every((u) => u.message.text.includes('Resolved'))).toBe(true);
     // And not again.

@@ -8,11 +8,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * keeps enough state to answer like Slack: messages (post/update), views (hash / hash_conflict), users,
  * user groups, external file uploads, response_url endpoints (5 uses) and a Socket Mode WebSocket.
  * Faults are switched on per method: connection dropped ("down"), 429 with Retry-After, or a Slack error.
+ * `latencyMs` makes every answer (Web API, response_url, file upload) late by that much, as a slow Slack: the
+ * call is recorded and acted on when it arrives, its answer sent later.
  */
 
 export interface EmulatorCall { method: string; params: Record<string, any>; token?: string; at: number; fault?: string }
 export interface StoredMessage { channel: string; ts: string; text: string; blocks?: unknown[]; thread_ts?: string; history: Array<{ text: string; blocks?: unknown[] }> }
-export interface StoredFile { id: string; filename: string; title?: string; content: string; channel?: string; initial_comment?: string }
+export interface StoredFile { id: string; filename: string; title?: string; content: string; bytes?: Buffer; channel?: string; initial_comment?: string; thread_ts?: string }
 export type Fault = { kind: 'down' } | { kind: 'ratelimit'; retryAfter: number } | { kind: 'error'; error: string };
 export interface SocketAck { envelope_id: string; payload?: unknown; receivedAt: number }
 
@@ -28,13 +30,15 @@ export class SlackEmulator {
   readonly responses = new Map<string, { uses: number; bodies: any[] }>();
   readonly socketAcks: SocketAck[] = [];
   botToken = 'xoxb-test-token';
+  /** Every HTTP answer (Web API methods, response_url, file uploads) is sent this many milliseconds late. */
+  latencyMs = 0;
   appToken = 'xapp-test-token';
   private server?: Server;
   private wss?: WebSocketServer;
   private sockets = new Set<WebSocket>();
   private seq = 0;
   private faults = new Map<string, { fault: Fault; times: number }>();
-  private uploads = new Map<string, { filename: string; length: number; content?: string }>();
+  private uploads = new Map<string, { filename: string; length: number; content?: string; bytes?: Buffer }>();
   port = 0;
 
   constructor() {
@@ -170,6 +174,12 @@ export class SlackEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.base);
     const raw = await this.readBody(req);
+    if (this.latencyMs > 0) {
+      // The call is recorded (and acted on) on arrival; its answer leaves latencyMs later.
+      const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+      const delay = this.latencyMs;
+      res.end = ((...a: unknown[]) => { setTimeout(() => end(...a), delay); return res; }) as typeof res.end;
+    }
     if (url.pathname.startsWith('/response/')) return this.handleResponseUrl(url.pathname.slice('/response/'.length), req, raw, res);
     if (url.pathname.startsWith('/upload/')) {
       const id = url.pathname.slice('/upload/'.length);
@@ -177,6 +187,7 @@ export class SlackEmulator {
       this.calls.push({ method: 'upload', params: { file_id: id, bytes: raw.length }, at: Date.now() });
       if (!up) { res.writeHead(404); res.end(); return; }
       up.content = extractUploadedContent(req, raw);
+      up.bytes = extractUploadedBytes(req, raw);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`OK - ${raw.length}`);
       return;
@@ -270,7 +281,7 @@ export class SlackEmulator {
         for (const f of list) {
           const up = this.uploads.get(f.id);
           if (!up || up.content === undefined) return { ok: false, error: 'file_not_found' };
-          const stored: StoredFile = { id: f.id, filename: up.filename, title: f.title, content: up.content, channel: p.channel_id, initial_comment: p.initial_comment };
+          const stored: StoredFile = { id: f.id, filename: up.filename, title: f.title, content: up.content, bytes: up.bytes, channel: p.channel_id, initial_comment: p.initial_comment, thread_ts: p.thread_ts };
           this.files.push(stored);
           done.push(stored);
         }
@@ -324,4 +335,15 @@ function extractUploadedContent(req: IncomingMessage, raw: Buffer): string {
   const part = parts[0] ?? '';
   const sep = part.indexOf('\r\n\r\n');
   return part.slice(sep + 4, part.length - 2);
+}
+
+/** The same, byte for byte (binary files: PDF, PNG). */
+function extractUploadedBytes(req: IncomingMessage, raw: Buffer): Buffer {
+  const type = req.headers['content-type'] ?? '';
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/.exec(type);
+  if (!type.startsWith('multipart/form-data') || !m) return raw;
+  const boundary = `--${m[1] ?? m[2]}`;
+  const part = raw.toString('latin1').split(boundary).slice(1, -1)[0] ?? '';
+  const sep = part.indexOf('\r\n\r\n');
+  return Buffer.from(part.slice(sep + 4, part.length - 2), 'latin1');
 }

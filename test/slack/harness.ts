@@ -11,6 +11,7 @@ import { SlackEmulator } from './emulator.js';
 import { SlackWebSink } from '../../src/notify/slack/web-sink.js';
 import { createPool, type Pool } from '../../src/store/db.js';
 import type { RetryOptions } from '@slack/web-api';
+import type { Clock } from '../../src/core/time.js';
 import { TEST_SIGNING_SECRET, sendSigned, slashCommandBody, type SendOptions, type SendResult } from './sign.js';
 
 export interface LogLine { level: number; msg: string; [k: string]: unknown }
@@ -42,12 +43,18 @@ export interface Bot {
 export const DEMO_CHANNEL = 'C0DEMO';
 export const OPS_CHANNEL = 'C0OPS';
 
-export async function startBot(o: {
-  socketMode?: boolean; client?: Record<string, unknown>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions;
+/**
+ * `client` overrides the demo client's config, `clients` adds clients; `clock` is the bot's clock (a FakeClock
+ * to move time past an expiry); `slackLatencyMs` makes every Slack answer that late; `beforeStart`
+ * sets up the emulator before the bot starts; `workers` runs the scheduler and the shared work queue (issue 21).
+ */
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock; slackLatencyMs?: number; beforeStart?: (emu: SlackEmulator) => void;
   /** Run the scheduler and the shared work queue (issue 21) with these `workers` settings; default: neither. */
   workers?: Record<string, unknown>;
 } = {}): Promise<Bot> {
   const emu = new SlackEmulator();
+  emu.latencyMs = o.slackLatencyMs ?? 0;
+  o.beforeStart?.(emu);
   await emu.start();
   const state = o.shared?.state ?? await createTestDatabase('bbt_slack');
   const demo = o.shared?.demo ?? await createTestDatabase('bbt_slackdemo');
@@ -56,6 +63,7 @@ export async function startBot(o: {
   const config = testConfig({
     stateUrl: state.url, demoUrl: demo.url, storageDir,
     client: { channel: DEMO_CHANNEL, ...(o.client ?? {}) },
+    ...(o.clients ? { clients: o.clients } : {}),
     raw: {
       slack: {
         botToken: emu.botToken, signingSecret: TEST_SIGNING_SECRET, apiUrl: emu.apiUrl, channel: OPS_CHANNEL,
@@ -72,7 +80,7 @@ export async function startBot(o: {
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: o.workers ? {} : false, workQueue: { pollSeconds: 0.5 }, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: o.workers ? {} : false, workQueue: { pollSeconds: 0.5 }, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.clock ? { clock: o.clock } : {}), ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
   const pool = createPool(state.url, { max: 2, applicationName: 'backup-bot-test' });
   const opsBase = server.ops.url;
   const base = server.slack!.port !== undefined ? `http://127.0.0.1:${server.slack!.port}` : opsBase;

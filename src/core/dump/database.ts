@@ -41,7 +41,7 @@ export async function encryptionStage(recipients: readonly string[] | undefined)
  * PostgreSQL: refuses early when pg_dump is older than the server; plain → gzip in the pipeline, CREATE
  * TABLE count and trailer scanned while streaming; custom (-Fc, compressed by pg_dump at gzipLevel) is
  * stored as-is and its tables are counted by the read-back (verify/backup-file.ts, via pg_restore).
- * MySQL/MariaDB: mysqldump --single-transaction --routines --triggers --hex-blob, gzip, scan.
+ * MySQL/MariaDB: mysqldump --single-transaction --routines --triggers --events --hex-blob, gzip, scan.
  * Throws (OperationError) when the server cannot be reached before the dump starts.
  */
 export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDumpOptions): Promise<DatabaseDumpResult> {

@@ -1,3 +1,4 @@
+import type { Transform } from 'node:stream';
 import type { ClientConfig } from '../../config/schema.js';
 import { parseDbUrl, pgEnv, type DbTarget } from '../db-url.js';
 import { UserError } from '../errors.js';
@@ -45,6 +46,8 @@ export interface GlobalsDumpOptions {
   gzipLevel: number;
   secondaryStallMs?: number;
   program?: string;
+  /** Encrypts the stored file (the dump's age stage): roles and, with globalsWithPasswords, their hashes are as sensitive as the data. */
+  encrypt?: Transform;
 }
 
 export interface GlobalsDumpResult extends StreamResult { withPasswords: boolean }
@@ -60,7 +63,8 @@ export async function dumpGlobals(db: ClientConfig['database'], o: GlobalsDumpOp
   const withPasswords = db.globalsWithPasswords;
   const r = await streamToDestinations({
     source: spawnPgDumpallGlobals(t, { withPasswords, program: o.program }),
-    key: o.key, destinations: o.destinations, gzipLevel: o.gzipLevel, secondaryStallMs: o.secondaryStallMs, contentType: 'application/gzip',
+    key: o.key, destinations: o.destinations, gzipLevel: o.gzipLevel, secondaryStallMs: o.secondaryStallMs,
+    contentType: o.encrypt ? 'application/octet-stream' : 'application/gzip', ...(o.encrypt ? { encrypt: o.encrypt } : {}),
   });
   return { ...r, withPasswords };
 }

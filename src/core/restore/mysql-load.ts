@@ -39,7 +39,7 @@ export interface MysqlLoadResult {
 function errorLines(s: string): string {
   const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
   const errors = lines.filter((l) => /^(ERROR|mysql:|mariadb:|Warning)/.test(l));
-  return (errors.length ? errors.slice(-3) : lines.slice(-1).map((l) => l.slice(0, 200))).join(' | ').slice(0, 800);
+  return errors.length ? errors.slice(-3).map((l) => l.slice(0, 300)).join(' | ') : 'the client printed no error line (its other output is not shown: it can hold row data)';
 }
 
 async function isGzip(file: string): Promise<boolean> {
@@ -89,7 +89,8 @@ export async function loadMysqlDump(file: string, target: DbTarget, database: st
     const child = spawn(program, args, { env: mysqlEnv(target), stdio: ['pipe', 'ignore', 'pipe'], shell: false });
     if (child.pid) opts.onSpawn?.(child.pid);
     let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => { if (stderr.length < 200_000) stderr += c.toString('utf8'); });
+    // The tail is kept: the client echoes a failing statement (megabytes of rows) before its ERROR line.
+    child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-64_000); });
     let inputError: unknown;
     const stop = (err: unknown) => {
       inputError ??= err;

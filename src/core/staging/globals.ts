@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { pipeline } from 'node:stream/promises';
 import { gunzip as gunzipCb } from 'node:zlib';
 import { OperationError, errorMessage } from '../errors.js';
 import { execIn } from './exec.js';
 import { describeContainerState, type Staging } from './container.js';
 import { HashingStream, checkDigest, type Expected } from './restore.js';
+import { decryptingStream, type DecryptSource } from '../crypto/keys.js';
 
 const gunzip = promisify(gunzipCb);
 
@@ -14,6 +16,8 @@ export interface GlobalsSource {
   /** For messages: the key or file name. */
   what: string;
   expected: Expected;
+  /** An encrypted file (`….sql.gz.age`): the identities that open it, and the recorded sha256 of its gzip plaintext. */
+  decrypt?: DecryptSource & { plaintextSha256?: string };
 }
 
 export interface GlobalsApplyResult {
@@ -58,7 +62,9 @@ const TOLERATED = /(?:role|tablespace) "[^"]+" already exists/;
  */
 export async function applyGlobalsInStaging(s: Staging, src: GlobalsSource, opts: { signal?: AbortSignal } = {}): Promise<GlobalsApplyResult> {
   if (s.engine !== 'postgres') throw new OperationError('a globals file can only be loaded into a PostgreSQL staging server');
-  const { gz, sha256 } = await readAll(src, opts.signal);
+  const stored = await readAll(src, opts.signal);
+  const sha256 = stored.sha256;
+  const gz = src.decrypt ? await decryptWhole(stored.gz, src.what, src.decrypt) : stored.gz;
   let sql: string;
   try {
     sql = (await gunzip(gz, { maxOutputLength: MAX_SQL })).toString('utf8');
@@ -154,4 +160,18 @@ async function readAll(src: GlobalsSource, signal?: AbortSignal): Promise<{ gz: 
   const got = { sha256: h.digest(), bytes: h.bytes };
   checkDigest(src.what, src.expected, got);
   return { gz: Buffer.concat(chunks), sha256: got.sha256 };
+}
+
+/** Decrypts a whole (small) age file in memory; the plaintext must hash to the recorded value when there is one. */
+async function decryptWhole(ciphertext: Buffer, what: string, d: DecryptSource & { plaintextSha256?: string }): Promise<Buffer> {
+  const dec = decryptingStream(d.decryption, what, d.client);
+  const chunks: Buffer[] = [];
+  const h = new HashingStream();
+  try {
+    await pipeline(Readable.from([ciphertext]), dec, h, async (src: AsyncIterable<Buffer>) => { for await (const c of src) chunks.push(c); });
+  } catch (err) {
+    throw new OperationError(`cannot decrypt ${what}: ${errorMessage(err)}`);
+  }
+  if (d.plaintextSha256 && h.digest() !== d.plaintextSha256) throw new OperationError(`${what}: the decrypted content's sha256 differs from the recorded one (the file was replaced)`);
+  return Buffer.concat(chunks);
 }

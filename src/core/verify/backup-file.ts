@@ -43,7 +43,7 @@ export interface VerifyFileOptions {
  * For an encrypted object: `decrypt → sha256 of the plaintext → sink`; returns the stream to write the stored
  * bytes into and the check to add once done. Without `d`: the sink itself.
  */
-function decryptInto(sink: Writable, key: string, d: Decryption | undefined, client: string | undefined, onError: () => void): { input: Writable; check: () => Check | undefined; failed: () => boolean } {
+export function decryptInto(sink: Writable, key: string, d: Decryption | undefined, client: string | undefined, onError: () => void): { input: Writable; check: () => Check | undefined; failed: () => boolean } {
   if (!d) return { input: sink, check: () => undefined, failed: () => false };
   const dec = decryptingStream(d, key, client);
   const plain = new HashingStream();
@@ -83,7 +83,7 @@ async function writeTo(w: Writable, chunk: Buffer, failed: () => boolean): Promi
 }
 
 /** Pumps a stored object into `sink` (with backpressure), hashing and counting what was read. */
-async function pumpHashed(src: NodeJS.ReadableStream, sink: Writable, failed: () => boolean): Promise<{ sha256: string; size: number; readError?: string }> {
+export async function pumpHashed(src: NodeJS.ReadableStream, sink: Writable, failed: () => boolean): Promise<{ sha256: string; size: number; readError?: string }> {
   const hash = createHash('sha256');
   let size = 0;
   let readError: string | undefined;

@@ -87,6 +87,10 @@ export function evidencePackEntries(o: {
     '',
     `${files.report}, ${pdfName}: the report (ES/EN). registers/: §11 backups, §12 restore tests, §13.5 incidents, approvals, audit log (CSV and JSON).`,
     `${files.publicKey}: public key ${data.meta.signingKey.keyId} (Ed25519); keys/: every key, retired ones included.`,
+    ...(entries.some((e) => e.name.startsWith('chains/')) ? [
+      'chains/<register>.jsonl: each row of the pack as the hash chain holds it (id, chain_seq, prev_hash, row_hash, canonical content);',
+      '  recompute a row\'s hash without the bot: printf \'%s\\n%s\' "$prev_hash" "$content" | sha256sum   (must equal row_hash)',
+    ] : []),
     '',
     'Check every file of this pack / Verificar cada archivo:',
     '  sha256sum -c SHA256SUMS',

@@ -4,7 +4,7 @@ import { errorMessage } from '../../core/errors.js';
 import { boltLogger } from './bolt-logger.js';
 import { fitMessage } from './limits.js';
 import type { MessageRef } from '../../operations/reporter.js';
-import type { MessageSink, OutMessage } from '../sink.js';
+import type { MessageSink, OutFile, OutMessage } from '../sink.js';
 
 /**
  * Retries of the Web API calls: network failures back off (0.5 s … 5 s); a 429 waits the
@@ -89,6 +89,19 @@ export class SlackWebSink implements MessageSink {
       return true;
     } catch (err) {
       this.failed('chat.update', err, { channel: ref.channel, ts: ref.ts, text: m.text });
+      return false;
+    }
+  }
+
+  /** files upload v2: files.getUploadURLExternal, the bytes to the upload URL, files.completeUploadExternal into the channel. */
+  async upload(channel: string, file: OutFile): Promise<boolean> {
+    try {
+      await this.client.filesUploadV2({
+        channel_id: channel, file: Buffer.from(file.bytes), filename: file.filename, title: file.title, ...(file.comment ? { initial_comment: file.comment } : {}),
+      });
+      return true;
+    } catch (err) {
+      this.failed('files.uploadV2', err, { channel, filename: file.filename });
       return false;
     }
   }

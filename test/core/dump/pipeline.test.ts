@@ -43,7 +43,7 @@ describe('dump engines: argument arrays, password only in the environment', () =
     const m = parseDbUrl('mysql://root:s3cret@127.0.0.1/shop', 'mysql');
     const margs = mysqldumpArgs(m);
     expect(margs.join(' ')).not.toContain('s3cret');
-    expect(margs).toEqual(expect.arrayContaining(['--single-transaction', '--routines', '--triggers', '--hex-blob', '--default-character-set=utf8mb4']));
+    expect(margs).toEqual(expect.arrayContaining(['--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--default-character-set=utf8mb4']));
     expect(margs.slice(-2)).toEqual(['--', 'shop']);
     expect(tarArgs('/srv/$(touch x)')).toEqual(['--create', '--file=-', '--directory=/', '--warning=no-file-changed', '--', 'srv/$(touch x)']);
   });

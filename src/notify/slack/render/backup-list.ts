@@ -1,6 +1,6 @@
 import type { OutMessage } from '../../sink.js';
 import { formatBytes, formatDateTime } from '../../../core/time.js';
-import type { ListBackupsResult, StoredBackup } from '../../../operations/list-backups.js';
+import { copyStatusText, type ListBackupsResult, type StoredBackup } from '../../../operations/list-backups.js';
 import { fitMessage } from '../limits.js';
 import { literal } from '../literal.js';
 
@@ -28,7 +28,7 @@ export function renderBackupList(client: string, r: ListBackupsResult, tz: strin
     const size = b.sizeBytes != null ? formatBytes(b.sizeBytes) : '-';
     const tables = b.tables != null ? ` · ${b.tables} tables` : '';
     const sha = b.sha256 ? ` · sha256 ${b.sha256.slice(0, 12)}` : '';
-    const where = b.locations.length ? ` · ${b.locations.join(', ')}` : '';
+    const where = b.copies.length ? ` · ${literal(b.copies.map(copyStatusText).join(', '))}` : b.locations.length ? ` · ${b.locations.join(', ')}` : '';
     return `${s.icon} ${when} · ${literal(b.type ?? '-')} · ${literal(b.file)} · ${size}${tables} · ${s.text}${sha}${where}`;
   });
   const head = `*Newest backups of ${client}*${r.backups.length > rows.length ? ` (${rows.length} of ${r.backups.length})` : ''}`;

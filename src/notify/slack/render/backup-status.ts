@@ -46,6 +46,7 @@ function restoreTestLine(s: ClientStatus, tz: string): string {
   const when = dayMonthYear(s.due.due, tz);
   const which = s.due.quarter === s.quarter ? `This quarter's (${s.quarter}) restore test` : `The ${s.due.quarter} restore test`;
   if (s.doneThisQuarter && !s.due.overdue) return `:white_check_mark: This quarter's (${s.quarter}) restore test is done; next due ${when}`;
+  if (s.awaitingQa) return `:warning: This quarter's (${s.quarter}) restore test passed and awaits QA's signature (it counts once signed); due ${when}`;
   if (s.due.overdue) return `:red_circle: ${which} is due since ${when} and not done yet`;
   return `This quarter's (${s.quarter}) restore test is not done yet; due ${when}`;
 }

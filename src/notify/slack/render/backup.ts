@@ -5,7 +5,7 @@ import type { BackupProgressView, BackupResultView, VerifyResultView } from '../
 import { formatDuration } from '../../../config/duration.js';
 import { formatBytes, formatDateTime } from '../../../core/time.js';
 import { redactSecrets } from '../../../core/redact.js';
-import { code, literal } from '../literal.js';
+import { code, literal, typedFields } from '../literal.js';
 
 const PHASE_TEXT: Record<string, string> = {
   started: 'starting',
@@ -42,6 +42,13 @@ function locationsText(locations: BackupLocation[]): string {
   return locations.map((l) => `${l.ok ? '✅' : '❌'} ${l.destination}${l.ok ? '' : l.error ? ` — ${literal(l.error)}` : ''}`).join('\n');
 }
 
+/** A pre-change backup's ticket and reason (SOP-001 §7.1): what people typed, as plain_text. */
+function preChangeBlocks(b: BackupResultView['backup']): unknown[] {
+  if (!b?.ticket) return [];
+  const f = typedFields([['*Ticket:*', b.ticket], ['*Reason:*', b.reason]]);
+  return f ? [f] : [];
+}
+
 /** The final message: file, size, tables, sha256 (12), duration, destinations, verified, who; or what failed and what to check first. */
 export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'timezone'>): OutMessage {
   const b = o.backup;
@@ -59,13 +66,14 @@ export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'ti
       `*Duration:* ${formatDuration(o.durationMs)}`,
       `*Verified:* yes (primary copy read back)`,
     ];
-    const text = `${head}: ${literal(b?.file ?? '')}, ${formatBytes(b?.size_bytes)}, ${b?.tables_counted ?? '?'} tables, sha256 ${(b?.sha256 ?? '').slice(0, 12)}, ${formatDuration(o.durationMs)}, destinations: ${o.locations.map((l) => `${l.destination} ${l.ok ? 'ok' : 'FAILED'}`).join(', ')}; launched by ${who}`;
+    const text = `${head}${b?.ticket ? ` (pre-change, ticket ${literal(b.ticket)}: ${literal(b.reason ?? '')})` : ''}: ${literal(b?.file ?? '')}, ${formatBytes(b?.size_bytes)}, ${b?.tables_counted ?? '?'} tables, sha256 ${(b?.sha256 ?? '').slice(0, 12)}, ${formatDuration(o.durationMs)}, destinations: ${o.locations.map((l) => `${l.destination} ${l.ok ? 'ok' : 'FAILED'}`).join(', ')}; launched by ${who}`;
     return {
       text: redactSecrets(text),
       blocks: [
         section(`*${head}*`),
         { type: 'section', fields: fields.map((f) => ({ type: 'mrkdwn', text: cut(redactSecrets(f), 1900) })) },
         section(`*Destinations:*\n${locationsText(o.locations)}`),
+        ...preChangeBlocks(b),
         context(`${b?.type ?? ''} backup launched by ${who} · ${when} · run ${o.run.id}`),
       ],
     };

@@ -25,6 +25,10 @@ export function digestClientLines(c: DigestClient, tz: string): string[] {
   const last = rt.last ? `${formatDate(new Date(rt.last.testedAt), tz)} ${rt.last.result === 'OK' ? 'OK' : ':x: Fail'}${rt.last.result === 'OK' && !rt.last.qaVerified ? ' (awaiting QA)' : ''}` : 'never';
   const next = rt.nextDue ? `${rt.overdue ? ':red_circle: *overdue* since' : 'next due'} ${formatDate(new Date(rt.nextDue), tz)}` : 'no months configured';
   lines.push(`   Restore test: last ${last}; ${rt.thisQuarter} ${rt.thisQuarterDone ? 'done' : 'not done'}; ${next}`);
+  const overdueQa = (rt.awaitingQa ?? []).filter((q) => q.overdue);
+  if (overdueQa.length) {
+    lines.push(`   :warning: QA signature overdue: ${overdueQa.slice(0, 5).map((q) => `§12 row ${q.id} (${q.environment === 'Prod' ? 'production restore' : q.quarter}, ${formatDate(new Date(q.testedAt), tz)})`).join(', ')}${overdueQa.length > 5 ? ` and ${overdueQa.length - 5} more` : ''}`);
+  }
   const extra: string[] = [];
   extra.push(`pending approvals: ${c.pendingApprovals}`);
   extra.push(`failures (24 h): ${c.failures24h}${c.failures24h ? ` (${Object.entries(c.failuresByKind).map(([k, n]) => `${k.replace('_', ' ')} ${n}`).join(', ')})` : ''}`);

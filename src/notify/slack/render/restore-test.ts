@@ -69,14 +69,21 @@ export function renderRestoreTest(v: RestoreTestView, o: { qaAction?: string } =
   return { text: cut(redactSecrets(lines.join('\n'))), blocks: blocks.slice(0, 50) };
 }
 
-/** The S2 alert posted when a restore test fails (runbook 4.5: escalate at once). */
-export function renderRestoreTestAlert(v: { client: string; backupFile: string; failedStep?: string; error: string; runId: string }): OutMessage {
-  const text = `:rotating_light: S2 — restore test of ${v.client} FAILED at step "${literal(v.failedStep ?? '?')}" (backup ${literal(v.backupFile)}): ${literal(v.error)}`;
+/** The S2 alert posted when a restore test fails (runbook 4.5: escalate at once), naming who must act. */
+export function renderRestoreTestAlert(v: { client: string; backupFile: string; failedStep?: string; error: string; runId: string; severity: string; incidentId?: string }, o: { mentions: string; incidentAction?: string }): OutMessage {
+  const text = `:rotating_light: ${v.severity} — restore test of ${v.client} FAILED at step "${literal(v.failedStep ?? '?')}" (backup ${literal(v.backupFile)}): ${literal(v.error)}${o.mentions ? `\n${o.mentions}` : ''}`;
   return {
     text: cut(redactSecrets(text)),
     blocks: [
-      section(`:rotating_light: *S2 — restore test of ${v.client} failed* at step *${literal(v.failedStep ?? '?')}*\nBackup ${code(v.backupFile)}\n*Reason:* ${literal(v.error.slice(0, 1500))}`),
-      context(`The staging container's last log lines are kept in run ${v.runId} (\`backup-bot\` run details). Runbook §4.5: open an S2 ticket and fix the backup process.`),
+      section(`:rotating_light: *${v.severity} — restore test of ${v.client} failed* at step *${literal(v.failedStep ?? '?')}*\nBackup ${code(v.backupFile)}\n*Reason:* ${literal(v.error.slice(0, 1500))}${o.mentions ? `\n${o.mentions}` : ''}`),
+      context(`The staging container's last log lines are kept in run ${v.runId} (\`backup-bot\` run details). Runbook §4.5: open an S2 ticket and fix the backup process.${v.incidentId ? ` Incident #${v.incidentId} (SOP-001 §13.5).` : ''}`),
+      ...incidentButton(o.incidentAction, v.incidentId),
     ],
   };
+}
+
+/** "Record cause / close" on an alert or a result: opens the incident modal (the value is only the incident's number). */
+export function incidentButton(actionId: string | undefined, incidentId: string | undefined): unknown[] {
+  if (!actionId || !incidentId) return [];
+  return [{ type: 'actions', elements: [{ type: 'button', action_id: actionId, value: incidentId, text: { type: 'plain_text', text: 'Record cause / close incident' } }] }];
 }

@@ -23,6 +23,8 @@ interface Impact {
   expectedDowntimeMinutes?: number | null;
   rtoMinutes?: number;
   withinRto?: boolean | null;
+  /** Steps that will be skipped (operations/restore-skips.ts), known before approval. */
+  skippedSteps?: Array<{ step: string; label: string; reason: string }>;
 }
 
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -44,6 +46,7 @@ export function impactLines(a: ApprovalRow, tz: string): string[] {
   out.push(i.expectedDowntimeMinutes == null
     ? `*Expected downtime:* unknown (no successful restore test yet); RTO ${i.rtoMinutes ?? '?'} min.`
     : `*Expected downtime:* about ${Math.ceil(i.expectedDowntimeMinutes)} min (last restore test) against an RTO of ${i.rtoMinutes} min${i.withinRto === false ? ' — :warning: *over the RTO*' : ''}.`);
+  if (i.skippedSteps?.length) out.push(`*Steps that will be skipped:*\n${i.skippedSteps.map((k) => `• ${literal(k.label)}: skipped — ${literal(k.reason)}`).join('\n')}`);
   return out;
 }
 
@@ -136,12 +139,42 @@ export function messageModal(title: string, text: string): Record<string, unknow
   return { type: 'modal', title: plain(title.slice(0, 24)), close: plain('Close'), blocks: [section(text)] };
 }
 
+/** Slack's limit for an option's text. */
+const OPTION_MAX = 75;
+
+/**
+ * A backup as a choice: its full SOP file name (which already says when it was taken), type and size
+ * (`backup_2026-11-28_06-25-01.sql.gz · scheduled · 12.4 MB`). What does not fit in Slack's 75 characters is
+ * dropped from the end, never the name.
+ */
+export function backupOptionLabel(b: Pick<BackupRow, 'file' | 'key' | 'type' | 'size_bytes'>): string {
+  const name = b.file ?? b.key ?? '?';
+  let label = name;
+  for (const part of [b.type, formatBytes(b.size_bytes)]) {
+    if (`${label} · ${part}`.length > OPTION_MAX) break;
+    label = `${label} · ${part}`;
+  }
+  return label.length > OPTION_MAX ? `${name.slice(0, OPTION_MAX - 1)}…` : label;
+}
+
 export function restoreRequestModal(o: { callbackId: string; client: string; backups: BackupRow[]; checklist: Array<{ id: string; text: string }>; timezone: string }): Record<string, unknown> {
-  const options = o.backups.slice(0, 100).map((b) => ({
-    text: plainText(`${formatDateTime(b.taken_at, o.timezone)} · ${b.type} · ${formatBytes(b.size_bytes)} · ${(b.file ?? '').slice(-30)}`.slice(0, 75)),
+  // Pre-change backups (SOP-001 §7.1) are offered by the ticket of the change they preceded, in their own group.
+  const option = (b: BackupRow) => ({
+    text: plainText((b.type === 'pre-change' && b.ticket
+      ? `${b.ticket} · pre-change · ${formatDateTime(b.taken_at, o.timezone)} · ${b.reason ?? ''}`
+      : backupOptionLabel(b)).slice(0, 75)),
     value: b.id,
-  }));
+  });
+  const shown = o.backups.slice(0, 100);
+  const preChange = shown.filter((b) => b.type === 'pre-change' && b.ticket);
+  const choice = preChange.length
+    ? { option_groups: [
+      { label: plain('Pre-change backups (by ticket)'), options: preChange.map(option) },
+      ...(shown.length > preChange.length ? [{ label: plain('Other verified backups'), options: shown.filter((b) => !preChange.includes(b)).map(option) }] : []),
+    ] }
+    : { options: shown.map(option) };
   const anyCustom = o.backups.some((b) => b.format === 'custom');
+  const mysql = o.backups.some((b) => b.engine === 'mysql');
   return {
     type: 'modal',
     callback_id: o.callbackId,
@@ -151,9 +184,9 @@ export function restoreRequestModal(o: { callbackId: string; client: string; bac
     close: plain('Cancel'),
     blocks: [
       section(`:warning: Restoring *${o.client}* replaces production data; everything entered after the backup is lost. The System Owner (full) or IT Manager (partial) must approve in writing.`),
-      { type: 'input', block_id: 'backup', label: plain('Backup to restore (verified only, newest first)'), element: { type: 'static_select', action_id: 'value', options } },
-      { type: 'input', block_id: 'scope', label: plain('Scope'), element: { type: 'radio_buttons', action_id: 'value', initial_option: { text: plain('Full database'), value: 'full' }, options: [{ text: plain('Full database'), value: 'full' }, { text: plain('Chosen tables (custom-format backup)'), value: 'partial' }] } },
-      { type: 'input', block_id: 'tables', optional: true, label: plain('Tables (partial only; comma-separated)'), hint: plain(anyCustom ? 'e.g. public.configuracion, alertas' : 'No custom-format backup: only a full restore is possible'), element: { type: 'plain_text_input', action_id: 'value', max_length: 2000 } },
+      { type: 'input', block_id: 'backup', label: plain('Backup to restore (verified only, newest first)'), element: { type: 'static_select', action_id: 'value', ...choice } },
+      { type: 'input', block_id: 'scope', label: plain('Scope'), element: { type: 'radio_buttons', action_id: 'value', initial_option: { text: plain('Full database'), value: 'full' }, options: [{ text: plain('Full database'), value: 'full' }, { text: plain(mysql ? 'Chosen tables (IT Manager approval)' : 'Chosen tables (custom-format backup)'), value: 'partial' }] } },
+      { type: 'input', block_id: 'tables', optional: true, label: plain('Tables (partial only; comma-separated)'), hint: plain(mysql ? 'e.g. wp_options, wp_postmeta' : anyCustom ? 'e.g. public.configuracion, alertas' : 'No custom-format backup: only a full restore is possible'), element: { type: 'plain_text_input', action_id: 'value', max_length: 2000 } },
       { type: 'input', block_id: 'reason', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 } },
       { type: 'input', block_id: 'ticket', optional: true, label: plain('Ticket / incident reference'), element: { type: 'plain_text_input', action_id: 'value', max_length: 200 } },
       { type: 'input', block_id: 'planned', optional: true, label: plain('Planned start'), element: { type: 'datetimepicker', action_id: 'value' } },

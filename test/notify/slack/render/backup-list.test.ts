@@ -7,7 +7,7 @@ import { expectShownLiterally, TYPED } from '../shown-literally.js';
 
 const stored = (file: string): StoredBackup => ({
   key: `demo/${file}`, file, takenAt: new Date('2026-03-10T03:00:00Z'), type: 'manual', sizeBytes: 1000, tables: 3, sha256: 'ab'.repeat(32),
-  verified: false, verifiedAt: null, result: null, locations: ['local'], registered: false, missing: false, backupId: null,
+  verified: false, verifiedAt: null, result: null, locations: ['local'], copies: [], registered: false, missing: false, backupId: null,
 });
 
 test('a file planted in storage and a destination\'s error are escaped', () => {

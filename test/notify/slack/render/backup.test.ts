@@ -36,3 +36,14 @@ test('a verification: the file, the check details and the actor are escaped', ()
   expectShownLiterally(m);
   expect(readLiteral(m.text)).toContain(`❌ gzip: ${TYPED}`);
 });
+
+test('a pre-change backup: the ticket and the reason are shown, as data (plain_text in the blocks, escaped in the text)', () => {
+  const m = renderBackupResult({
+    ok: true, verified: true, run, durationMs: 2000,
+    backup: { file: 'backup_x.sql.gz', size_bytes: '1000', tables_counted: 4, sha256: 'ab'.repeat(32), type: 'pre-change', executed_by: 'Olga', observations: '', ticket: 'CHG-12', reason: TYPED },
+    locations: [{ destination: 'local', ok: true }],
+  }, { timezone: 'UTC' });
+  const { plain } = expectShownLiterally(m);
+  expect(readLiteral(m.text)).toContain(`(pre-change, ticket CHG-12: ${TYPED})`);
+  expect(plain.map((p) => p.text)).toEqual(expect.arrayContaining(['CHG-12', TYPED]));
+});

@@ -1,6 +1,7 @@
 import {
   renderIntegritySummary, renderJobFailedAlert, renderRestoreFailedAlert, renderRestoreInterrupted, renderRunInterrupted,
 } from '../../../../src/notify/slack/render/notices.js';
+import * as notices from '../../../../src/notify/slack/render/notices.js';
 import type { ApprovalRow } from '../../../../src/store/approvals.js';
 import { readLiteral } from '../../../../src/notify/slack/literal.js';
 import { expectShownLiterally, TYPED } from '../shown-literally.js';
@@ -31,4 +32,21 @@ test('the monthly integrity summary: each error is escaped', () => {
   const m = renderIntegritySummary([{ client: 'demo', ok: false, error: TYPED, runId: '5' }, { client: 'other', ok: true }]);
   expectShownLiterally(m);
   expect(readLiteral(m.text)).toContain(`FAILED — ${TYPED} (run 5)`);
+});
+
+test('issue 17 alerts: a failed check, a resolved alert and a QA request show tool-made and typed text as data', () => {
+  const { renderCheckFailedAlert, renderAlertCleared, renderQaRequested } = notices;
+  const failed = renderCheckFailedAlert({ client: 'demo', check: 'retention', error: TYPED, severity: 'S2', incidentId: '4' }, { mentions: '<@U0OPER>', incidentAction: 'record_incident' });
+  expectShownLiterally(failed);
+  expect(readLiteral(failed.text)).toContain(`failed*: ${TYPED}`);
+  expect(failed.text).toContain('<@U0OPER>');
+  const alert = { id: '1', client: 'demo', kind: 'retention', severity: 'S2', message: TYPED, opened_at: new Date('2026-03-10T03:00:00Z'), resolved_at: null, slack_channel: 'C', slack_ts: '1.2', details: {}, resolved_message: null, incident_id: '4' } as const;
+  for (const notice of [false, true]) {
+    const m = renderAlertCleared({ client: 'demo', alert: { ...alert }, message: TYPED, now: new Date('2026-03-10T05:00:00Z'), notice }, { timezone: 'UTC', incidentAction: 'record_incident' });
+    expectShownLiterally(m);
+    expect(readLiteral(m.text)).toContain(TYPED);
+  }
+  const qa = renderQaRequested({ client: 'demo', registerId: '9', environment: 'Test', quarter: '2026-Q1', backupFile: TYPED, testedAt: new Date('2026-03-10T05:00:00Z'), approvalId: null, reminder: false }, { mentions: '<@U0QA>', timezone: 'UTC', qaAction: 'qa_verified' });
+  expectShownLiterally(qa);
+  expect(JSON.stringify(qa.blocks)).toContain('"action_id":"qa_verified","value":"9"');
 });

@@ -34,7 +34,7 @@ test('the result: the error, each check name and detail, and the QA verifier\'s 
 });
 
 test('the S2 alert: the error and the file are escaped in the text and the blocks', () => {
-  const m = renderRestoreTestAlert({ client: 'demo', backupFile: TYPED, failedStep: 'restoring', error: TYPED, runId: '41' });
+  const m = renderRestoreTestAlert({ client: 'demo', backupFile: TYPED, failedStep: 'restoring', error: TYPED, runId: '41', severity: 'S2' }, { mentions: '' });
   const { mrkdwn } = expectShownLiterally(m);
   expect(readLiteral(m.text)).toContain(`(backup ${TYPED}): ${TYPED}`);
   expect(readLiteral(mrkdwn[1]!)).toContain(`*Reason:* ${TYPED}`);

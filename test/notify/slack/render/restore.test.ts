@@ -1,5 +1,5 @@
 import {
-  approveModal, impactLines, rejectModal, renderRestoreDecided, renderRestoreRequest, renderRunbook, restoreRequestModal,
+  approveModal, backupOptionLabel, impactLines, rejectModal, renderRestoreDecided, renderRestoreRequest, renderRunbook, restoreRequestModal,
 } from '../../../../src/notify/slack/render/restore.js';
 import type { ApprovalRow } from '../../../../src/store/approvals.js';
 import type { BackupRow } from '../../../../src/store/backup-register.js';
@@ -113,4 +113,23 @@ test('the request modal: a backup file name is an option label in plain_text wit
   const option = textObjects(view).find((t) => t.text.includes(file));
   expect(option).toMatchObject({ type: 'plain_text', emoji: false });
   for (const m of textObjects(view).filter((t) => t.type === 'mrkdwn')) expect(m.text).not.toContain('<!channel>');
+});
+
+test('the request modal: a MySQL client\'s plain backups allow chosen tables (issue 22); a PostgreSQL plain backup does not', () => {
+  const b = (engine: string) => ({ id: '3', taken_at: new Date('2026-03-09T03:00:00Z'), type: 'manual', size_bytes: '1000', file: 'backup.sql.gz', format: 'plain', engine } as BackupRow);
+  const text = (engine: string) => JSON.stringify(restoreRequestModal({ callbackId: 'restore_request', client: 'demo', backups: [b(engine)], checklist: [], timezone: TZ }));
+  expect(text('mysql')).toContain('Chosen tables (IT Manager approval)');
+  expect(text('mysql')).not.toContain('only a full restore is possible');
+  expect(text('postgres')).toContain('No custom-format backup: only a full restore is possible');
+});
+
+test('a backup option: the full SOP file name, type and size; what does not fit in 75 characters goes, never the name (issue 18 item 7)', () => {
+  const b = (file: string, type = 'scheduled', size = '12345678') => ({ file, key: `demo/${file}`, type, size_bytes: size }) as BackupRow;
+  expect(backupOptionLabel(b('backup_2026-11-28_06-25-01.sql.gz'))).toBe('backup_2026-11-28_06-25-01.sql.gz · scheduled · 11.8 MB');
+  expect(backupOptionLabel(b('backup_2026-11-28_06-25-01_2.sql.gz.age', 'pre-restore'))).toBe('backup_2026-11-28_06-25-01_2.sql.gz.age · pre-restore · 11.8 MB');
+  const long = `backup_2026-11-28_06-25-01${'_x'.repeat(12)}.sql.gz`;
+  expect(backupOptionLabel(b(long, 'pre-restore'))).toBe(`${long} · pre-restore`);
+  expect(backupOptionLabel(b(long, 'pre-restore')).length).toBeLessThanOrEqual(75);
+  const view = restoreRequestModal({ callbackId: 'restore_request', client: 'demo', backups: [{ ...b('backup_2026-11-28_06-25-01.sql.gz'), id: '9', taken_at: new Date(), format: 'plain' } as BackupRow], checklist: [], timezone: TZ });
+  expect(JSON.stringify(view)).toContain('"text":"backup_2026-11-28_06-25-01.sql.gz · scheduled · 11.8 MB"');
 });
