@@ -8,7 +8,7 @@ import type { Context } from './context.js';
 import { UserError, errorMessage } from './core/errors.js';
 import { latestFire, upcomingFire } from './operations/schedule.js';
 import { parseDuration } from './config/duration.js';
-import { recordJobFailure, type JobOutcome } from './operations/job-runner.js';
+import { recordJobFailure, type JobOutcome, type WorkAttempt } from './operations/job-runner.js';
 import { CANCEL_GRACE_MS, type JobSpec, type JobWorkerData, type WorkerRequest, type WorkerReply, type WorkerResult } from './jobs/worker.js';
 
 /** Young generation of a job's worker thread, in MB (see the `worker` options below). */
@@ -64,6 +64,11 @@ export interface SchedulerOptions {
   logLevel?: string;
   /** How long a cancelled job may take to end after its signal is aborted (default 5 s). */
   cancelGraceMs?: number;
+  /**
+   * The shared work queue (issue 21): a fire or catch-up of a job it takes is handed to it instead of being
+   * run here (true = taken); the queue's worker later calls run(name, attempt) on whichever replica has a slot.
+   */
+  dispatch?: (spec: JobSpec, fire: Date) => boolean;
 }
 
 /**
@@ -113,8 +118,8 @@ export interface Scheduler {
   nextFires(): Record<string, Date>;
   /** Starts the timers and catches up, once, every schedule missed while no bot was running. */
   start(): Promise<{ caughtUp: string[] }>;
-  /** Runs a job now and resolves with its outcomes (what the worker reported). */
-  run(name: string): Promise<JobOutcome[]>;
+  /** Runs a job now and resolves with its outcomes (what the worker reported); `attempt`: queued work's attempt. */
+  run(name: string, attempt?: WorkAttempt): Promise<JobOutcome[]>;
   /**
    * Stops taking new jobs, waits for running ones up to `timeoutMs` (schedules.shutdownTimeout), then
    * cancels the rest: their AbortSignal is aborted, each gets `cancelGraceMs` to end, then its worker is
@@ -231,19 +236,20 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
     throw new UserError(`scheduler: ${errorMessage(err)}`);
   }
 
-  const run = (name: string): Promise<JobOutcome[]> => {
+  const run = (name: string, attempt?: WorkAttempt): Promise<JobOutcome[]> => {
     if (!specByName.has(name)) return Promise.reject(new UserError(`unknown job "${name}" (jobs: ${specs.map((s) => s.name).join(', ')})`));
     if (stopping) return Promise.reject(new UserError('the scheduler is stopping'));
     return new Promise<JobOutcome[]>((resolve, reject) => {
       const onResult = (n: string, outcomes: JobOutcome[]) => { if (n === name) { events.off('result', onResult); resolve(outcomes); } };
       events.on('result', onResult);
-      bree.run(name).catch((err: unknown) => { events.off('result', onResult); reject(err); });
+      withAttempt(bree, name, attempt, () => bree.run(name)).catch((err: unknown) => { events.off('result', onResult); reject(err); });
     });
   };
 
   /** A timer fire: start the job unless it is still running from an earlier fire (no overlap, no queue). */
   const onFire = (name: string, fire: Date): void => {
     if (stopping) return;
+    if (opts.dispatch?.(specByName.get(name)!, fire)) return;
     if (bree.workers.has(name)) {
       log.warn({ job: name, fire: fire.toISOString() }, `skipped the ${fire.toISOString()} fire of ${name}: it is still running`);
       return;
@@ -287,6 +293,7 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
       }
       for (const spec of specs) timers.set(spec.name, cronTimer(spec.cron, tz, (fire) => onFire(spec.name, fire), () => ctx.clock.now()));
       for (const name of behind) {
+        if (opts.dispatch?.(specByName.get(name)!, latestFire(specByName.get(name)!.cron, tz, now))) continue;
         log.info({ job: name }, `catching up ${name}: its last scheduled run was missed while the bot was down`);
         void run(name).catch((err: unknown) => log.error({ job: name, err: errorMessage(err) }, 'catch-up failed'));
       }
@@ -315,6 +322,19 @@ export async function createScheduler(ctx: Context, opts: SchedulerOptions = {})
       return { cancelled };
     },
   };
+}
+
+/**
+ * bree reads a job's workerData when run() creates its worker (synchronously, once initialised): queued work's
+ * attempt is put in the spec for that one run and taken out again.
+ */
+function withAttempt(bree: Bree, name: string, attempt: WorkAttempt | undefined, start: () => Promise<void>): Promise<void> {
+  if (!attempt) return start();
+  const job = (bree.config.jobs as Array<{ name: string; worker?: { workerData?: JobWorkerData } }>).find((j) => j.name === name);
+  const data = job?.worker?.workerData;
+  if (!job?.worker || !data) return start();
+  job.worker.workerData = { ...data, spec: { ...data.spec, attempt } };
+  try { return start(); } finally { job.worker.workerData = data; }
 }
 
 const sleep = (ms: number, unref = false) => new Promise<void>((r) => { const t = setTimeout(r, ms); if (unref) t.unref(); });

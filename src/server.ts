@@ -18,6 +18,9 @@ import { createMetrics } from './slack/metrics.js';
 import { startOpsEndpoints, type OpsEndpoints } from './ops-endpoints.js';
 import { parseListen } from './config/schema.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
+import { openWorkQueueRunner, type WorkQueueRunner } from './work-queue-runner.js';
+import { registerQueueMetrics } from './slack/queue-metrics.js';
+import { runRequestedBackup } from './operations/queued-backup.js';
 
 export interface Server {
   ctx: Context;
@@ -30,6 +33,8 @@ export interface Server {
   ops: OpsEndpoints;
   /** The bree scheduler, unless disabled with `scheduler: false`. */
   scheduler?: Scheduler;
+  /** The shared work queue the scheduler hands heavy work to (issue 21). */
+  workQueue?: WorkQueueRunner;
 }
 
 export interface ServerOptions extends ContextOptions {
@@ -44,6 +49,8 @@ export interface ServerOptions extends ContextOptions {
   metricsListen?: string;
   /** Scheduled jobs: options, or false to run without them (default on). */
   scheduler?: SchedulerOptions | false;
+  /** The shared work queue under the scheduler (issue 21): options, or false to run queued jobs where they fire. */
+  workQueue?: { pollSeconds?: number } | false;
 }
 
 /**
@@ -103,6 +110,8 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
     stoppers.push(async () => { await email.idle(); email.close(); });
   }
   let slackApp: SlackApp | undefined;
+  /** The shared work queue, once the scheduler has started (the Slack app reads it when a command comes). */
+  let workQueue: WorkQueueRunner | undefined;
   const listen = opts.metricsListen ?? ctx.config.metrics.listen;
   let ops: OpsEndpoints;
   try {
@@ -119,7 +128,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   }
   if (ctx.config.slack) {
     try {
-      slackApp = await startSlackApp(ctx, { metrics, port: opts.slackPort, host: opts.slackHost });
+      slackApp = await startSlackApp(ctx, { metrics, port: opts.slackPort, host: opts.slackHost, queue: () => workQueue });
       if (sink instanceof SlackWebSink) sink.onFailure = (method) => metrics.slackFailures.inc({ method });
       const started = slackApp;
       stoppers.push(() => started.stop());
@@ -132,9 +141,18 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   let scheduler: Scheduler | undefined;
   if (opts.scheduler !== false) {
     try {
-      scheduler = await createScheduler(ctx, opts.scheduler || {});
+      const queue = opts.workQueue === false ? undefined : await openWorkQueueRunner(ctx, opts.workQueue || {});
+      // Stopped in reverse: stop pulling work, stop the scheduler (waits for the work in hand), close the queue.
+      if (queue) stoppers.push(() => queue.stop());
+      scheduler = await createScheduler(ctx, { ...(opts.scheduler || {}), ...(queue ? { dispatch: (spec, fire) => queue.dispatch(spec, fire) } : {}) });
       const started = scheduler;
       stoppers.push(async () => { await started.stop(); });
+      if (queue) {
+        stoppers.push(() => queue.pause());
+        await queue.start((name, attempt) => started.run(name, attempt), () => started.running(), async (r, attempt) => { await runRequestedBackup(ctx, r, attempt); });
+      }
+      if (queue) registerQueueMetrics(metrics.registry, queue, `${ctx.instance.host}:${ctx.instance.pid}`);
+      workQueue = queue;
       const { caughtUp } = await scheduler.start();
       process.stdout.write(`backup-bot: ${scheduler.specs.length} scheduled job(s) in ${ctx.config.timezone}${caughtUp.length ? `; catching up ${caughtUp.join(', ')}` : ''}\n`);
     } catch (err) {
@@ -144,7 +162,7 @@ export async function startServer(loaded: LoadedConfig, opts: ServerOptions = {}
   }
   log.info({ clients: Object.keys(ctx.config.clients), slack: Boolean(ctx.config.slack) }, 'backup-bot started');
   process.stdout.write(`backup-bot: serving ${Object.keys(ctx.config.clients).length} client(s): ${Object.keys(ctx.config.clients).join(', ')}${ctx.config.slack ? '' : ' (no Slack: reports on the console)'}\n`);
-  return { ctx, stopped, stop, ops, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}) };
+  return { ctx, stopped, stop, ops, ...(slackApp ? { slack: slackApp } : {}), ...(scheduler ? { scheduler } : {}), ...(workQueue ? { workQueue } : {}) };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { grantRuntimeRole } from '../store/privileges.js';
 import { createPool } from '../store/db.js';
+import { installWorkQueue } from '../store/work-queue.js';
 import { UserError } from '../core/errors.js';
 
 /**
@@ -15,8 +16,11 @@ export function registerDbCommand(program: Command): void {
     .description('grant a runtime role what the bot needs: INSERT and SELECT only on the evidence (audit log, registers, signatures)')
     .argument('<runtime-role>')
     .action(action(async (role: string, _opts: unknown, cmd: Command) => withContext(cmd, async (ctx) => {
-      const pool = createPool(ctx.config.state.ownerUrl ?? ctx.config.state.url, { max: 1 });
+      const ownerUrl = ctx.config.state.ownerUrl ?? ctx.config.state.url;
+      const pool = createPool(ownerUrl, { max: 1 });
       try {
+        // The shared work queue's schema is installed by the owner, so that the runtime role can be granted its use.
+        await installWorkQueue(ownerUrl);
         const statements = await grantRuntimeRole(pool, role).catch((err: Error) => {
           if (/not a role name/.test(err.message)) throw new UserError(err.message);
           throw err;

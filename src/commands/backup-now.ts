@@ -22,6 +22,13 @@ export async function backupNow(deps: CommandDeps, args: Args, clientName: strin
     if (!auth.ok) return ephemeral(auth.message);
     const channel = clientChannel(ctx.config, clientName);
     const actorName = await userName(client, userId, command.user_name);
+    const queue = deps.queue?.();
+    if (queue) {
+      // The shared work queue: the backup waits for a free slot (workers.maxConcurrent, workers.perDatabaseHost) on any replica.
+      const { id, ahead } = await queue.enqueueBackupRequest({ client: clientName, actor: userId, actorName });
+      ctx.logger.info({ client: clientName, work: id, ahead }, 'backup from Slack queued');
+      return ephemeral(`:hourglass_flowing_sand: Backup of *${clientName}* queued${ahead > 0 ? `: ${ahead} ahead of it` : ': it starts as soon as a slot is free'}. Progress will be shown in <#${channel}>.`);
+    }
     try {
       const outcome = await runBackup(ctx, {
         client: clientName, type: preChange ? 'pre-change' : 'manual', actor: userId, actorName, trigger: 'slack', notify: true, signal: deps.background.signal, ...(preChange ?? {}),

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { authorize, clientsOf, yourClients } from '../operations/authorize.js';
-import { clientStatus } from '../operations/client-status.js';
+import { clientStatus, queuedFor } from '../operations/client-status.js';
 import { renderBackupStatus } from '../notify/slack/render/backup-status.js';
 import type { CommandDeps } from './deps.js';
 import { ackThenAnswer, ephemeral } from './reply.js';
@@ -19,6 +19,8 @@ export async function backupStatus(deps: CommandDeps, args: Args, client: string
     const names = client ? [client] : await clientsOf(ctx, userId);
     if (names.length === 0) return ephemeral(`There is no status to show. ${await yourClients(ctx, userId)}`);
     const rows = await Promise.all(names.map((n) => clientStatus(ctx, n)));
+    const waiting = (await deps.queue?.()?.figures().catch(() => undefined))?.waiting;
+    if (waiting) for (const r of rows) r.queued = queuedFor(r.client, waiting);
     const m = renderBackupStatus(rows, ctx.clock.now(), ctx.config.timezone);
     return { ...ephemeral(m.text), ...(m.blocks ? { blocks: m.blocks } : {}) };
   });

@@ -245,6 +245,24 @@ const docker = z.strictObject({
   allowInsecure: z.boolean().default(false),
 }).default({ allowInsecure: false });
 
+/**
+ * The shared work queue (issue 21): how much work one replica runs at once and how long a claim lasts. Limits
+ * hold across replicas (they share the state database): perDatabaseHost counts every replica's dumps.
+ */
+const leaseTimeout = duration.refine((v) => (parseDuration(v) ?? 0) >= 10_000, { error: 'must be at least 10s (the queue checks leases every few seconds)' });
+const workers = z.strictObject({
+  /** Scheduled work this replica runs at once (backups, restore tests, integrity checks, retention). */
+  maxConcurrent: z.number().int().min(1).max(64).default(2),
+  /** Dumps at once against one database server (host:port), across all replicas. */
+  perDatabaseHost: z.number().int().min(1).max(64).default(1),
+  /** A replica renews the lease of the work it runs; a replica gone this long loses it and another takes the work. */
+  leaseTimeout: leaseTimeout.default('2m'),
+  /** Attempts per piece of work (a lost lease starts the next one); every attempt is a run row. */
+  attempts: z.number().int().min(1).max(10).default(2),
+  /** Work queued longer than this raises an S2 alert. */
+  maxWait: duration.default('1h'),
+}).default({ maxConcurrent: 2, perDatabaseHost: 1, leaseTimeout: '2m', attempts: 2, maxWait: '1h' });
+
 /** `HOST:PORT` or `[IPV6]:PORT` (port 0: any free port). */
 const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
 
@@ -308,6 +326,7 @@ export const configSchema = z.strictObject({
   schedules,
   approvals,
   docker,
+  workers,
   metrics,
   evidence,
   alerts,
@@ -317,7 +336,9 @@ export const configSchema = z.strictObject({
     mysqlImage: z.string().default('mariadb:10.11'),
     /** never: a missing staging image is an error (build it with scripts/build-staging-image.sh); missing: pull it. */
     pull: z.enum(['never', 'missing']).default('never'),
-  }).default({ postgresImage: 'postgres:15', mysqlImage: 'mariadb:10.11', pull: 'never' }),
+    /** Restore tests at once on one Docker engine, across all replicas. */
+    maxConcurrent: z.number().int().min(1).max(64).default(1),
+  }).default({ postgresImage: 'postgres:15', mysqlImage: 'mariadb:10.11', pull: 'never', maxConcurrent: 1 }),
 }).superRefine((cfg, ctx) => {
   for (const [clientName, c] of Object.entries(cfg.clients)) {
     c.storage.forEach((dest, i) => {

@@ -67,3 +67,13 @@ export function mysqlEnv(t: DbTarget, base: NodeJS.ProcessEnv = process.env): No
 export function describeTarget(t: DbTarget): string {
   return `${t.engine} database "${t.database}" on ${t.host}:${t.port}`;
 }
+
+/** `host:port` of a client database's server: what `workers.perDatabaseHost` counts (undefined when the URL does not parse). */
+export function databaseServer(db: { engine: 'postgres' | 'mysql'; url: string }): string | undefined {
+  try {
+    const t = parseDbUrl(db.url, db.engine);
+    return `${t.host}:${t.port}`;
+  } catch {
+    return undefined;
+  }
+}

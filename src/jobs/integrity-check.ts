@@ -2,4 +2,4 @@
 import { runJobWorker } from './worker.js';
 import { scheduledIntegrityCheck } from '../operations/scheduled-jobs.js';
 
-await runJobWorker((ctx, spec, signal) => scheduledIntegrityCheck(ctx, { cron: spec.cron, signal }));
+await runJobWorker((ctx, spec, signal) => scheduledIntegrityCheck(ctx, { cron: spec.cron, signal, attempt: spec.attempt }));

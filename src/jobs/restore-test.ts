@@ -2,4 +2,4 @@
 import { runJobWorker } from './worker.js';
 import { scheduledRestoreTest } from '../operations/scheduled-jobs.js';
 
-await runJobWorker((ctx, spec, signal) => scheduledRestoreTest(ctx, { cron: spec.cron, signal }));
+await runJobWorker((ctx, spec, signal) => scheduledRestoreTest(ctx, { cron: spec.cron, signal, attempt: spec.attempt }));

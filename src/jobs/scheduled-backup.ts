@@ -2,4 +2,4 @@
 import { runJobWorker } from './worker.js';
 import { scheduledBackup } from '../operations/scheduled-jobs.js';
 
-await runJobWorker((ctx, spec, signal) => scheduledBackup(ctx, { client: spec.client!, cron: spec.cron, signal }));
+await runJobWorker((ctx, spec, signal) => scheduledBackup(ctx, { client: spec.client!, cron: spec.cron, signal, attempt: spec.attempt }));

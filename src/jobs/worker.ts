@@ -5,7 +5,7 @@ import { createLogger } from '../logger.js';
 import { registerSecret } from '../core/redact.js';
 import { errorMessage } from '../core/errors.js';
 import type { MessageRef, ReportEvent, Reporter } from '../operations/reporter.js';
-import type { JobOutcome } from '../operations/job-runner.js';
+import type { JobOutcome, WorkAttempt } from '../operations/job-runner.js';
 
 /**
  * The part every bree job file shares. A job runs in a worker thread (compiled .js; no transform is
@@ -28,6 +28,8 @@ export interface JobSpec {
   /** job_state keys: the client of a per-client job, every client of a looping job, '' for global jobs. */
   keys: string[];
   client?: string;
+  /** Set for one run when it comes from the shared work queue (src/work-queue-runner.ts). */
+  attempt?: WorkAttempt;
 }
 
 export interface JobWorkerData {

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { UserError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
+import { databaseServer } from '../core/db-url.js';
 import { failureHint } from '../core/failure-hint.js';
 import { formatBytes } from '../core/time.js';
 import type { Run, RunTrigger } from '../store/runs.js';
@@ -23,6 +24,8 @@ export interface RunBackupInput {
   /** default true: post + live-update one message in the client's channel. */
   notify?: boolean;
   signal?: AbortSignal;
+  /** Added to the run's details (queued work: the attempt and the fire). */
+  details?: Record<string, unknown>;
   /** Tests: called when the run starts, at each step, and at the end. */
   onProgress?: (phase: BackupPhase, run: Run) => void;
   /** SOP-001 §7.1: the change a pre-change backup precedes (required for type pre-change) and why; shown in §11. */
@@ -62,9 +65,22 @@ export async function runBackup(ctx: Context, input: RunBackupInput): Promise<Ba
     throw new UserError('a pre-change backup names the change it precedes: give its ticket and the reason (SOP-001 §7.1: before an update, a migration or a critical configuration change); nothing was started');
   }
   // Lock order and recovery of the client's dead runs: recover-client.ts.
-  const res = await withClientLock(ctx, 'backup', input.client, () => backupLocked(ctx, input, type), { wait: input.wait ?? false });
+  const res = await withClientLock(ctx, 'backup', input.client, () => onServerSlot(ctx, input, () => backupLocked(ctx, input, type)), { wait: input.wait ?? false });
   if (res.acquired) return res.value;
   throw new BackupBusyError(await findRunning(ctx, input.client));
+}
+
+/**
+ * workers.perDatabaseHost: at most that many dumps against one database server at once, whichever replica or
+ * front door started them (the work queue avoids starting more; this holds when two start at the same instant).
+ */
+async function onServerSlot<T>(ctx: Context, input: RunBackupInput, fn: () => Promise<T>): Promise<T> {
+  const server = databaseServer(ctx.client(input.client).database);
+  if (!server) return fn();
+  return ctx.store.withSlot('dump-server', server, ctx.config.workers.perDatabaseHost, fn, {
+    signal: input.signal,
+    onWait: () => ctx.logger.info({ client: input.client, server }, `backup of ${input.client} waits: ${ctx.config.workers.perDatabaseHost} dump(s) already run against ${server}`),
+  });
 }
 
 async function findRunning(ctx: Context, client: string): Promise<Run> {
@@ -86,7 +102,7 @@ async function backupLocked(ctx: Context, input: RunBackupInput, type: BackupTyp
   let recorded: Recorded | undefined;
   const progress = (p: BackupPhase, run: Run) => { try { input.onProgress?.(p, run); } catch { /* a listener never breaks a backup */ } };
   const r = await runRunbook(ctx, {
-    name: 'backup', kind: 'backup', client: input.client, actor: input.actor, trigger: input.trigger, details: { type, actorName: input.actorName ?? null },
+    name: 'backup', kind: 'backup', client: input.client, actor: input.actor, trigger: input.trigger, details: { type, actorName: input.actorName ?? null, ...input.details },
     steps: BACKUP_STEPS, signal: input.signal,
     onStart: async (run) => { progress('started', run); },
     onRecord: async (rec, _s, run) => { if (rec.status === 'started' && !rec.undo) progress(rec.step as BackupPhase, run); },

@@ -22,6 +22,13 @@ export interface ClientStatus {
   /** This quarter's test passed but QA has not signed it yet (it does not count until then). */
   awaitingQa?: boolean;
   running?: { kind: string; step: string | null };
+  /** Its work waiting in the shared work queue (issue 21): which job, how long it has waited, how many are before it. */
+  queued?: Array<{ job: string; waitedSeconds: number; ahead: number }>;
+}
+
+/** The client's pieces of work among the queue's waiting ones (oldest first; names `<job>:<client>`). */
+export function queuedFor(client: string, waiting: Array<{ name: string; waitedSeconds: number }>): NonNullable<ClientStatus['queued']> {
+  return waiting.flatMap((w, ahead) => (w.name.endsWith(`:${client}`) ? [{ job: w.name.slice(0, w.name.length - client.length - 1), waitedSeconds: w.waitedSeconds, ahead }] : []));
 }
 
 export async function clientStatus(ctx: Context, client: string): Promise<ClientStatus> {

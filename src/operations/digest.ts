@@ -98,7 +98,8 @@ export async function buildDigest(ctx: Context, input: { clients?: string[] } = 
   const alerts = await ctx.store.alerts.listOpen();
   const out: DigestClient[] = [];
   for (const client of clients) out.push(await digestClient(ctx.config, ctx, client, now, { pending, failures, alerts }));
-  return { generatedAt: now.toISOString(), timezone: tz, clients: out };
+  const queue = await ctx.store.queue.summary(new Date(now.getTime() - 86_400_000)).catch(() => undefined);
+  return { generatedAt: now.toISOString(), timezone: tz, clients: out, ...(queue ? { queue } : {}) };
 }
 
 /** A client's mark: the worst of the problems that apply (critical over warning), and their words in order. */

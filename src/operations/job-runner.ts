@@ -28,10 +28,25 @@ export interface JobOutcome {
   error?: string;
 }
 
+/** Queued work (issue 21): which attempt this is, at which fire, so the run is for the fire that was enqueued. */
+export interface WorkAttempt {
+  /** The work's id in the queue. */
+  id: string;
+  /** 1, 2, … (a later attempt follows a replica that lost its lease). */
+  n: number;
+  of: number;
+  /** The fire (ISO) the work was enqueued for. */
+  fire: string;
+  /** Seconds the work waited in the queue before this attempt started. */
+  waitedSeconds?: number;
+}
+
 export interface JobTarget {
   job: string;
   client: string;
   cron: string;
+  /** Set when the run comes from the work queue. */
+  attempt?: WorkAttempt;
   /** Aborted when the job is cancelled (the scheduler's shutdown timeout ran out): handed to the body. */
   signal?: AbortSignal;
 }
@@ -49,8 +64,9 @@ export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise
     // Lock 1 of the per-client order (src/operations/recover-client.ts): held around the operation, which takes its own.
     lock = await ctx.store.withLock(`job:${t.job}`, t.client, async (): Promise<JobOutcome> => {
       const now = ctx.clock.now();
-      const fire = latestFire(t.cron, ctx.config.timezone, now);
-      if (!(await ctx.store.jobs.claimFire(t.job, t.client, fire, now))) {
+      const fire = t.attempt ? new Date(t.attempt.fire) : latestFire(t.cron, ctx.config.timezone, now);
+      if (t.attempt && t.attempt.n > 1) await recoverEarlierAttempt(ctx, t, log);
+      if (!(await ctx.store.jobs.claimFire(t.job, t.client, fire, now, { again: (t.attempt?.n ?? 1) > 1 }))) {
         log.info({ fire: fire.toISOString() }, `skipped: the ${formatDateTime(fire, ctx.config.timezone)} run of ${t.job}${who} has already run`);
         return { job: t.job, client: t.client, status: 'skipped', reason: 'already ran', fire: fire.toISOString() };
       }
@@ -79,6 +95,19 @@ export async function runJob(ctx: Context, t: JobTarget, body: JobBody): Promise
     return { job: t.job, client: t.client, status: 'skipped', reason: 'another instance is running it' };
   }
   return lock.value;
+}
+
+/**
+ * The next attempt of queued work whose replica died: that replica's `running` rows are marked interrupted
+ * (its instance lock is free once its connection is gone) before this attempt starts. The job's own
+ * clean-up (a backup's `.partial` files and open uploads) is done by the body, under the client's lock.
+ */
+async function recoverEarlierAttempt(ctx: Context, t: JobTarget, log: Context['logger']): Promise<void> {
+  const reaped = await ctx.store.reapInterruptedRuns(ctx.clock.now());
+  log.warn({ work: t.attempt?.id, attempt: t.attempt?.n, interrupted: reaped.map((r) => r.id) }, `attempt ${t.attempt?.n} of ${t.job}${t.client ? ` for ${t.client}` : ''}: the earlier attempt's replica is gone`);
+  for (const r of reaped) {
+    await ctx.reporter.report({ kind: 'notice.run_interrupted', client: r.client ?? '', runKind: r.kind, runId: r.id, startedAt: r.started_at, step: r.step });
+  }
 }
 
 function cancelReason(signal: AbortSignal): string {

@@ -74,10 +74,16 @@ async function pickBackup(ctx: Context, client: string, key?: string): Promise<B
 export async function runRestoreTest(ctx: Context, input: RestoreTestInput): Promise<RestoreTestOutcome> {
   ctx.client(input.client);
   const backup = await pickBackup(ctx, input.client, input.backupKey);
+  // restoreTest.maxConcurrent: restore tests at once on one Docker engine, across replicas and front doors.
+  const engine = ctx.config.docker.host ?? process.env.DOCKER_HOST ?? 'local';
+  const onEngine = () => ctx.store.withSlot('staging-engine', engine, ctx.config.restoreTest.maxConcurrent, () => restoreTestLocked(ctx, input, backup), {
+    signal: input.signal,
+    onWait: () => ctx.logger.info({ client: input.client, engine }, `restore test of ${input.client} waits: ${ctx.config.restoreTest.maxConcurrent} already run on the Docker engine`),
+  });
   // Lock order (restore_test, then the backup's shared read lock) and recovery of the client's dead runs: recover-client.ts.
   const res = await withClientLock(ctx, 'restore_test', input.client, () => withBackupRead(ctx, input.client, backup.id, async () => {
     await ensureNotDeleted(ctx, input.client, backup);
-    return restoreTestLocked(ctx, input, backup);
+    return onEngine();
   }), { wait: false });
   if (!res.acquired) {
     const running = (await ctx.store.runs.running({ client: input.client, kind: 'restore_test' }))[0];

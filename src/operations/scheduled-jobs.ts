@@ -1,7 +1,8 @@
 import type { Context } from '../context.js';
 import { quarterOf } from '../store/restore-test-register.js';
 import { zonedParts } from '../core/time.js';
-import { runJob, type JobOutcome } from './job-runner.js';
+import { runJob, type JobOutcome, type WorkAttempt } from './job-runner.js';
+import { cleanUpEarlierAttempt } from './queued-backup.js';
 import { BackupBusyError, runBackup } from './backup.js';
 import { prune } from './prune.js';
 import { verifyBackup } from './verify-backup.js';
@@ -22,14 +23,17 @@ import { remindQa } from './qa-loop.js';
  * context and call one of these). Each goes through runJob: one execution per schedule fire across
  * replicas, failures recorded and alerted; `signal` is aborted when the job is cancelled at shutdown.
  */
-export interface ScheduledInput { cron: string; signal?: AbortSignal }
+/** `attempt`: set when the run comes from the shared work queue (issue 21). */
+export interface ScheduledInput { cron: string; signal?: AbortSignal; attempt?: WorkAttempt }
 
 /** scheduled-backup:<client> — runBackup(type scheduled, wait:false); a running Slack backup means skip, never overlap. */
 export async function scheduledBackup(ctx: Context, input: ScheduledInput & { client: string }): Promise<JobOutcome> {
   const { client } = input;
-  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+  const outcome = await runJob(ctx, { job: 'scheduled-backup', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
     try {
-      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal });
+      if (input.attempt && input.attempt.n > 1) await cleanUpEarlierAttempt(ctx, client);
+      const work = input.attempt ? { work: { id: input.attempt.id, attempt: input.attempt.n, of: input.attempt.of, fire: input.attempt.fire, waitedSeconds: input.attempt.waitedSeconds ?? null } } : undefined;
+      const out = await runBackup(ctx, { client, type: 'scheduled', actor: 'schedule', actorName: 'schedule', trigger: 'schedule', wait: false, signal, ...(work ? { details: work } : {}) });
       return { status: out.ok ? 'ok' : out.run.status === 'interrupted' ? 'cancelled' : 'failed', runId: out.run.id, ...(out.error ? { error: out.error } : {}) };
     } catch (err) {
       if (!(err instanceof BackupBusyError)) throw err;
@@ -49,7 +53,7 @@ export async function scheduledBackup(ctx: Context, input: ScheduledInput & { cl
 export async function scheduledRetention(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+    out.push(await runJob(ctx, { job: 'retention', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
       const r = await prune(ctx, { client, actor: 'schedule', trigger: 'schedule' });
       const dropped = await dropExpiredOldDatabases(ctx, client);
       const dropErrors = dropped.filter((d) => d.error).map((d) => `cannot drop the old database ${d.database}: ${d.error}`);
@@ -88,7 +92,7 @@ async function escalateCheck(ctx: Context, check: 'retention' | 'integrity', o: 
 export async function scheduledIntegrityCheck(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
   const out: JobOutcome[] = [];
   for (const client of Object.keys(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+    out.push(await runJob(ctx, { job: 'integrity-check', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
       const r = await verifyBackup(ctx, { client, actor: 'schedule', trigger: 'schedule', notify: true });
       return { status: r.ok ? 'ok' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
     }));
@@ -109,7 +113,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
   const out: JobOutcome[] = [];
   const tz = ctx.config.timezone;
   for (const [client, c] of Object.entries(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
       const now = ctx.clock.now();
       const month = Number(zonedParts(now, tz).month);
       if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
@@ -131,7 +135,7 @@ export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput):
 
 /** watchdog — every few minutes: S2 alerts for stale or failed backups and RPO breaches; resolutions; QA reminders due. */
 export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+  return runJob(ctx, { job: 'watchdog', client: '', cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
     const run = await ctx.store.runs.start({ kind: 'watchdog', actor: 'schedule', trigger: 'schedule', instance: ctx.instance, startedAt: ctx.clock.now() });
     try {
       const r = await runWatchdog(ctx);
@@ -150,7 +154,7 @@ export async function scheduledWatchdog(ctx: Context, input: ScheduledInput): Pr
 
 /** digest — daily at slack.digest.cron: one message for all clients. */
 export async function scheduledDigest(ctx: Context, input: ScheduledInput): Promise<JobOutcome> {
-  return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal }, async (_fire, signal) => {
+  return runJob(ctx, { job: 'digest', client: '', cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
     const r = await postDigest(ctx, { trigger: 'schedule', actor: 'schedule', chart: Boolean(ctx.config.slack) });
     return { runId: r.runId };
   });

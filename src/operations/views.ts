@@ -119,6 +119,8 @@ export interface Digest {
   generatedAt: string;
   timezone: string;
   clients: DigestClient[];
+  /** The shared work queue (issue 21), when `serve` runs one: what waits now and the longest wait in 24 h. */
+  queue?: { queued: number; active: number; oldestWaitSeconds: number; started24h: number; longestWait24hSeconds: number };
   /** The daily check of the evidence chains and signatures (set when the digest is posted). */
   evidence?: { ok: boolean; summary: string };
 }

@@ -12,7 +12,7 @@ import type { BotMetrics } from './metrics.js';
 import { futureTimestamp, refusalReason } from './verify-request.js';
 import { SLACK_RETRY } from '../notify/slack/web-sink.js';
 import { cachedUsergroupDirectory, setUsergroupDirectory } from '../operations/authorize.js';
-import type { CommandDeps } from '../commands/deps.js';
+import type { CommandDeps, RequestQueue } from '../commands/deps.js';
 import { BackgroundTasks } from '../commands/background-tasks.js';
 import { register as registerCommands } from '../commands/index.js';
 import { register as registerApprovals } from '../approvals/index.js';
@@ -36,6 +36,8 @@ export interface SlackAppOptions {
   port?: number;
   /** Interface to listen on (default all interfaces; tests: 127.0.0.1). */
   host?: string;
+  /** The shared work queue (`/backup now` waits in it), once serve has started it. */
+  queue?: () => RequestQueue | undefined;
 }
 
 export interface SlackApp {
@@ -171,7 +173,7 @@ export async function startSlackApp(ctx: Context, opts: SlackAppOptions): Promis
   const app = new App({ authorize: botTokenAuthorization(slack.botToken, client, log), receiver, logger, clientOptions });
   app.error(async (err) => { log.error({ err: errorMessage(err) }, 'Slack listener error'); });
   const background = new BackgroundTasks(ctx);
-  const deps: CommandDeps = { ctx, background };
+  const deps: CommandDeps = { ctx, background, ...(opts.queue ? { queue: opts.queue } : {}) };
   setUsergroupDirectory(ctx, cachedUsergroupDirectory(async (group) => (await client.usergroups.users.list({ usergroup: group })).users ?? []));
   app.use(dedupeMiddleware(ctx, log, metrics));
   registerCommands(app, deps);

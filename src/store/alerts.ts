@@ -5,9 +5,10 @@ import { insertIncident, updateIncident } from './incidents.js';
 /** Watchdog incidents: at most one open row per (client, kind) (unique partial index alerts_one_open). */
 /**
  * backup: missing/failed backup; rpo: RPO breach (watchdog); restore: a failed production restore; evidence: a record
- * that does not verify; restore_test, retention, integrity: a failed restore test, retention run or integrity check.
+ * that does not verify; restore_test, retention, integrity: a failed restore test, retention run or integrity check;
+ * queue_wait: work waited in the shared work queue longer than workers.maxWait (issue 21).
  */
-export type AlertKind = 'backup' | 'rpo' | 'restore' | 'evidence' | 'restore_test' | 'retention' | 'integrity';
+export type AlertKind = 'backup' | 'rpo' | 'restore' | 'evidence' | 'restore_test' | 'retention' | 'integrity' | 'queue_wait';
 
 export interface AlertRow {
   id: string;

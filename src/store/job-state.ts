@@ -17,14 +17,18 @@ export async function ensureJobState(db: Queryable, job: string, client: string,
   return (await getJobState(db, job, client))!;
 }
 
-/** Claims `fire` for (job, client): true when no one has run this fire (or a later one) yet. */
-export async function claimFire(db: Queryable, job: string, client: string, fire: Date, at: Date = new Date()): Promise<boolean> {
+/**
+ * Claims `fire` for (job, client): true when no one has run this fire (or a later one) yet. `again`: the
+ * same fire may be claimed once more (the next attempt of queued work whose replica died; the caller holds
+ * the job's lock, so the earlier attempt is not running).
+ */
+export async function claimFire(db: Queryable, job: string, client: string, fire: Date, at: Date = new Date(), opts: { again?: boolean } = {}): Promise<boolean> {
   const r = await db.query(
     `INSERT INTO job_state (job, client, last_fire, since, updated_at) VALUES ($1, $2, $3, $4, $4)
      ON CONFLICT (job, client) DO UPDATE SET last_fire = EXCLUDED.last_fire, updated_at = EXCLUDED.updated_at
-       WHERE job_state.last_fire < EXCLUDED.last_fire
+       WHERE job_state.last_fire < EXCLUDED.last_fire OR ($5 AND job_state.last_fire = EXCLUDED.last_fire)
      RETURNING job`,
-    [job, client, fire, at],
+    [job, client, fire, at, opts.again === true],
   );
   return (r.rowCount ?? 0) > 0;
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { SCHEMA } from './db.js';
 import type { Queryable } from './queryable.js';
+import { QUEUE_SCHEMA, workQueueGrants } from './work-queue.js';
 
 /**
  * Least privilege in the state database: an owner role runs the migrations; the runtime role the bot connects
@@ -32,6 +33,9 @@ export function grantStatements(role: string): string[] {
 
 export async function grantRuntimeRole(db: Queryable, role: string): Promise<string[]> {
   const statements = grantStatements(role);
+  // The shared work queue's schema (pg-boss), when installed: the runtime role works the queue, the owner installs and upgrades it.
+  const queue = await db.query<{ ok: boolean }>('SELECT to_regnamespace($1) IS NOT NULL AS ok', [QUEUE_SCHEMA]);
+  if (queue.rows[0]?.ok) statements.push(...workQueueGrants(role));
   for (const q of statements) await db.query(q);
   return statements;
 }

@@ -3,6 +3,7 @@ import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
 import { isLocked, withLock, type LockResult } from './locks.js';
+import { withSlot, type SlotOptions } from './slots.js';
 import { reapClientRuns, reapInterruptedRuns } from './interrupted.js';
 import { checkRuntimeRole, type RuntimeRoleCheck } from './privileges.js';
 import * as alerts from './alerts.js';
@@ -11,6 +12,7 @@ import * as auditLog from './audit.js';
 import * as backups from './backup-register.js';
 import * as deliveries from './deliveries.js';
 import * as incidents from './incidents.js';
+import * as workQueue from './work-queue.js';
 import * as jobState from './job-state.js';
 import * as metrics from './metrics.js';
 import * as restoreTests from './restore-test-register.js';
@@ -58,6 +60,7 @@ const queries = {
   status: { pendingApprovals: status.countPendingApprovals, failures: status.countFailures, lastFinishedRun: status.lastFinishedRun },
   metrics: { runCounts: metrics.countRunsByKindAndStatus, lastBackupFigures: metrics.lastBackupFigures },
   deliveries: { record: deliveries.recordDelivery, prune: deliveries.pruneDeliveries },
+  queue: { summary: workQueue.queueSummary },
 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -81,6 +84,8 @@ export interface Store extends BoundQueries {
   /** Runs `fn` while holding the advisory lock `scope:key` (on a dedicated connection); see locks.ts. */
   withLock<T>(scope: string, key: string, fn: () => Promise<T>, opts?: { wait?: boolean; shared?: boolean }): Promise<LockResult<T>>;
   isLocked(scope: string, key: string): Promise<boolean>;
+  /** Runs `fn` holding one of `limit` slots `scope:key` shared by every replica (waits for one); see slots.ts. */
+  withSlot<T>(scope: string, key: string, limit: number, fn: () => Promise<T>, opts?: SlotOptions): Promise<T>;
   /** Marks `running` runs of processes that are gone as interrupted; returns them. */
   reapInterruptedRuns(at: Date): Promise<runs.Run[]>;
   /** Marks the `running` runs of `client` whose process is gone as interrupted (see interrupted.ts); returns them. */
@@ -142,6 +147,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     transaction: (fn) => withTransaction(pool, (c) => fn(queriesOn(c))),
     withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
     isLocked: (scope, key) => isLocked(pool, scope, key),
+    withSlot: (scope, key, limit, fn, o) => withSlot(pool, scope, key, limit, fn, o),
     reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
     reapClientRuns: (client, at, o) => reapClientRuns(pool, client, at, o),
     claimInstance: () => claimInstance(pool),

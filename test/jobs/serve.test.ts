@@ -89,6 +89,8 @@ test('serve: two clients every minute → backups on time, a digest, an alert fo
     }])),
     schedules: { watchdog: '* * * * *', digest: '* * * * *', watchdogGrace: '1m', shutdownTimeout: '1m' },
     metrics: { listen: '127.0.0.1:0' },
+    // Both clients' databases are on this machine's one server: let both dump at once so that each starts on its minute.
+    workers: { perDatabaseHost: 2 },
   };
   const config = validateConfig(raw, 'serve test');
   const cfgPath = join(dir, 'backup-bot.yml');

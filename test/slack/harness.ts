@@ -46,9 +46,12 @@ export const OPS_CHANNEL = 'C0OPS';
 /**
  * `client` overrides the demo client's config, `clients` adds clients; `clock` is the bot's clock (a FakeClock
  * to move time past an expiry); `slackLatencyMs` makes every Slack answer that late; `beforeStart`
- * sets up the emulator before the bot starts; `raw` adds top-level config (e.g. `schedules`).
+ * sets up the emulator before the bot starts; `raw` adds top-level config (e.g. `schedules`); `workers` runs the scheduler and the shared work queue (issue 21).
  */
-export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock; slackLatencyMs?: number; beforeStart?: (emu: SlackEmulator) => void; raw?: Record<string, unknown> } = {}): Promise<Bot> {
+export async function startBot(o: { socketMode?: boolean; client?: Record<string, unknown>; clients?: Record<string, Record<string, unknown>>; shared?: { state: TestDatabase; demo: TestDatabase }; retryConfig?: RetryOptions; clock?: Clock; slackLatencyMs?: number; beforeStart?: (emu: SlackEmulator) => void; raw?: Record<string, unknown>;
+  /** Run the scheduler and the shared work queue (issue 21) with these `workers` settings; default: neither. */
+  workers?: Record<string, unknown>;
+} = {}): Promise<Bot> {
   const emu = new SlackEmulator();
   emu.latencyMs = o.slackLatencyMs ?? 0;
   o.beforeStart?.(emu);
@@ -67,6 +70,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
         ...(o.socketMode ? { appToken: emu.appToken } : {}),
       },
       ...(o.raw ?? {}),
+      ...(o.workers ? { workers: o.workers } : {}),
     },
   });
   const logs: LogLine[] = [];
@@ -77,7 +81,7 @@ export async function startBot(o: { socketMode?: boolean; client?: Record<string
     },
   });
   const logger = createLogger({ level: 'info', destination });
-  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: false, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.clock ? { clock: o.clock } : {}), ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
+  const server = await startServer({ config, source: 'test', notes: [] }, { handleSignals: false, scheduler: o.workers ? {} : false, workQueue: { pollSeconds: 0.5 }, slackPort: 0, slackHost: '127.0.0.1', logger, poolSize: 6, ...(o.clock ? { clock: o.clock } : {}), ...(o.retryConfig ? { sink: new SlackWebSink({ token: emu.botToken, apiUrl: emu.apiUrl, logger, retryConfig: o.retryConfig }) } : {}) });
   const pool = createPool(state.url, { max: 2, applicationName: 'backup-bot-test' });
   const opsBase = server.ops.url;
   const base = server.slack!.port !== undefined ? `http://127.0.0.1:${server.slack!.port}` : opsBase;

@@ -28,6 +28,7 @@ export function renderBackupStatus(rows: ClientStatus[], now: Date, tz: string):
     }
     if (s.lastAttempt && s.lastAttempt.result !== 'OK') parts.push(`:warning: The latest attempt (${formatDateTime(new Date(s.lastAttempt.taken_at), tz)}) failed: ${s.lastAttempt.observations ? literal(s.lastAttempt.observations) : 'see /backup list'}`);
     if (s.running) parts.push(`:hourglass_flowing_sand: A ${s.running.kind.replace('_', ' ')} is running (step ${literal(s.running.step ?? 'started')})`);
+    for (const q of s.queued ?? []) parts.push(`:hourglass: Queued: ${literal(q.job)}, waiting ${formatDuration(q.waitedSeconds * 1000)}${q.ahead > 0 ? ` (${q.ahead} ahead of it)` : ' (next)'}`);
     parts.push(s.lastTest
       ? `Last restore test ${formatDate(new Date(s.lastTest.tested_at), tz)} (${s.lastTest.quarter}): ${s.lastTest.result}${s.lastTest.verified_by_qa ? `, QA verified by ${literal(s.lastTest.verified_by_qa)}` : ', not yet QA verified'}`
       : 'No restore test yet');

@@ -42,10 +42,17 @@ function headline(d: Digest): string {
   return `Backup digest ${formatDateTime(new Date(d.generatedAt), d.timezone)}: ${n('ok')} ok, ${n('warning')} warning, ${n('critical')} critical`;
 }
 
+/** The shared work queue in one line: what waits now, and how long work waited in the last 24 h. */
+function queueLine(q: NonNullable<Digest['queue']>): string {
+  const now = q.queued > 0 ? `${q.queued} waiting (the oldest for ${formatDuration(q.oldestWaitSeconds * 1000)}), ${q.active} running` : `nothing waiting, ${q.active} running`;
+  return `:hourglass: Work queue: ${now}; in 24 h ${q.started24h} piece(s) of work started, the longest wait ${formatDuration(q.longestWait24hSeconds * 1000)}`;
+}
+
 /** One message for all clients (Block Kit within 50 blocks / 3000 characters per text). */
 export function renderDigest(d: Digest): OutMessage {
   const perClient = d.clients.map((c) => digestClientLines(c, d.timezone).join('\n'));
-  const text = [`:bar_chart: *${headline(d)}*`, ...perClient, ...(d.evidence ? [`${d.evidence.ok ? ':lock:' : ':rotating_light:'} ${d.evidence.summary}`] : [])].join('\n');
+  const queue = d.queue ? [queueLine(d.queue)] : [];
+  const text = [`:bar_chart: *${headline(d)}*`, ...perClient, ...queue, ...(d.evidence ? [`${d.evidence.ok ? ':lock:' : ':rotating_light:'} ${d.evidence.summary}`] : [])].join('\n');
   const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: clip(headline(d), 150) } }];
   if (perClient.length <= MAX_SECTIONS) {
     for (const p of perClient) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(p) } });
@@ -60,6 +67,7 @@ export function renderDigest(d: Digest): OutMessage {
     }
     if (buf) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: buf } });
   }
+  for (const q of queue) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: q }] });
   if (d.evidence) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${d.evidence.ok ? ':lock:' : ':rotating_light:'} ${d.evidence.summary}` }] });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'From the backup and restore-test registers. `backup-bot digest --json` for the data.' }] });
   return { text: clip(text, 39_000), blocks: blocks.slice(0, 50) };

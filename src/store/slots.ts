@@ -1,0 +1,44 @@
+import type { Pool } from './db.js';
+import { LOCK_NS_WORK } from './locks.js';
+
+/**
+ * A counting semaphore across replicas: `limit` session advisory locks `scope:key#0 … #limit-1` in the state
+ * database. Whoever holds one of them may run; the others wait (polling) until one is free. Taken and released
+ * on one dedicated connection, so a killed process frees its slot when its connection dies.
+ *
+ * The queue (pg-boss group concurrency) already avoids starting work past a limit; this is the guarantee
+ * that holds for every front door (CLI, Slack) and for two replicas fetching at the same instant.
+ */
+export interface SlotOptions {
+  /** How often a waiter tries again (default 500 ms). */
+  pollMs?: number;
+  signal?: AbortSignal;
+  /** Called once when the caller has to wait (all slots taken). */
+  onWait?: () => void;
+}
+
+export async function withSlot<T>(pool: Pool, scope: string, key: string, limit: number, fn: () => Promise<T>, opts: SlotOptions = {}): Promise<T> {
+  const c = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => { broken = err; };
+  c.on('error', onError);
+  let held: string | undefined;
+  try {
+    for (let waited = false; ;) {
+      for (let i = 0; i < limit && !held; i++) {
+        const name = `${scope}:${key}#${i}`;
+        const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NS_WORK, name]);
+        if (r.rows[0]?.ok) held = name;
+      }
+      if (held) break;
+      opts.signal?.throwIfAborted();
+      if (!waited) { waited = true; opts.onWait?.(); }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    }
+    return await fn();
+  } finally {
+    if (held && !broken) await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NS_WORK, held]).catch(() => {});
+    c.off('error', onError);
+    c.release(broken);
+  }
+}
