@@ -109,7 +109,7 @@ export async function runJobWorker(fn: (ctx: Context, spec: JobSpec, signal: Abo
   });
   let ctx: Context | undefined;
   try {
-    ctx = await createContext(data.config, { reporter: new ParentPortReporter(port), logger, poolSize: 5 });
+    ctx = await createContext(data.config, { reporter: new ParentPortReporter(port), logger, poolSize: 8 });
     const r = await fn(ctx, data.spec, controller.signal);
     const result: WorkerResult = { type: 'result', job: data.spec.name, outcomes: Array.isArray(r) ? r : [r] };
     port.postMessage(result);

@@ -23,7 +23,7 @@ export async function testContext(config: Config, o: { clock?: Clock; notifier?:
   const notifier = o.notifier ?? new RecordingNotifier();
   // The test run's key unless the config names one (never a key file in the working directory).
   const signer = loadSigner({ signingKey: config.evidence.signingKey ?? testSigningKeyPath(), trustedKeys: config.evidence.trustedKeys, baseDir: tmpdir() });
-  const ctx = await createContext(config, { reporter: recordingReporter(config, notifier), signer, logger: silentLogger, clock: o.clock, poolSize: 5 });
+  const ctx = await createContext(config, { reporter: recordingReporter(config, notifier), signer, logger: silentLogger, clock: o.clock, poolSize: 8 });
   const pool = createPool(config.state.url, { max: 2, applicationName: 'backup-bot-test' });
   const close = ctx.close.bind(ctx);
   return Object.assign(ctx, { notifier, pool, close: async () => { await close(); await pool.end().catch(() => undefined); } });
