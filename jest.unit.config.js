@@ -5,8 +5,8 @@
  * or `s3rver` (directly or through test/helpers/s3.ts) or test/slack/harness.ts (starts the whole bot
  * against the Slack emulator: every slash command and approval test), or when its leading doc comment says
  * `@needs docker`, `@needs s3` (for a test that reaches them only through src/ or the CLI), `@needs real-time`
- * (a test that waits for the clock) or `@needs slow` (takes over about 10 s by itself: spawns the built CLI
- * or Chromium many times, or builds many databases).
+ * (a test that waits for the clock) or `@needs slow` (one of the slowest files, several seconds by itself even
+ * on an idle machine: spawns the built CLI or Chromium, builds many databases, loads big dumps).
  * Moving or splitting a test keeps its imports and its doc comment, so nothing else needs updating.
  * `UNIT_TIER_VERBOSE=1` lists what is left out and why.
  *
