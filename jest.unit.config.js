@@ -1,9 +1,12 @@
 /**
- * `npm run test:unit`: the fast tier, every test file that needs neither a Docker engine nor s3rver nor
- * minutes of real time (PostgreSQL and MariaDB are fine). A test file is left out when it, or any module
- * under test/ it imports (followed transitively), imports `dockerode` or `s3rver` (directly or through
- * test/helpers/s3.ts), or when its leading doc comment says `@needs docker`, `@needs s3` (for a test that
- * reaches them only through src/ or the CLI) or `@needs real-time` (a test that waits for the clock).
+ * `npm run test:unit`: the fast tier (under a minute), every test file that needs neither a Docker engine
+ * nor s3rver nor the running Slack bot nor minutes of real time (PostgreSQL and MariaDB are fine). A test
+ * file is left out when it, or any module under test/ it imports (followed transitively), imports `dockerode`
+ * or `s3rver` (directly or through test/helpers/s3.ts) or test/slack/harness.ts (starts the whole bot
+ * against the Slack emulator: every slash command and approval test), or when its leading doc comment says
+ * `@needs docker`, `@needs s3` (for a test that reaches them only through src/ or the CLI), `@needs real-time`
+ * (a test that waits for the clock) or `@needs slow` (one of the slowest files, several seconds by itself even
+ * on an idle machine: spawns the built CLI or Chromium, builds many databases, loads big dumps).
  * Moving or splitting a test keeps its imports and its doc comment, so nothing else needs updating.
  * `UNIT_TIER_VERBOSE=1` lists what is left out and why.
  *
@@ -19,7 +22,9 @@ import base from './jest.config.js';
 const root = dirname(fileURLToPath(import.meta.url));
 const testDir = join(root, 'test');
 const SERVICE_PACKAGES = { dockerode: 'docker', s3rver: 's3' };
-const NOT_IN_UNIT_TIER = new Set(['docker', 's3', 'real-time']);
+/** Test-local modules whose importers are left out too, and why. */
+const SERVICE_MODULES = { [join(testDir, 'slack', 'harness.ts')]: 'slack-bot' };
+const NOT_IN_UNIT_TIER = new Set(['docker', 's3', 'real-time', 'slow', 'slack-bot']);
 
 function* walk(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -51,6 +56,7 @@ function scan(file) {
     if (spec in SERVICE_PACKAGES) needs.add(SERVICE_PACKAGES[spec]);
     if (!spec.startsWith('.')) continue;
     const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+    if (target in SERVICE_MODULES) needs.add(SERVICE_MODULES[target]);
     if (target.startsWith(testDir + '/')) local.push(target);
   }
   return { needs, local };

@@ -3,8 +3,8 @@
 # against the real PostgreSQL, MariaDB, Docker engine and s3rver, and print one closing line "N passed, N failed".
 # Build and tests run on the node scripts/node.sh picks (the machine's when >= 22, else Node 24 LTS from .tools/):
 # its directory goes first on PATH, so npm, tsc, jest and every `node` a test spawns use it.
-# BACKUP_BOT_LINT=1 also runs the layer rules (npm run lint:layers) and the unused-code check
-# (npm run lint:unused) before the tests; a violation fails the run.
+# Before the tests it runs the layer rules (npm run lint:layers) and the unused-code check (npm run lint:unused);
+# a finding fails the run (the tests still run, so one run shows both). BACKUP_BOT_LINT=0 skips both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-env.sh
@@ -13,7 +13,7 @@ export PATH
 npm run --silent build
 status=0
 lint_failed=()
-if [ "${BACKUP_BOT_LINT:-0}" = 1 ]; then
+if [ "${BACKUP_BOT_LINT:-1}" = 1 ]; then
   npm run --silent lint:layers || lint_failed+=(lint:layers)
   npm run --silent lint:unused || lint_failed+=(lint:unused)
 fi

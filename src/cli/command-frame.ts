@@ -98,7 +98,7 @@ export function printLine(line = ''): void {
 }
 
 /** Prints the error message (never a stack trace, never a secret) and exits 2 for user errors, 1 for faults. */
-export function fail(err: unknown, json = false): never {
+function fail(err: unknown, json = false): never {
   const e = err as { exitCode?: number };
   const code = typeof e.exitCode === 'number' ? e.exitCode : 1;
   const msg = redactSecrets(errorMessage(err));

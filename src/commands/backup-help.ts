@@ -5,7 +5,7 @@ import { ackThenAnswer, ephemeral } from './reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
-export const BACKUP_USAGE = [
+const BACKUP_USAGE = [
   '*Usage*',
   '• `/backup now <client>`: take a backup now (operators)',
   '• `/backup now <client> pre-change <ticket> <reason…>`: the backup SOP-001 §7.1 requires before an update, a migration or a critical change (operators)',

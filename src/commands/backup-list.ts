@@ -7,7 +7,7 @@ import { ackThenAnswer, ephemeral } from './reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
-export const LIST_LIMIT = 15;
+const LIST_LIMIT = 15;
 
 /** `/backup list <client>`: the newest stored backups with their register status, as `backup-bot list` (any role on the client). */
 export async function backupList(deps: CommandDeps, args: Args, client: string): Promise<void> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NAME_RE } from '../config/schema.js';
 
 /** Slash-command text: printable, short. Anything else gets the usage message and nothing runs. */
-export const MAX_COMMAND_TEXT = 200;
+const MAX_COMMAND_TEXT = 200;
 const PRINTABLE = /^[\x20-\x7E]*$/;
 
 const clientName = z.string().regex(NAME_RE, 'a client name is lowercase letters, digits, "-" or "_" (1-63 characters)');

@@ -12,7 +12,7 @@ export function ephemeral(text: string): Ephemeral {
 }
 
 /** Link to a message (the archive form, which Slack resolves in any workspace the reader belongs to). */
-export function messageLink(channel: string, ts: string): string {
+function messageLink(channel: string, ts: string): string {
   return `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`;
 }
 

@@ -8,7 +8,7 @@ import { ackThenAnswer, busyText, ephemeral, userName } from './reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
-export const RESTORE_TEST_USAGE = '*Usage*: `/restore-test <client> [backup]`: restores the newest verified backup (or the one named) in a throwaway staging container, verifies it and records the result in the restore-test register (SOP 8.3). Needs the operator role.';
+const RESTORE_TEST_USAGE = '*Usage*: `/restore-test <client> [backup]`: restores the newest verified backup (or the one named) in a throwaway staging container, verifies it and records the result in the restore-test register (SOP 8.3). Needs the operator role.';
 
 /** `/restore-test <client> [backup]` (operators): acknowledged at once; the test runs after and reports in the client's channel. */
 export async function restoreTest(deps: CommandDeps, args: Args): Promise<void> {

@@ -8,7 +8,7 @@ import { ephemeral } from './reply.js';
 
 type Args = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
-export const RESTORE_USAGE = '*Usage*: `/restore <client>`: asks for a production restore of the client from a verified backup. The System Owner (full) or the IT Manager (partial) approves it in writing; then you start the runbook. Needs the operator role.';
+const RESTORE_USAGE = '*Usage*: `/restore <client>`: asks for a production restore of the client from a verified backup. The System Owner (full) or the IT Manager (partial) approves it in writing; then you start the runbook. Needs the operator role.';
 
 /**
  * `/restore <client>` (operators): acknowledged at once, the request modal opened right after (trigger_id lasts

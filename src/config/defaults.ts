@@ -2,8 +2,8 @@
  * The quickstart: with no config file, `backup-bot serve` runs on these defaults, which work on a
  * fresh machine with a local PostgreSQL (trust auth) and no Slack.
  */
-export const DEFAULT_STATE_URL = 'postgres://postgres@127.0.0.1:5432/backup_bot';
-export const DEFAULT_DEMO_URL = 'postgres://postgres@127.0.0.1:5432/backup_bot_demo';
+const DEFAULT_STATE_URL = 'postgres://postgres@127.0.0.1:5432/backup_bot';
+const DEFAULT_DEMO_URL = 'postgres://postgres@127.0.0.1:5432/backup_bot_demo';
 
 export function embeddedDefaults(env: NodeJS.ProcessEnv): { raw: unknown; notes: string[] } {
   const stateUrl = env.BACKUP_BOT_DATABASE_URL || DEFAULT_STATE_URL;

@@ -92,7 +92,7 @@ const STAGING_PLACEHOLDER = /^STAGING_DB_(HOST|PORT|NAME|USER|PASSWORD|PASSWORD_
 const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Replaces `${VAR}` / `${VAR:-default}` in every string; a missing variable is an error naming the key path. */
-export function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[]): unknown {
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[]): unknown {
   if (typeof value === 'string') {
     const out = value.replace(VAR_RE, (m, name: string, fallback: string | undefined) => {
       // restoreTest.app.env's ${STAGING_DB_*} are filled per restore test with the staging database's address.

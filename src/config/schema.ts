@@ -10,11 +10,11 @@ import { isAgeIdentity, isAgeRecipient } from './age-keys.js';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
-export const cron = z.string().refine(isCronExpression, {
+const cron = z.string().refine(isCronExpression, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * 0")`,
 });
 
-export const duration = z.string().refine((v) => parseDuration(v) !== undefined, {
+const duration = z.string().refine((v) => parseDuration(v) !== undefined, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a duration (accepted: a number and a unit w/d/h/m/s, e.g. "7d", "4h", "30m")`,
 });
 
@@ -72,7 +72,7 @@ const localDestination = z.strictObject({
   prefix: z.string().default(''),
 });
 
-export const storageDestination = z.discriminatedUnion('type', [s3Destination, localDestination]);
+const storageDestination = z.discriminatedUnion('type', [s3Destination, localDestination]);
 
 const roles = z.strictObject({
   systemOwners: z.array(slackPrincipal).default([]),
@@ -364,5 +364,5 @@ export type StorageConfig = z.infer<typeof storageDestination>;
 export type S3StorageConfig = z.infer<typeof s3Destination>;
 export type LocalStorageConfig = z.infer<typeof localDestination>;
 export type EncryptionConfig = z.infer<typeof encryption>;
-export type Roles = z.infer<typeof roles>;
+type Roles = z.infer<typeof roles>;
 export type Role = keyof Roles;

@@ -6,7 +6,7 @@ import { ensureDatabase } from '../store/db.js';
  * sequences, a view, a function, non-ASCII text, bytea and jsonb. The quickstart's client `demo` backs
  * it up; tests use it as a realistic source.
  */
-export const SAMPLE_SCHEMA_SQL = `
+const SAMPLE_SCHEMA_SQL = `
 CREATE TABLE roles (id serial PRIMARY KEY, nombre text NOT NULL UNIQUE);
 CREATE TABLE users (id serial PRIMARY KEY, username text NOT NULL UNIQUE, nombre text NOT NULL, role_id int REFERENCES roles(id),
   activo boolean NOT NULL DEFAULT true, admin boolean NOT NULL DEFAULT false, creado timestamptz NOT NULL DEFAULT now());
@@ -30,7 +30,7 @@ CREATE FUNCTION stock_de(p_codigo text) RETURNS bigint LANGUAGE sql STABLE AS
   $fn$ SELECT stock FROM stock_por_producto WHERE codigo = p_codigo $fn$;
 `;
 
-export const SAMPLE_DATA_SQL = `
+const SAMPLE_DATA_SQL = `
 INSERT INTO roles (nombre) VALUES ('admin'), ('operador'), ('qa'), ('auditor');
 INSERT INTO users (username, nombre, role_id, admin) VALUES
   ('admin', 'Administración General', 1, true), ('mgarcia', 'María García Núñez', 2, false), ('jpérez', 'José Pérez', 3, false), ('auditor1', 'Auditoría ANMAT', 4, false);

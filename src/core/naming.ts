@@ -18,7 +18,7 @@ import { zonedParts } from './time.js';
 
 export type DumpFormat = 'plain' | 'custom';
 
-export const BACKUP_NAME_RE = /^backup_(\d{4})-(\d{2})-(\d{2})_(\d{2})-(\d{2})-(\d{2})(?:_(\d+))?(\.sql\.gz|\.dump)(\.age)?$/;
+const BACKUP_NAME_RE = /^backup_(\d{4})-(\d{2})-(\d{2})_(\d{2})-(\d{2})-(\d{2})(?:_(\d+))?(\.sql\.gz|\.dump)(\.age)?$/;
 
 /** The suffix of an age-encrypted file. */
 export const AGE_SUFFIX = '.age';

@@ -95,7 +95,7 @@ export function planRetention(backups: readonly BackupRow[], policy: RetentionPo
   return plan;
 }
 
-export function windowDays(type: BackupType, policy: RetentionPolicy): number {
+function windowDays(type: BackupType, policy: RetentionPolicy): number {
   switch (type) {
     case 'scheduled': return policy.scheduled.days;
     case 'manual': return policy.manual.days;

@@ -12,7 +12,7 @@ import type { Signer } from './signer.js';
  * shown and the UTC time — signed with Ed25519. A signature therefore cannot be copied to another request,
  * and survives no edit of the request, the decision or the signer.
  */
-export interface SignerIdentity { slackId: string; name: string; role: string }
+interface SignerIdentity { slackId: string; name: string; role: string }
 
 const iso = (d: Date | string | null | undefined) => (d === null || d === undefined ? null : new Date(d).toISOString());
 
@@ -45,7 +45,7 @@ interface DecisionInput {
   signedAt: Date;
 }
 
-export function decisionContent(d: DecisionInput): string {
+function decisionContent(d: DecisionInput): string {
   const about = d.kind === 'restore-decision' ? 'request' : 'restoreTest';
   return canonicalJson({ type: d.kind, [about]: d.subject, meaning: d.meaning, signer: d.signer, statement: d.statement, reason: d.reason ?? null, signedAt: iso(d.signedAt) });
 }

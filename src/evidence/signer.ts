@@ -36,9 +36,9 @@ export interface SignerOptions {
   baseDir: string;
 }
 
-export const DEFAULT_KEY_FILE = 'backup-bot-signing-key.pem';
+const DEFAULT_KEY_FILE = 'backup-bot-signing-key.pem';
 
-export function keyIdOf(publicKey: KeyObject): string {
+function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
 }
 

@@ -12,7 +12,7 @@ import type { Signer } from './signer.js';
  * chain it commits to, every decision signature checked against the record it is about. Nothing the state
  * database says about itself is trusted: hashes are recomputed, signatures verified with the configured keys.
  */
-export type BrokenKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'bad signature';
+type BrokenKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'bad signature';
 export interface BrokenRecord { register: string; id: string; what: BrokenKind; detail: string }
 
 export interface EvidenceReport {
@@ -26,7 +26,7 @@ export interface EvidenceReport {
 }
 
 /** Checks one chain: contiguous places, each prev_hash the row before's hash, each row_hash recomputed. */
-export function checkChain(chain: ChainName, rows: ChainRow[]): { broken: BrokenRecord[]; legacy: number; tip?: { seq: bigint; hash: string } } {
+function checkChain(chain: ChainName, rows: ChainRow[]): { broken: BrokenRecord[]; legacy: number; tip?: { seq: bigint; hash: string } } {
   const broken: BrokenRecord[] = [];
   const chained = rows.filter((r) => r.chain_seq !== null);
   const firstChainedId = chained.length ? chained.reduce((m, r) => (BigInt(r.id) < m ? BigInt(r.id) : m), BigInt(chained[0]!.id)) : undefined;
@@ -54,12 +54,12 @@ export function checkChain(chain: ChainName, rows: ChainRow[]): { broken: Broken
   return { broken, legacy, ...(last ? { tip: { seq: BigInt(last.chain_seq!), hash: last.row_hash ?? '' } } : {}) };
 }
 
-export function headContent(h: { chain: string; chainSeq: string; rowHash: string; signedAt: Date }): string {
+function headContent(h: { chain: string; chainSeq: string; rowHash: string; signedAt: Date }): string {
   return canonicalJson({ type: 'chain-head', chain: h.chain, chainSeq: h.chainSeq, rowHash: h.rowHash, signedAt: h.signedAt.toISOString() });
 }
 
 /** Each signed head must verify and still match the chain: a head past the chain's end means its newest rows were removed. */
-export function checkHeads(signer: Signer, heads: ChainHeadRow[], rowsByChain: Map<string, ChainRow[]>): BrokenRecord[] {
+function checkHeads(signer: Signer, heads: ChainHeadRow[], rowsByChain: Map<string, ChainRow[]>): BrokenRecord[] {
   const broken: BrokenRecord[] = [];
   for (const h of heads) {
     const content = headContent({ chain: h.chain, chainSeq: String(h.chain_seq), rowHash: h.row_hash, signedAt: h.signed_at });

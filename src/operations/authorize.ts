@@ -4,7 +4,7 @@ import { errorMessage } from '../core/errors.js';
 
 export type { Role };
 
-export const ROLES: Role[] = ['operators', 'qa', 'itManagers', 'systemOwners'];
+const ROLES: Role[] = ['operators', 'qa', 'itManagers', 'systemOwners'];
 
 /** How a role is named to people. */
 export const ROLE_LABEL: Record<Role, string> = { systemOwners: 'System Owner', itManagers: 'IT Manager', qa: 'QA', operators: 'operator' };

@@ -16,7 +16,7 @@ import type { Step } from './runbook.js';
 import { storeGlobals, verifyStoredGlobals, type ManifestGlobals } from './backup-globals.js';
 
 /** Seconds a secondary destination may stall before it is dropped (tests lower it). */
-export const backupTuning = { secondaryStallMs: 120_000 };
+const backupTuning = { secondaryStallMs: 120_000 };
 
 /** What the backup runbook's steps share. */
 export interface BackupState {

@@ -8,7 +8,7 @@ import type { ApprovalRow } from '../store/approvals.js';
 import { hasRole, ROLE_LABEL } from './authorize.js';
 import { approverRole } from './request-restore.js';
 
-export const decideRestoreInput = z.strictObject({
+const decideRestoreInput = z.strictObject({
   approvalId: z.string().regex(/^\d{1,18}$/, 'must be a request number'),
   /** The client the interaction named (modal metadata); must be the request's client. */
   client: z.string().max(63).optional(),

@@ -35,7 +35,7 @@ async function digestChart(ctx: Context): Promise<{ filename: string; title: str
  * The daily digest: one message for all clients, read from the registers (backup_register,
  * restore_test_register), the runs table and the approvals — the same truth as `/backup status`.
  */
-export const SIZE_HISTORY = 10;
+const SIZE_HISTORY = 10;
 const SPARK = '▁▂▃▄▅▆▇█';
 
 /** Bars from zero to the largest value (a few bytes of difference do not look like a cliff). */

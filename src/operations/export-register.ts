@@ -15,9 +15,9 @@ export type RegisterFormat = 'csv' | 'json';
 const TYPE_LABEL: Record<string, string> = { scheduled: 'Auto', manual: 'Manual', 'pre-change': 'Manual (pre-cambio)', 'pre-restore': 'Manual (pre-restore)' };
 
 /** SOP-001 section 11, "Registro de Backups", with its own column names, plus sha256, tables and locations. */
-export const BACKUP_REGISTER_COLUMNS = ['Fecha', 'Hora', 'Tipo', 'Archivo', 'Tamano', 'Verificado', 'Ejecutado Por', 'Resultado', 'Observaciones', 'SHA256', 'Tablas', 'Ubicaciones'];
+const BACKUP_REGISTER_COLUMNS = ['Fecha', 'Hora', 'Tipo', 'Archivo', 'Tamano', 'Verificado', 'Ejecutado Por', 'Resultado', 'Observaciones', 'SHA256', 'Tablas', 'Ubicaciones'];
 /** SOP-001 section 12, "Registro de Pruebas de Restore". */
-export const RESTORE_TEST_REGISTER_COLUMNS = ['Fecha', 'Trimestre', 'Backup Usado', 'Ambiente', 'Tiempo Restore (min)', 'Registros Verificados', 'Ejecutado Por', 'Verificado Por (QA)', 'Resultado', 'Observaciones'];
+const RESTORE_TEST_REGISTER_COLUMNS = ['Fecha', 'Trimestre', 'Backup Usado', 'Ambiente', 'Tiempo Restore (min)', 'Registros Verificados', 'Ejecutado Por', 'Verificado Por (QA)', 'Resultado', 'Observaciones'];
 
 /** SOP-001 §13.5, "Historial de Incidentes de Restore", with the columns the issue asks for (system, cause, responsible, status). */
 const INCIDENT_REGISTER_COLUMNS = ['Incidente', 'Fecha', 'Sistema', 'Descripcion del Incidente', 'Backup Usado', 'Tiempo de Recuperacion (min)', 'Datos Perdidos', 'Causa', 'Acciones Correctivas', 'Responsable', 'Fecha Cierre', 'Estado', 'Severidad', 'Origen'];
@@ -32,7 +32,7 @@ function incidentRegisterRow(i: IncidentRow, tz: string): string[] {
   ];
 }
 
-export function backupRegisterRow(b: BackupRow, tz: string): string[] {
+function backupRegisterRow(b: BackupRow, tz: string): string[] {
   return [
     formatDate(b.taken_at, tz), formatTime(b.taken_at, tz), TYPE_LABEL[b.type] ?? b.type, b.file ?? '',
     b.size_bytes === null ? '' : formatBytes(b.size_bytes), b.verified ? 'Si' : 'No', b.executed_by, b.result,
@@ -42,11 +42,11 @@ export function backupRegisterRow(b: BackupRow, tz: string): string[] {
   ];
 }
 
-export function recordsVerifiedText(r: RestoreTestRow['records_verified']): string {
+function recordsVerifiedText(r: RestoreTestRow['records_verified']): string {
   return Object.entries(r).map(([t, v]) => `${t}:${typeof v === 'number' ? v : v.staging}`).join(' ');
 }
 
-export function restoreTestRegisterRow(t: RestoreTestRow, tz: string): string[] {
+function restoreTestRegisterRow(t: RestoreTestRow, tz: string): string[] {
   return [
     formatDate(t.tested_at, tz), t.quarter.replace(/^\d{4}-/, ''), t.backup_used ?? '', t.environment,
     t.restore_minutes === null ? '' : String(Number(t.restore_minutes)), recordsVerifiedText(t.records_verified),
@@ -118,7 +118,7 @@ export async function exportRegister(ctx: ExportContext, o: ExportOptions): Prom
 const CHAIN_COLUMNS = ['Cadena #', 'Hash Cadena'];
 
 /** Every production-restore request with its signed decision; the signature is re-verified on export (21 CFR 11.70). */
-export const APPROVALS_REGISTER_COLUMNS = ['Solicitud', 'Cliente', 'Fecha Solicitud', 'Solicitado Por', 'Alcance', 'Tablas', 'Backup', 'Motivo', 'Ticket', 'Decision', 'Firmado Por', 'Rol', 'Fecha Firma (UTC)', 'Declaracion', 'Motivo Rechazo', 'Hash Solicitud', 'Firma (Ed25519)', 'Clave', 'Firma Verificada', 'Estado', 'Ultimo Paso', 'Resultado', ...CHAIN_COLUMNS];
+const APPROVALS_REGISTER_COLUMNS = ['Solicitud', 'Cliente', 'Fecha Solicitud', 'Solicitado Por', 'Alcance', 'Tablas', 'Backup', 'Motivo', 'Ticket', 'Decision', 'Firmado Por', 'Rol', 'Fecha Firma (UTC)', 'Declaracion', 'Motivo Rechazo', 'Hash Solicitud', 'Firma (Ed25519)', 'Clave', 'Firma Verificada', 'Estado', 'Ultimo Paso', 'Resultado', ...CHAIN_COLUMNS];
 
 export async function exportApprovalsRegister(ctx: ExportContext, o: { client?: string; format: RegisterFormat; timezone: string }): Promise<string> {
   await pinHeads(ctx);

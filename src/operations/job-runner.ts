@@ -14,7 +14,7 @@ import { latestFire } from './schedule.js';
  *   3. run; a throw is recorded as a failed `job` run and alerted in the client's channel, and never
  *      propagates (a job that throws does not kill the scheduler).
  */
-export type JobStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
+type JobStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
 
 export interface JobOutcome {
   job: string;

@@ -8,7 +8,7 @@ import { BACKUP_TYPES, type BackupRow } from '../store/backup-register.js';
  */
 const count = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).pipe(z.number().int().min(0));
 
-export const backupManifestSchema = z.object({
+const backupManifestSchema = z.object({
   client: z.string(),
   engine: z.enum(['postgres', 'mysql']),
   format: z.enum(['plain', 'custom']),

@@ -12,9 +12,9 @@ import { type Run, type RunTrigger } from '../store/runs.js';
 
 export interface PruneInput { client: string; dryRun?: boolean; actor: string; trigger: RunTrigger }
 
-export interface PruneError { backup?: BackupRow; destination?: string; key?: string; message: string }
+interface PruneError { backup?: BackupRow; destination?: string; key?: string; message: string }
 
-export interface PruneLocked { row: BackupRow; reason: string; destinations: string[]; deletedFrom: string[] }
+interface PruneLocked { row: BackupRow; reason: string; destinations: string[]; deletedFrom: string[] }
 
 export interface PruneResult {
   /** The `prune` run (a dry run is recorded too, with details.dryRun, but changes nothing else). */
@@ -36,7 +36,7 @@ export interface PruneResult {
 }
 
 /** Leftovers younger than this are left alone (a write that just started on another instance). */
-export const PARTIAL_MIN_AGE_MS = 10 * 60_000;
+const PARTIAL_MIN_AGE_MS = 10 * 60_000;
 
 /**
  * `backup-bot prune <client>`: applies the client's retention policy (src/core/retention.ts).
@@ -119,7 +119,7 @@ async function pruneLocked(ctx: Context, input: PruneInput, destinations: string
 }
 
 /** The objects of one backup: the dump, its files archives, its globals file, its manifest (deleted last, so a half-deleted backup stays described). */
-export function backupObjects(row: BackupRow): string[] {
+function backupObjects(row: BackupRow): string[] {
   if (!row.key) return [];
   const facts = manifestOf(row);
   const archives = facts.files.map((f) => f.key).filter((k) => k.length > 0);

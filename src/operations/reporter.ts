@@ -68,7 +68,5 @@ export interface RecoveryView {
   errors: string[];
 }
 
-export type ReportKind = ReportEvent['kind'];
-
 /** A reporter that shows nothing (CLI --json, where only the result is printed). */
 export const silentReporter: Reporter = { report: async () => undefined };

@@ -38,7 +38,7 @@ export function approverRole(scope: ApprovalScope): Role {
 
 const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$/, 'must be a table name (optionally schema.table)');
 
-export const requestRestoreInput = z.strictObject({
+const requestRestoreInput = z.strictObject({
   client: z.string().min(1).max(63),
   backupId: z.string().regex(/^\d{1,18}$/, 'must be the id of a backup in the register'),
   scope: z.enum(['full', 'partial']),
@@ -53,7 +53,7 @@ export const requestRestoreInput = z.strictObject({
 });
 export type RequestRestoreInput = z.input<typeof requestRestoreInput>;
 
-export interface RestoreImpact {
+interface RestoreImpact {
   measuredAt: string;
   backupTakenAt: string;
   /** Time between the backup and the request: data entered in it will be lost. */
@@ -71,7 +71,7 @@ export interface RestoreImpact {
 export type RequestRestoreResult = { ok: true; approval: ApprovalRow; message?: MessageRef } | { ok: false; message: string };
 
 /** "how much data will be lost" and the expected downtime, measured now. */
-export async function measureImpact(ctx: Context, client: string, backup: BackupRow, now: Date): Promise<RestoreImpact> {
+async function measureImpact(ctx: Context, client: string, backup: BackupRow, now: Date): Promise<RestoreImpact> {
   const cfg = ctx.client(client);
   const dataLossMs = Math.max(0, now.getTime() - backup.taken_at.getTime());
   const manifestCounts = manifestOf(backup).rowCounts;

@@ -53,7 +53,7 @@ export interface RestoreTestState {
   globalsRoles?: number;
 }
 
-export function stagingImageFor(ctx: Context, c: ClientConfig): string {
+function stagingImageFor(ctx: Context, c: ClientConfig): string {
   return c.restoreTest.image ?? (c.database.engine === 'postgres' ? ctx.config.restoreTest.postgresImage : ctx.config.restoreTest.mysqlImage);
 }
 

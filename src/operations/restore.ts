@@ -24,7 +24,7 @@ import type { ReportEvent } from './reporter.js';
  * kept in the approval's steps. A failure undoes what had changed (swap back, reload the pre-restore backup,
  * restart the app) and is recorded as an incident (SOP-001 13.5).
  */
-export const runRestoreInput = z.strictObject({
+const runRestoreInput = z.strictObject({
   approvalId: z.string().regex(/^\d{1,18}$/, 'must be a request number'),
   client: z.string().max(63).optional(),
   message: z.strictObject({ channel: z.string().max(40), ts: z.string().max(40) }).optional(),

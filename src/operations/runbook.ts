@@ -26,7 +26,7 @@ export interface Step<S> {
 
 export interface Undo<S> { name: string; needed?(s: S): boolean; run(s: S): Promise<string | void> }
 
-export type StepStatus = 'started' | 'done' | 'failed' | 'skipped';
+type StepStatus = 'started' | 'done' | 'failed' | 'skipped';
 export interface StepRecord { at: string; step: string; status: StepStatus; note?: string; undo?: boolean }
 
 export interface RunbookSpec<S> {
@@ -53,7 +53,7 @@ export interface RunbookSpec<S> {
   afterStep?(name: string): Promise<void> | void;
 }
 
-export interface RunbookProgress<S> {
+interface RunbookProgress<S> {
   run: Run;
   state: S;
   records: StepRecord[];

@@ -13,7 +13,7 @@ import { isEncryptedName } from '../core/naming.js';
 
 export interface VerifyBackupInput { client: string; backupKey?: string; actor: string; actorName?: string; trigger: RunTrigger; notify?: boolean; /** Only this destination (default: every destination that holds the backup). */ destination?: string }
 /** One copy's read-back. */
-export interface CopyVerification { destination: string; ok: boolean; checks: Check[]; error?: string }
+interface CopyVerification { destination: string; ok: boolean; checks: Check[]; error?: string }
 export interface VerifyBackupOutcome { ok: boolean; run: Run; backup: BackupRow; checks: Check[]; copies: CopyVerification[]; error?: string }
 
 /**

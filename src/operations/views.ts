@@ -125,4 +125,4 @@ export interface Digest {
   evidence?: { ok: boolean; summary: string };
 }
 
-export type { AlertRow, ApprovalRow };
+export type { AlertRow };

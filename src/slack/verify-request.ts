@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 
 /** Slack's tolerance for the request timestamp, both ways. */
-export const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 

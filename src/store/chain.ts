@@ -12,7 +12,7 @@ import type { Queryable } from './queryable.js';
  */
 type ColType = 'text' | 'int' | 'bigint' | 'numeric2' | 'bool' | 'ts' | 'json';
 
-export const CHAINS = {
+const CHAINS = {
   audit_log: { id: 'bigint', at: 'ts', actor: 'text', action: 'text', client: 'text', target: 'text', reason: 'text', details: 'json' },
   backup_register: {
     id: 'bigint', run_id: 'bigint', client: 'text', taken_at: 'ts', type: 'text', file: 'text', key: 'text', format: 'text', engine: 'text',

@@ -4,12 +4,11 @@ import { redactUrl } from '../core/redact.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
-export interface Query { text: string; values?: unknown[] }
 
 export const SCHEMA = 'backup_bot';
 
 /** Host, port and database of a connection URL, for error messages (never the password). */
-export function describeDatabase(url: string): string {
+function describeDatabase(url: string): string {
   try {
     const u = new URL(url);
     return `database "${decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)'}" on ${u.hostname || 'localhost'}:${u.port || '5432'}`;

@@ -9,14 +9,14 @@ import { QUEUE_SCHEMA, workQueueGrants } from './work-queue.js';
  * chain heads) and change the state tables. Neither a superuser nor an evidence table's owner could be held to
  * that (`SET session_replication_role`, `ALTER TABLE … DISABLE TRIGGER`), so `doctor` warns about both.
  */
-export const EVIDENCE_TABLES = ['audit_log', 'backup_register', 'backup_register_events', 'restore_test_register', 'restore_incidents', 'approvals', 'signatures', 'chain_heads'];
-export const STATE_TABLES = ['runs', 'alerts', 'job_state', 'approval_state', 'slack_deliveries'];
+const EVIDENCE_TABLES = ['audit_log', 'backup_register', 'backup_register_events', 'restore_test_register', 'restore_incidents', 'approvals', 'signatures', 'chain_heads'];
+const STATE_TABLES = ['runs', 'alerts', 'job_state', 'approval_state', 'slack_deliveries'];
 const READ_ONLY = ['schema_migrations', 'approval_rows', 'restore_test_rows', 'backup_rows', 'incident_rows'];
 
 const ROLE_RE = /^[a-z_][a-z0-9_$]{0,62}$/;
 
 /** The statements `backup-bot db grant <role>` runs (as the owner), in order. */
-export function grantStatements(role: string): string[] {
+function grantStatements(role: string): string[] {
   if (!ROLE_RE.test(role)) throw new Error(`"${role.slice(0, 64)}" is not a role name (accepted: lowercase letters, digits and _, starting with a letter or _)`);
   const r = pg.escapeIdentifier(role);
   const s = pg.escapeIdentifier(SCHEMA);

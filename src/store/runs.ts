@@ -4,7 +4,7 @@ export type RunKind = 'backup' | 'verify' | 'restore_test' | 'restore' | 'prune'
 export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted' | 'skipped';
 export type RunTrigger = 'cli' | 'slack' | 'schedule' | 'system';
 
-export interface TimelineEntry { at: string; step: string; note?: string }
+interface TimelineEntry { at: string; step: string; note?: string }
 
 export interface Run {
   id: string;

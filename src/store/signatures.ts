@@ -6,7 +6,7 @@ import { appendChained } from './chain.js';
  * QA verification of a restore test (kind qa-verification, subject restore_test:<id>). `content` is the canonical
  * JSON that was signed, `signature` its Ed25519 signature (base64) by the key `key_id`. One per subject.
  */
-export type SignatureKind = 'restore-decision' | 'qa-verification';
+type SignatureKind = 'restore-decision' | 'qa-verification';
 
 export interface SignatureRow {
   id: string;

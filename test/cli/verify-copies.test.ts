@@ -1,4 +1,4 @@
-/** Issue 18 item 1 at the CLI: `list` shows each destination's status; `verify` reads every copy or `--destination NAME`. */
+/** Issue 18 item 1 at the CLI: `list` shows each destination's status; `verify` reads every copy or `--destination NAME`. @needs slow */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -11,7 +11,7 @@ import { testSigningKeyPath } from './signing-key.js';
 import { tmpdir } from 'node:os';
 
 /** The reporter the bot uses, writing into a recorder. */
-export function recordingReporter(config: Config, notifier = new RecordingNotifier()): MessageReporter {
+function recordingReporter(config: Config, notifier = new RecordingNotifier()): MessageReporter {
   return new MessageReporter({ config, sink: notifier, logger: silentLogger, buttons: APPROVAL_BUTTONS });
 }
 

@@ -4,7 +4,7 @@ import type { Queryable } from '../../src/store/queryable.js';
 import { verifyDecision, type DecisionVerdict } from '../../src/evidence/decisions.js';
 
 /** What the request's signatures prove (the start gate's reading). */
-export async function decisionOf(ctx: Pick<Context, 'signer' | 'store'>, a: ApprovalRow): Promise<DecisionVerdict> {
+async function decisionOf(ctx: Pick<Context, 'signer' | 'store'>, a: ApprovalRow): Promise<DecisionVerdict> {
   return verifyDecision(ctx.signer, a, await ctx.store.signatures.forSubject(`approval:${a.id}`));
 }
 

@@ -32,7 +32,7 @@ export interface TestS3 {
  * Returns the error to answer with, `{ delayMs }` to handle the request normally but hold its answer
  * that long (the server has done the work, the client is still waiting), or undefined to let it through.
  */
-export type S3Fault = (req: { method: string; path: string; query: URLSearchParams }) =>
+type S3Fault = (req: { method: string; path: string; query: URLSearchParams }) =>
   { status: number; code: string; message?: string } | { delayMs: number } | undefined;
 
 interface KoaCtx { method: string; url: string; headers: Record<string, string | undefined>; status: number; type: string; body: unknown }

@@ -5,6 +5,8 @@
  * its owner and grant in staging), deleted by prune with its backup. Faults: pg_dumpall failing (the backup
  * fails, nothing stays under a final name), a flipped byte in the stored globals file (verify and the restore
  * test fail naming it), and an encrypted file holds no role name in clear.
+ *
+ * @needs docker (the restore test runs a staging container)
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -4,6 +4,8 @@
  * when there is no health URL; verify.checks run on the restored production database and app.checks on the
  * started application, and a failing one fails its step and rolls back. Real PostgreSQL (production and state),
  * local storage, a real HTTP server as the application's pages.
+ *
+ * @needs slow
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -3,6 +3,8 @@
  * Owners and IT Managers, and again at twice the RTO; nothing more once it ended; the §12 row records the real
  * recovery time. Real PostgreSQL (production database, state), local storage; the restore is held after its
  * `restore` step by the test's afterStep hook so that it outlasts a 1 s RTO.
+ *
+ * @needs slow
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -3,6 +3,8 @@
  * (an absolute minimum size), a backup under half the median of the last ten is an S2 alert, a table of
  * verify.tables missing at backup time fails the backup unless verify.allowMissing, and a retention that keeps
  * fewer than 30 days / 26 weekly backups is a warning at load and in doctor. Real PostgreSQL and a real directory.
+ *
+ * @needs slow
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

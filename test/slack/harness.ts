@@ -14,7 +14,7 @@ import type { RetryOptions } from '@slack/web-api';
 import type { Clock } from '../../src/core/time.js';
 import { TEST_SIGNING_SECRET, sendSigned, slashCommandBody, type SendOptions, type SendResult } from './sign.js';
 
-export interface LogLine { level: number; msg: string; [k: string]: unknown }
+interface LogLine { level: number; msg: string; [k: string]: unknown }
 
 /** The running bot (startServer with a real state database, local storage and the demo database) against the emulator. */
 export interface Bot {

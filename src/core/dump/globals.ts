@@ -20,7 +20,7 @@ import { streamToDestinations, type Destination, type StreamResult } from './pip
  */
 
 /** application_name of the pg_dumpall session. */
-export const PG_DUMPALL_APP_NAME = 'backup-bot pg_dumpall';
+const PG_DUMPALL_APP_NAME = 'backup-bot pg_dumpall';
 
 /** The last line of a complete pg_dumpall output. */
 export const GLOBALS_TRAILER = '-- PostgreSQL database cluster dump complete';
@@ -35,7 +35,7 @@ export function pgDumpallGlobalsArgs(t: DbTarget, o: GlobalsDumpArgs): string[] 
 }
 
 /** `pg_dumpall --globals-only` streaming to stdout (arguments as an array, the password only in PGPASSWORD). */
-export function spawnPgDumpallGlobals(t: DbTarget, o: GlobalsDumpArgs & { program?: string }): DumpProcess {
+function spawnPgDumpallGlobals(t: DbTarget, o: GlobalsDumpArgs & { program?: string }): DumpProcess {
   return spawnDump(o.program ?? 'pg_dumpall', pgDumpallGlobalsArgs(t, o), { ...pgEnv(t), PGAPPNAME: PG_DUMPALL_APP_NAME });
 }
 

@@ -18,7 +18,7 @@ export interface Destination {
   objectLock?: ObjectLockRetention;
 }
 
-export interface DestinationResult { destination: string; primary: boolean; ok: boolean; key: string; error?: string }
+interface DestinationResult { destination: string; primary: boolean; ok: boolean; key: string; error?: string }
 
 export interface StreamResult {
   /** The dump program succeeded, its output is complete and the primary destination has it under `key`. */
@@ -67,7 +67,7 @@ export interface StreamOptions {
 }
 
 /** `storage "name" (where)`, the same label the storage errors start with. */
-export function describeDestination(d: { name: string; storage: Storage }): string {
+function describeDestination(d: { name: string; storage: Storage }): string {
   return `storage "${d.name}" (${d.storage.description})`;
 }
 

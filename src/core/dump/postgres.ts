@@ -2,7 +2,7 @@ import { pgConnArgs, pgEnv, type DbTarget } from '../db-url.js';
 import { spawnDump, type DumpProcess } from './process.js';
 
 /** application_name of the pg_dump session (tests and DBAs find it in pg_stat_activity). */
-export const PG_DUMP_APP_NAME = 'backup-bot pg_dump';
+const PG_DUMP_APP_NAME = 'backup-bot pg_dump';
 
 export interface PgDumpOptions {
   format: 'plain' | 'custom';

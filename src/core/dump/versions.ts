@@ -6,7 +6,7 @@ import { OperationError } from '../errors.js';
 export interface ServerInfo { version: string; major: number }
 
 /** `pg_dump (PostgreSQL) 15.20 (Debian …)` → 15.20 / 15 */
-export async function pgDumpVersion(program = 'pg_dump'): Promise<ServerInfo> {
+async function pgDumpVersion(program = 'pg_dump'): Promise<ServerInfo> {
   let out;
   try {
     out = await runProgram(program, ['--version']);
@@ -19,7 +19,7 @@ export async function pgDumpVersion(program = 'pg_dump'): Promise<ServerInfo> {
 }
 
 /** Connects to the client's PostgreSQL server and reads its version. */
-export async function pgServerVersion(t: DbTarget): Promise<ServerInfo> {
+async function pgServerVersion(t: DbTarget): Promise<ServerInfo> {
   const c = new pg.Client({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, connectionTimeoutMillis: 10_000, application_name: 'backup-bot' });
   try {
     await c.connect();

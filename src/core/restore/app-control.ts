@@ -11,13 +11,6 @@ import { redactSecrets } from '../redact.js';
  */
 export type AppConfig = NonNullable<ClientConfig['app']>;
 
-export function describeApp(app: AppConfig | undefined): string {
-  if (!app) return 'no application configured';
-  if (app.containers.length) return `container(s) ${app.containers.join(', ')}`;
-  if (app.stop || app.start) return 'the configured stop/start commands';
-  return 'no application configured';
-}
-
 async function runCommand(cmd: string[], what: string): Promise<void> {
   const [prog, ...args] = cmd;
   const r = await runProgram(prog!, args, { timeoutMs: 300_000 }).catch((err: Error) => { throw new OperationError(`${what}: cannot run ${prog}: ${err.message}`); });

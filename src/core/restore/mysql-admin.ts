@@ -12,7 +12,7 @@ import { redactSecrets } from '../redact.js';
  */
 
 /** MySQL/MariaDB identifiers are at most 64 characters. */
-export const MAX_IDENT = 64;
+const MAX_IDENT = 64;
 
 /** `` `name` `` with backticks doubled. */
 export function myIdent(name: string): string {
@@ -25,7 +25,7 @@ export function myQualified(db: string, name: string): string {
 }
 
 /** Opens one session (no default database unless given). `charset` is a mysql2 charset/collation name. */
-export async function connectMysql(t: DbTarget, opts: { database?: string; charset?: string } = {}): Promise<Connection> {
+async function connectMysql(t: DbTarget, opts: { database?: string; charset?: string } = {}): Promise<Connection> {
   try {
     const c = await mysql.createConnection({
       host: t.host,

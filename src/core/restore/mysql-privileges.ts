@@ -17,7 +17,7 @@ import { currentAccount, myIdent, rows, withMysql } from './mysql-admin.js';
  * Ending other accounts' sessions needs PROCESS (to see them) and CONNECTION ADMIN (or SUPER).
  */
 
-export interface MissingPrivilege {
+interface MissingPrivilege {
   privilege: string;
   /** GRANT target: `*.*`, `` `prod`.* ``, `` `prod\_\_restore\_%`.* ``, `` `mysql`.`proc` ``. */
   on: string;

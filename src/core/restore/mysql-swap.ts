@@ -45,7 +45,7 @@ export interface SwapOptions {
   afterProbe?: () => Promise<void>;
 }
 
-export interface ObjectRef { kind: ObjectKind; name: string; table?: string }
+interface ObjectRef { kind: ObjectKind; name: string; table?: string }
 
 export interface SwapResult {
   prodDb: string;
@@ -90,7 +90,7 @@ interface Manifest {
 
 const ref = (o: SchemaObject): ObjectRef => ({ kind: o.kind, name: o.name, ...(o.table ? { table: o.table } : {}) });
 
-export interface ForeignKeyIssue { constraint: string; from: string; to: string }
+interface ForeignKeyIssue { constraint: string; from: string; to: string }
 
 /**
  * What would break a swap: foreign keys from other databases into production's tables (they would follow

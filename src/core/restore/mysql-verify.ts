@@ -9,7 +9,7 @@ import { listTables, myQualified, rows, withMysql } from './mysql-admin.js';
  * the first row must be true) on production after the switch.
  */
 
-export interface RowCountCheck { table: string; expected: number | null; got: number | null; ok: boolean }
+interface RowCountCheck { table: string; expected: number | null; got: number | null; ok: boolean }
 
 export interface CopyVerification {
   ok: boolean;
@@ -48,7 +48,7 @@ export async function verifyCopy(t: DbTarget, db: string, o: { tables: string[];
   });
 }
 
-export interface TableChecksum { checksum: string | null; engine: string | null; rowFormat: string | null }
+interface TableChecksum { checksum: string | null; engine: string | null; rowFormat: string | null }
 
 export interface DatabaseChecksums {
   /** `SELECT VERSION()`: CHECKSUM TABLE values are only comparable between like servers. */
@@ -80,7 +80,7 @@ export async function checksumTables(t: DbTarget, db: string, opts: { tables?: s
   });
 }
 
-export type ChecksumStatus = 'match' | 'differs' | 'missing' | 'extra' | 'not-comparable';
+type ChecksumStatus = 'match' | 'differs' | 'missing' | 'extra' | 'not-comparable';
 
 export interface ChecksumComparison {
   ok: boolean;

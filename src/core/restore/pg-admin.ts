@@ -8,9 +8,9 @@ import { OperationError } from '../errors.js';
  * (two renames in one transaction).
  */
 
-export const MAX_IDENT = 63;
+const MAX_IDENT = 63;
 
-export function clientConfig(t: DbTarget, database = t.database): pg.ClientConfig {
+function clientConfig(t: DbTarget, database = t.database): pg.ClientConfig {
   return {
     host: t.host,
     port: t.port,

@@ -22,12 +22,12 @@ import { databaseProps, withAdmin, withDb, type DatabaseProps } from './pg-admin
  */
 
 /** One grantee's privileges; `grantee` null is PUBLIC. A privilege held with grant option reads `CREATE WITH GRANT OPTION`. */
-export interface Grant { grantee: string | null; privileges: string[] }
+interface Grant { grantee: string | null; privileges: string[] }
 
-export type DefaultPrivilegeObjects = 'tables' | 'sequences' | 'functions' | 'types' | 'schemas';
+type DefaultPrivilegeObjects = 'tables' | 'sequences' | 'functions' | 'types' | 'schemas';
 
 /** `ALTER DEFAULT PRIVILEGES FOR ROLE <role> [IN SCHEMA <schema>] GRANT … ON <objects>`: one pg_default_acl row. */
-export interface DefaultPrivileges { role: string; schema: string | null; objects: DefaultPrivilegeObjects; grants: Grant[] }
+interface DefaultPrivileges { role: string; schema: string | null; objects: DefaultPrivilegeObjects; grants: Grant[] }
 
 export interface DatabaseSettings {
   /** The database read (for messages; never compared: a swap compares a copy under another name). */
@@ -128,7 +128,7 @@ function dpKey(d: Pick<DefaultPrivileges, 'role' | 'schema' | 'objects'>): strin
 }
 
 /** Reads the settings of `db` through a client connected to `db` itself (default privileges live inside it). */
-export async function readDatabaseSettings(c: pg.Client, db: string): Promise<DatabaseSettings> {
+async function readDatabaseSettings(c: pg.Client, db: string): Promise<DatabaseSettings> {
   const cur = (await c.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db;
   if (cur !== db) throw new OperationError(`reading the settings of database "${db}" needs a connection to it (connected to "${cur}")`);
   const create = await databaseProps(c, db);

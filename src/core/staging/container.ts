@@ -6,7 +6,7 @@ import { demuxLogBuffer, execIn } from './exec.js';
 import { stagingLabels } from './labels.js';
 import { ROOT, firstFileOfTar, smallTar, type Owner } from './tar.js';
 
-export type StagingEngine = 'postgres' | 'mysql';
+type StagingEngine = 'postgres' | 'mysql';
 
 /** Process-count limit of every staging container (a fork bomb in a restored function stops here). */
 export const STAGING_PIDS_LIMIT = 512;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 export const LABEL_MANAGED = 'backup-bot.managed';
 export const LABEL_RUN = 'backup-bot.run-id';
 export const LABEL_CLIENT = 'backup-bot.client';
-export const LABEL_ROLE = 'backup-bot.role';
+const LABEL_ROLE = 'backup-bot.role';
 /** Which bot (state database) owns it: run ids are only meaningful within one state database. */
 export const LABEL_STATE = 'backup-bot.state';
 

@@ -3,8 +3,8 @@ import type { S3StorageConfig, StorageConfig } from '../../config/schema.js';
 import type { PutOptions, Storage, StoredObject } from './storage.js';
 import { LocalStorage } from './local.js';
 
-export type { Storage, StoredObject } from './storage.js';
-export { ObjectLockedError, StorageError } from './storage.js';
+export type { Storage } from './storage.js';
+export { ObjectLockedError } from './storage.js';
 
 export function createStorage(name: string, cfg: StorageConfig): Storage {
   switch (cfg.type) {

@@ -10,7 +10,7 @@ import { decryptInto, pumpHashed, type Check, type VerifyFileResult } from './ba
 import type { Decryption } from '../crypto/keys.js';
 
 /** What a globals file holds, read line by line from its uncompressed text. */
-export class GlobalsScanner {
+class GlobalsScanner {
   roles = 0;
   /** `ALTER ROLE … PASSWORD '…'` lines. */
   passwords = 0;

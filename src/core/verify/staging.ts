@@ -6,7 +6,7 @@ import { stagingLabels } from '../staging/labels.js';
 
 export interface VerifyCheck { name: string; ok: boolean; detail?: string }
 
-export interface AppSpec {
+interface AppSpec {
   image: string;
   env: Record<string, string>;
   port: number;
@@ -32,7 +32,7 @@ export interface VerifySpec {
   client: string;
 }
 
-export interface TableCount { staging: number | null; production: number | null }
+interface TableCount { staging: number | null; production: number | null }
 
 export interface VerifyResult {
   ok: boolean;
@@ -48,7 +48,7 @@ function quoteIdent(engine: Staging['engine'], name: string): string {
 }
 
 /** Runs one SQL text in the staging database (inside the container) and returns rows of fields. */
-export async function stagingQuery(s: Staging, sql: string, opts: { timeoutMs?: number; signal?: AbortSignal; readOnly?: boolean } = {}): Promise<string[][]> {
+async function stagingQuery(s: Staging, sql: string, opts: { timeoutMs?: number; signal?: AbortSignal; readOnly?: boolean } = {}): Promise<string[][]> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let cmd: string[];
   let env: string[];

@@ -15,14 +15,14 @@ import { FAILURE_COLOR, timeChartSvg } from './svg-chart.js';
  * without any fonts installed (a slim container) and system fonts are not scanned (~130 ms).
  */
 
-export const CHART_FONT_FAMILY = 'DejaVu Sans Subset';
+const CHART_FONT_FAMILY = 'DejaVu Sans Subset';
 const FONT_FILE = fileURLToPath(new URL('./fonts/DejaVuSansSubset.ttf', import.meta.url));
 
 /** Line colours (Okabe–Ito, without its red: red marks failures). After these, lines repeat dashed. */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#000000', '#8C6D31', '#7F7F7F'];
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day like 2026-03-01');
-export const digestSeriesSchema = z.array(z.strictObject({
+const digestSeriesSchema = z.array(z.strictObject({
   client: z.string().min(1),
   days: z.array(z.strictObject({
     date: day,

@@ -8,9 +8,9 @@ import { niceTicks, timeTicks } from './scale.js';
  * escaped. Colours and marks differ in shape as well as colour, so a grey-scale print still tells them apart.
  */
 
-export interface ChartPoint { at: Date | number; value: number | null }
+interface ChartPoint { at: Date | number; value: number | null }
 
-export interface ChartSeries {
+interface ChartSeries {
   name: string;
   color: string;
   points: ChartPoint[];
@@ -49,7 +49,7 @@ export interface TimeChartSpec {
 export const FAILURE_COLOR = '#c0392b';
 const AXIS = '#555';
 const GRID = '#e3e3e3';
-export const DEFAULT_FONT = "'DejaVu Sans', 'Liberation Sans', Arial, sans-serif";
+const DEFAULT_FONT = "'DejaVu Sans', 'Liberation Sans', Arial, sans-serif";
 
 const t = (d: Date | number) => (d instanceof Date ? d.getTime() : d);
 const r1 = (n: number) => Math.round(n * 10) / 10;

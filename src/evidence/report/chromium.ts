@@ -8,7 +8,7 @@ import { OperationError } from '../../core/errors.js';
  * /usr/lib/chromium/chromium, is started directly when present so that only our flags apply.
  */
 
-export const CHROMIUM_INSTALL_HINT =
+const CHROMIUM_INSTALL_HINT =
   'Install it: on Debian/Ubuntu `apt-get install chromium` (Ubuntu: `chromium-browser` or Google Chrome), on RHEL/Fedora `dnf install chromium`, '
   + 'on Alpine `apk add chromium`; or point to a Chrome/Chromium binary with the chromiumPath option.';
 

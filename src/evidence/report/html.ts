@@ -16,7 +16,7 @@ import { DEFAULT_SIGNATURE_FILES, verificationCommands, type SignatureFiles } fr
  * ../chart/svg-chart.ts (itself escaping every text) is inserted as markup.
  */
 
-export interface ReportSignatureInput {
+interface ReportSignatureInput {
   /** File names the verification commands use (defaults: report.html, report.html.sha256, report.html.sig, signing-key.pem). */
   files?: Partial<SignatureFiles>;
   /** The report's SHA-256 (hex) and signature (base64), when known: e.g. in the PDF made after report.html was signed. */

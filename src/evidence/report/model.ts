@@ -17,7 +17,7 @@ const text = z.string();
 const nullableText = z.string().nullable();
 
 /** Result of `evidence verify` for one row: intact, or broken and why (edited, inserted, reordered, bad signature, …). */
-export const rowVerificationSchema = z.discriminatedUnion('status', [
+const rowVerificationSchema = z.discriminatedUnion('status', [
   z.strictObject({ status: z.literal('intact') }),
   z.strictObject({ status: z.literal('broken'), reasons: z.array(z.string().min(1)).min(1) }),
 ]);
@@ -30,7 +30,7 @@ const evidenceFields = {
 };
 
 /** A signature over a decision (approval, rejection, QA verification): who, in what role, meaning what, when, with which key. */
-export const signatureInfoSchema = z.strictObject({
+const signatureInfoSchema = z.strictObject({
   signerId: text,
   signerName: text,
   role: nullableText.default(null),
@@ -38,10 +38,9 @@ export const signatureInfoSchema = z.strictObject({
   signedAt: instant,
   keyId: text,
 });
-export type SignatureInfo = z.infer<typeof signatureInfoSchema>;
 
 /** SOP-001 §11 "Registro de Backups" (table backup_register). */
-export const backupRowSchema = z.strictObject({
+const backupRowSchema = z.strictObject({
   id: text,
   takenAt: instant,
   type: z.enum(['scheduled', 'manual', 'pre-change', 'pre-restore']),
@@ -63,10 +62,9 @@ export const backupRowSchema = z.strictObject({
   deletedAt: instant.nullable().default(null),
   ...evidenceFields,
 });
-export type BackupRow = z.infer<typeof backupRowSchema>;
 
 /** SOP-001 §12 "Registro de Pruebas de Restore" (table restore_test_register); `Prod` rows are production restores. */
-export const restoreTestRowSchema = z.strictObject({
+const restoreTestRowSchema = z.strictObject({
   id: text,
   testedAt: instant,
   quarter: z.string().regex(/^\d{4}-Q[1-4]$/, 'a quarter like 2026-Q1'),
@@ -86,10 +84,9 @@ export const restoreTestRowSchema = z.strictObject({
   approvalId: nullableText.default(null),
   ...evidenceFields,
 });
-export type RestoreTestRow = z.infer<typeof restoreTestRowSchema>;
 
 /** SOP-001 §13.5 "Historial de Incidentes de Restore" (table restore_incidents). */
-export const incidentRowSchema = z.strictObject({
+const incidentRowSchema = z.strictObject({
   id: text,
   approvalId: nullableText.default(null),
   at: instant,
@@ -100,12 +97,11 @@ export const incidentRowSchema = z.strictObject({
   correctiveActions: text.default(''),
   ...evidenceFields,
 });
-export type IncidentRow = z.infer<typeof incidentRowSchema>;
 
-export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'running', 'completed', 'failed', 'rolled_back', 'interrupted'] as const;
+const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'running', 'completed', 'failed', 'rolled_back', 'interrupted'] as const;
 
 /** A production-restore request and its signed decision (table approvals). */
-export const approvalRowSchema = z.strictObject({
+const approvalRowSchema = z.strictObject({
   id: text,
   requestedAt: instant,
   requestedBy: text,
@@ -131,10 +127,9 @@ export const approvalRowSchema = z.strictObject({
   outcome: text.default(''),
   ...evidenceFields,
 });
-export type ApprovalRow = z.infer<typeof approvalRowSchema>;
 
 /** One audit-log entry of the period (table audit_log). */
-export const auditRowSchema = z.strictObject({
+const auditRowSchema = z.strictObject({
   id: text,
   at: instant,
   actor: text,
@@ -148,7 +143,7 @@ export const auditRowSchema = z.strictObject({
 export type AuditRow = z.infer<typeof auditRowSchema>;
 
 /** A watchdog / restore incident (table alerts): open while resolvedAt is null. `summary` is plain text, not mrkdwn. */
-export const alertRowSchema = z.strictObject({
+const alertRowSchema = z.strictObject({
   id: text,
   kind: text,
   severity: text,
@@ -157,12 +152,11 @@ export const alertRowSchema = z.strictObject({
   resolvedAt: instant.nullable().default(null),
   resolution: nullableText.default(null),
 });
-export type AlertRow = z.infer<typeof alertRowSchema>;
 
 /** The newest verified OK backup taken before the period (the age of the last verified backup at the period's start). */
-export const priorBackupSchema = z.strictObject({ takenAt: instant, verifiedAt: instant.nullable().default(null), deletedAt: instant.nullable().default(null) });
+const priorBackupSchema = z.strictObject({ takenAt: instant, verifiedAt: instant.nullable().default(null), deletedAt: instant.nullable().default(null) });
 
-export const clientEvidenceSchema = z.strictObject({
+const clientEvidenceSchema = z.strictObject({
   client: z.string().min(1),
   rpoMs: z.number().positive(),
   rtoMs: z.number().positive(),
@@ -176,11 +170,11 @@ export const clientEvidenceSchema = z.strictObject({
 });
 export type ClientEvidence = z.infer<typeof clientEvidenceSchema>;
 
-export const REGISTERS = ['backups', 'restoreTests', 'incidents', 'approvals', 'audit'] as const;
+const REGISTERS = ['backups', 'restoreTests', 'incidents', 'approvals', 'audit'] as const;
 export type RegisterId = (typeof REGISTERS)[number];
 
 /** A problem `evidence verify` found that is not a row shown (a deleted row, a signed head that does not match, …). */
-export const integrityIssueSchema = z.strictObject({
+const integrityIssueSchema = z.strictObject({
   register: z.enum(REGISTERS),
   client: nullableText.default(null),
   id: nullableText.default(null),
@@ -196,9 +190,8 @@ const publicKeySchema = z.strictObject({
   /** Keys kept after a rotation so that older records stay verifiable. */
   retiredAt: instant.nullable().default(null),
 });
-export type PublicKeyInfo = z.infer<typeof publicKeySchema>;
 
-export const evidenceReportDataSchema = z.strictObject({
+const evidenceReportDataSchema = z.strictObject({
   meta: z.strictObject({
     /** [from, to): the period the report covers. */
     period: z.strictObject({ from: instant, to: instant, label: nullableText.default(null) }).refine((p) => Date.parse(p.from) < Date.parse(p.to), 'period.from must be before period.to'),

@@ -1,13 +1,13 @@
 import type { OutMessage } from '../sink.js';
 
 /** Slack's Block Kit limits. */
-export const MAX_BLOCKS = 50;
-export const MAX_BLOCK_TEXT = 3000;
-export const MAX_HEADER_TEXT = 150;
+const MAX_BLOCKS = 50;
+const MAX_BLOCK_TEXT = 3000;
+const MAX_HEADER_TEXT = 150;
 /** Top-level `text` (notifications, fallback); Slack truncates beyond 40 000, we keep it readable. */
-export const MAX_MESSAGE_TEXT = 3000;
+const MAX_MESSAGE_TEXT = 3000;
 
-export function truncate(s: string, max: number): string {
+function truncate(s: string, max: number): string {
   if (s.length <= max) return s;
   const marker = '… (truncated)';
   return s.slice(0, Math.max(0, max - marker.length)) + marker;

@@ -22,7 +22,7 @@ export interface SlackWebSinkOptions {
   onFailure?: (method: string, err: unknown) => void;
 }
 
-export function slackWebClient(token: string, o: { apiUrl?: string; logger: Logger; retryConfig?: RetryOptions }): WebClient {
+function slackWebClient(token: string, o: { apiUrl?: string; logger: Logger; retryConfig?: RetryOptions }): WebClient {
   return new WebClient(token, {
     slackApiUrl: o.apiUrl,
     logger: boltLogger(o.logger),

@@ -1,3 +1,4 @@
+/** @needs slow */
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { createHash } from 'node:crypto';

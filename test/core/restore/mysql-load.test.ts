@@ -1,3 +1,4 @@
+/** @needs slow */
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

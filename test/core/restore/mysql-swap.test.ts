@@ -1,3 +1,4 @@
+/** @needs slow */
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { oldDatabaseName, restoreDatabaseName } from '../../../src/core/restore/mysql-admin.js';

@@ -4,6 +4,8 @@
  * comment, CONNECTION LIMIT 7 and default privileges is captured, restored the way the runbook does it (swap:
  * createDatabaseLike + load + apply + rename; replace: drop + createDatabase + load + apply), and compared.
  * Roles, databases and the tablespace are unique to this run and removed at the end.
+ *
+ * @needs slow
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';

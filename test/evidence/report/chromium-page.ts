@@ -13,7 +13,7 @@ import { chromiumArgs, findChromium } from '../../../src/evidence/report/chromiu
  * screenshotted. DevTools listens on 127.0.0.1 only.
  */
 
-export interface OpenedPage {
+interface OpenedPage {
   /** Every URL the page requested (including the file itself). */
   requests: string[];
   /** Requests other than the file, failed by the interceptor before leaving the browser. */

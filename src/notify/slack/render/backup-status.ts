@@ -8,7 +8,7 @@ import { literal } from '../literal.js';
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /** `1 June 2026`, in the configured time zone. */
-export function dayMonthYear(d: Date, timeZone: string): string {
+function dayMonthYear(d: Date, timeZone: string): string {
   const p = zonedParts(d, timeZone);
   return `${Number(p.day)} ${MONTHS[Number(p.month) - 1]} ${p.year}`;
 }

@@ -9,7 +9,7 @@ const MAX_SECTIONS = 45;
 const clip = (s: string, n = 2900) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** The lines of one client (mrkdwn), shared by Slack and the terminal. */
-export function digestClientLines(c: DigestClient, tz: string): string[] {
+function digestClientLines(c: DigestClient, tz: string): string[] {
   const lines: string[] = [];
   lines.push(`${MARK[c.status]} *${c.client}*${c.problems.length ? ` — ${c.problems.map(literal).join('; ')}` : ''}`);
   if (c.lastVerified) {
