@@ -31,7 +31,7 @@ const YOUNG_GENERATION_MB = 3;
  * the job's fire claim reads the same function. bree only runs each job file (dist/jobs/<job>.js) in a
  * worker thread: it is given no cron of its own.
  */
-export function digestCron(config: Config): string {
+function digestCron(config: Config): string {
   return config.schedules.digest ?? config.slack?.digest.cron ?? '0 8 * * *';
 }
 
@@ -50,7 +50,7 @@ export function scheduleFor(config: Config): Array<JobSpec & { keyPath: string }
 }
 
 /** dist/jobs next to this module when compiled; from the sources (tests), the build's dist/jobs. */
-export function defaultJobsDir(): string {
+function defaultJobsDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const compiled = join(here, 'jobs');
   if (existsSync(join(compiled, 'digest.js'))) return compiled;
