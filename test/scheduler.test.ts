@@ -260,7 +260,7 @@ describe('scheduler', () => {
       runId = (await listRuns(ctx.pool, { kind: 'job', status: 'running' })).find((r) => (r.details as { job?: string }).job === 'slow:digest')?.id;
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(await s2.stop({ timeoutMs: 300 })).toEqual({ cancelled: ['digest'] });
+    expect((await s2.stop({ timeoutMs: 300 })).cancelled).toContain('digest');
     expect(s2.running()).toEqual([]);
     expect((await getRun(ctx.pool, runId))!.status).toBe('interrupted');
     rmSync(jobsDir, { recursive: true, force: true });
@@ -282,7 +282,8 @@ describe('scheduler', () => {
     const failedDigests = async () => (await listRuns(ctx.pool, { kind: 'job', status: 'failed' })).filter((r) => (r.details as { job?: string }).job === 'digest').length;
     const failedBefore = await failedDigests();
     const t0 = Date.now();
-    expect(await s.stop({ timeoutMs: 300 })).toEqual({ cancelled: ['digest'] });
+    // (a job whose own cron fires meanwhile, the watchdog at a quarter hour, is cancelled too)
+    expect((await s.stop({ timeoutMs: 300 })).cancelled).toContain('digest');
     const took = Date.now() - t0;
     // The body saw the abort and ended: well inside the 20 s grace, which is only for a body that ignores it.
     expect(took).toBeLessThan(5000);

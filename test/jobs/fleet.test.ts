@@ -206,7 +206,7 @@ test('twelve clients on one fire, two replicas with maxConcurrent 2: never more 
       const digest = await buildDigest(db);
       expect(digest.queue).toMatchObject({ queued: 0, active: 0, started24h: 12 });
       expect(digest.queue!.longestWait24hSeconds).toBeGreaterThan(4);
-      expect(renderDigest(digest).text).toMatch(/:hourglass: Work queue: nothing waiting, 0 running; in 24 h 12 piece\(s\) of work started, the longest wait \d+s/);
+      expect(renderDigest(digest).text).toMatch(/:hourglass: Work queue: nothing waiting, 0 running; in 24 h 12 piece\(s\) of work started, the longest wait \d+(?:s|m(?: \d+s)?|h(?: \d+m)?)(?=\n|$)/);
     } finally {
       await db.close();
     }
