@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../config/duration.js';
@@ -41,19 +41,23 @@ export interface EmailOutcome { ok: boolean; error?: string }
  * counted (`onResult`, wired to /metrics), never thrown.
  */
 export class EmailAlertReporter implements Reporter {
-  private readonly transport: Transporter;
+  /** nodemailer, loaded with the first mail (most runs never send one). */
+  private transport?: Promise<Transporter>;
   private readonly pending = new Set<Promise<void>>();
   /** Told of every mail's outcome (server.ts counts them in /metrics). */
   onResult?: (o: EmailOutcome) => void;
 
-  constructor(private readonly inner: Reporter, private readonly o: { email: EmailConfig; logger: Logger }) {
-    const { smtp, timeout } = o.email;
+  constructor(private readonly inner: Reporter, private readonly o: { email: EmailConfig; logger: Logger }) {}
+
+  private transporter(): Promise<Transporter> {
+    const { smtp, timeout } = this.o.email;
     const ms = parseDuration(timeout) ?? 15_000;
-    this.transport = nodemailer.createTransport({
+    this.transport ??= import('nodemailer').then((m) => m.default.createTransport({
       host: smtp.host, port: smtp.port, secure: smtp.secure,
       ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
       connectionTimeout: ms, greetingTimeout: ms, socketTimeout: ms,
-    });
+    }));
+    return this.transport;
   }
 
   async report(event: ReportEvent, replace?: MessageRef): Promise<MessageRef | undefined> {
@@ -69,7 +73,7 @@ export class EmailAlertReporter implements Reporter {
   }
 
   close(): void {
-    this.transport.close();
+    void this.transport?.then((t) => t.close(), () => undefined);
   }
 
   private track(p: Promise<void>): void {
@@ -80,7 +84,7 @@ export class EmailAlertReporter implements Reporter {
   private async send(m: { severity: string; subject: string; body: string }, slackFailed: boolean): Promise<void> {
     const why = slackFailed ? 'Slack could not be reached, so this alert is sent by e-mail.' : 'A copy of an alert posted in Slack.';
     try {
-      await this.transport.sendMail({
+      await (await this.transporter()).sendMail({
         from: this.o.email.from, to: this.o.email.to, subject: redactSecrets(`[backup-bot] ${m.severity} — ${m.subject}`).replace(/[\r\n]+/g, ' ').slice(0, 250),
         text: redactSecrets(`${m.severity} — ${m.subject}\n\n${m.body}\n\n${why}\n`),
       });

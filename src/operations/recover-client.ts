@@ -1,9 +1,7 @@
 import type { Context } from '../context.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
-import { cleanupOrphans } from '../core/staging/orphans.js';
 import { stateIdOf } from '../core/staging/labels.js';
-import { dockerFromConfig } from '../core/staging/docker.js';
 import type { LockResult } from '../store/locks.js';
 import type { Run, RunKind } from '../store/runs.js';
 import type { RecoveryView } from './reporter.js';
@@ -121,6 +119,8 @@ async function cleanDocker(ctx: Context, client: string, out: RecoveryResult): P
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${DOCKER_TIMEOUT_MS / 1000}s`)), DOCKER_TIMEOUT_MS); });
   try {
     const isRunning = async (runId: string) => (await ctx.store.runs.get(runId).catch(() => undefined))?.status === 'running';
+    // Loaded only when there is staging to look for: a backup does not pay for dockerode (~30 MB RSS).
+    const [{ dockerFromConfig }, { cleanupOrphans }] = await Promise.all([import('../core/staging/docker.js'), import('../core/staging/orphans.js')]);
     const docker = dockerFromConfig(ctx.config);
     const o = await Promise.race([cleanupOrphans(docker, isRunning, { stateId: stateIdOf(ctx.config.state.url), client }), timeout]);
     out.containers.push(...o.containers);

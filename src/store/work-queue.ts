@@ -1,6 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+
+/** pg-boss is loaded only where a queue is opened or installed (serve, db grant): every other command skips its ~25 MB. */
+const loadPgBoss = async (): Promise<typeof PgBoss> => (await import('pg-boss')).PgBoss;
 import type { Queryable } from './queryable.js';
 
 /**
@@ -119,7 +122,7 @@ function bossOptions(url: string, limits: Pick<WorkLimits, 'leaseSeconds'>, extr
  * pg-boss's own migration lock.
  */
 export async function installWorkQueue(url: string, limits: Pick<WorkLimits, 'leaseSeconds'> = { leaseSeconds: 120 }): Promise<void> {
-  const boss = new PgBoss(bossOptions(url, limits, { supervise: false, migrate: true }));
+  const boss = new (await loadPgBoss())(bossOptions(url, limits, { supervise: false, migrate: true }));
   boss.on('error', () => {});
   await boss.start();
   try {
@@ -147,7 +150,7 @@ export function workQueueGrants(role: string): string[] {
 export async function openWorkQueue(opts: { url: string; ownerUrl?: string; limits: WorkLimits; onError?: (err: Error) => void }): Promise<WorkQueue> {
   const { limits } = opts;
   await installWorkQueue(opts.ownerUrl ?? opts.url, limits);
-  const boss = new PgBoss(bossOptions(opts.url, limits, { supervise: true, migrate: false, useListenNotify: true }));
+  const boss = new (await loadPgBoss())(bossOptions(opts.url, limits, { supervise: true, migrate: false, useListenNotify: true }));
   boss.on('error', (err: Error) => opts.onError?.(err));
   await boss.start();
   const stats = new pg.Pool({ connectionString: opts.url, max: 2, application_name: 'backup-bot queue figures' });

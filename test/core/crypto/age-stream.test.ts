@@ -202,7 +202,8 @@ describe('age file format', () => {
     await pipeline(source, await AgeEncryptStream.create([keys[0]!.recipient]), new AgeDecryptStream({ identities: [keys[0]!.identity], what: 'big' }), sink);
     expect(hOut.digest('hex')).toBe(hIn.digest('hex'));
     // Holding the stream would need 256 MiB (twice, encrypted and decrypted); what is in flight is a few MiB,
-    // plus what the garbage collector has not reclaimed yet (seen up to ~55 MiB on a loaded machine).
-    expect(peak).toBeLessThan(96 * 1024 * 1024);
+    // plus what the garbage collector has not reclaimed yet (seen up to ~110 MiB in the full suite on a loaded
+    // machine). A stream held whole would be 256 MiB or more, so the bound stays well under that.
+    expect(peak).toBeLessThan(160 * 1024 * 1024);
   });
 });
