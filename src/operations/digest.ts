@@ -109,6 +109,13 @@ function markOf(rules: Array<[boolean, DigestMark, string]>): { status: DigestMa
   return { status, problems: hits.map(([, , why]) => why) };
 }
 
+/** A client's failed runs of the last 24 h, in all and by kind. */
+function failuresOf(mine: FailureCount[]): { failuresByKind: Record<string, number>; failures24h: number } {
+  const failuresByKind: Record<string, number> = {};
+  for (const f of mine) failuresByKind[f.kind] = (failuresByKind[f.kind] ?? 0) + f.n;
+  return { failuresByKind, failures24h: mine.reduce((s, f) => s + f.n, 0) };
+}
+
 async function digestClient(config: Config, ctx: Context, client: string, now: Date, shared: { pending: Map<string, number>; failures: FailureCount[]; alerts: AlertRow[] }): Promise<DigestClient> {
   const c = ctx.client(client);
   const tz = config.timezone;
@@ -130,10 +137,7 @@ async function digestClient(config: Config, ctx: Context, client: string, now: D
   const unsigned = awaitingQa(ctx, client, [...tests, ...prodRows], now);
   const due = restoreTestDue(c.restoreTest.months, config.schedules.restoreTest, tz, now, lastOk?.quarter);
 
-  const mine = shared.failures.filter((f) => f.client === client);
-  const failuresByKind: Record<string, number> = {};
-  for (const f of mine) failuresByKind[f.kind] = (failuresByKind[f.kind] ?? 0) + f.n;
-  const failures24h = mine.reduce((s, f) => s + f.n, 0);
+  const { failuresByKind, failures24h } = failuresOf(shared.failures.filter((f) => f.client === client));
   const openAlerts = shared.alerts.filter((a) => a.client === client).length;
   const sizeDrop = isSizeDrop(sizes);
 
