@@ -4,7 +4,6 @@ import { createContext, requireClient, type Context, type ContextOptions } from 
 import { MessageReporter } from '../notify/message-reporter.js';
 import { ConsoleSink } from '../notify/sink.js';
 import { silentReporter, type Reporter } from '../operations/reporter.js';
-import { SlackWebSink } from '../notify/slack/web-sink.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
@@ -74,14 +73,15 @@ export async function withContext<T>(cmd: Command, fn: (ctx: Context, loaded: Lo
  * the client's Slack channel when Slack is configured (the CLI shows everything else on the console only).
  */
 function withRecoveryNotices(base: Reporter, config: Config, logger: Logger, json = false): Reporter {
-  const slack = config.slack
-    ? new MessageReporter({ config, logger, sink: new SlackWebSink({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, logger, retryConfig: { retries: 1, minTimeout: 500, maxTimeout: 1000 } }) })
-    : undefined;
+  // The Slack Web API client loads only when there is something to post (most CLI runs recover nothing).
+  let slack: Promise<Reporter> | undefined;
+  const slackReporter = (s: NonNullable<Config['slack']>) => import('../notify/slack/web-sink.js').then(({ SlackWebSink }) =>
+    new MessageReporter({ config, logger, sink: new SlackWebSink({ token: s.botToken, apiUrl: s.apiUrl, logger, retryConfig: { retries: 1, minTimeout: 500, maxTimeout: 1000 } }) }));
   const console = json ? new MessageReporter({ config, sink: new ConsoleSink(process.stderr), logger }) : undefined;
   return {
     async report(event, replace) {
       if (event.kind === 'notice.recovered') {
-        await slack?.report(event).catch(() => undefined);
+        if (config.slack) await (slack ??= slackReporter(config.slack)).then((r) => r.report(event)).catch(() => undefined);
         if (console) return console.report(event);
       }
       return base.report(event, replace);

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, type Readable, type Transform } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import type { Storage } from '../storage/storage.js';
 import type { ObjectLockRetention } from '../storage/object-lock.js';
 import { errorMessage } from '../errors.js';
 import { redactSecrets } from '../redact.js';
 import { describeExit, exitOk, type DumpExit, type DumpProcess } from './process.js';
 import { scanningTransform, TRAILERS, type DumpScanner } from './scan.js';
-import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
+import { gzipStream } from '../zlib-chunk.js';
 import { HashingStream } from '../hashing-stream.js';
 
 export interface Destination {
@@ -155,7 +154,7 @@ export async function streamToDestinations(o: StreamOptions): Promise<StreamResu
 
   const streams: NodeJS.ReadableStream[] = [o.source.stdout];
   if (o.scanner) streams.push(scanningTransform(o.scanner));
-  if (o.gzipLevel !== null) streams.push(createGzip({ level: o.gzipLevel, chunkSize: ZLIB_CHUNK_BYTES }));
+  if (o.gzipLevel !== null) streams.push(gzipStream(o.gzipLevel));
   const plain = o.encrypt ? new HashingStream() : undefined;
   if (plain && o.encrypt) streams.push(plain, o.encrypt);
   let pipeError: Error | undefined;

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
+import { gunzipStream } from '../zlib-chunk.js';
 import { pgConnArgs, pgEnv, type DbTarget } from '../db-url.js';
 import { OperationError, errorMessage } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -118,7 +117,7 @@ export async function loadBackupInto(file: string, format: BackupFormat, t: DbTa
     await runPgProgram('pg_restore', [...pgConnArgs(t), '--exit-on-error', '--single-transaction', '--no-password', file], t);
     return;
   }
-  const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
+  const gunzip = gunzipStream();
   const file$ = createReadStream(file);
   file$.on('error', (e) => gunzip.destroy(e));
   file$.pipe(gunzip);

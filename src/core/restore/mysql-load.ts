@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
+import { gunzipStream } from '../zlib-chunk.js';
 import { mysqlConnArgs, mysqlEnv, type DbTarget } from '../db-url.js';
 import { OperationError, errorMessage } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -77,7 +76,7 @@ export async function loadMysqlDump(file: string, target: DbTarget, database: st
   const filter = new DumpFilter(SANDBOX);
   let source: Readable = raw;
   if (gzip) {
-    const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
+    const gunzip = gunzipStream();
     raw.on('error', (e) => gunzip.destroy(e));
     source = raw.pipe(gunzip);
   }

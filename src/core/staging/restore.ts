@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
+import { gunzipStream } from '../zlib-chunk.js';
 import { OperationError, errorMessage } from '../errors.js';
 import { ExecInputError, execIn, messageOf, type ExecResult } from './exec.js';
 import { describeContainerState, type Staging } from './container.js';
@@ -154,7 +153,7 @@ export async function restoreIntoStaging(s: Staging, src: RestoreSource, opts: {
     stream = stream.pipe(dec);
   }
   if (src.gzip) {
-    const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
+    const gunzip = gunzipStream();
     stream.on('error', (e) => gunzip.destroy(e));
     stream = stream.pipe(gunzip);
   }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { createGunzip } from 'node:zlib';
-import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
+import { releaseChunk, gunzipStream } from '../zlib-chunk.js';
 import { Writable } from 'node:stream';
 import type { Storage } from '../storage/storage.js';
 import { DumpScanner, TRAILERS, type DumpEngine } from '../dump/scan.js';
@@ -123,8 +122,9 @@ export async function verifyBackupFile(storage: Storage, key: string, o: VerifyF
   let finished: Promise<void>;
 
   if (o.format === 'plain') {
-    const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
-    gunzip.on('data', (c: Buffer) => scanner.push(c));
+    const gunzip = gunzipStream();
+    // The scanner copies what it keeps (the undecided bytes and the tail), so each chunk is released after it.
+    gunzip.on('data', (c: Buffer) => { scanner.push(c); releaseChunk(c); });
     finished = new Promise((resolve) => {
       gunzip.on('end', () => resolve());
       gunzip.on('close', () => resolve());
@@ -207,7 +207,7 @@ export async function verifyArchiveFile(storage: Storage, key: string, expectedS
     ];
     return { ok: checks.every((c) => c.ok), checks, sha256, sizeBytes: size };
   }
-  const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
+  const gunzip = gunzipStream();
   let decodeError: string | undefined;
   gunzip.resume();
   const finished = new Promise<void>((resolve) => {

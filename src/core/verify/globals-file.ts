@@ -1,8 +1,7 @@
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
 import type { Storage } from '../storage/storage.js';
-import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
+import { gunzipStream } from '../zlib-chunk.js';
 import { GLOBALS_TRAILER } from '../dump/globals.js';
 import { errorMessage } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -81,7 +80,7 @@ export async function verifyGlobalsFile(storage: Storage, key: string, o: Verify
     return { ok: checks.every((c) => c.ok), checks, sha256, sizeBytes: size };
   }
   const scanner = new GlobalsScanner();
-  const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK_BYTES });
+  const gunzip = gunzipStream();
   let decodeError: string | undefined;
   gunzip.on('data', (c: Buffer) => scanner.push(c));
   const finished = new Promise<void>((resolve) => {
