@@ -88,7 +88,7 @@ export async function verifyGlobalsFile(storage: Storage, key: string, o: Verify
     gunzip.on('close', () => resolve());
     gunzip.on('error', (err) => { decodeError = `gunzip: ${err.message}`; resolve(); });
   });
-  const dec = decryptInto(gunzip, key, o.encrypted?.decryption, o.encrypted?.client, () => {});
+  const dec = decryptInto(gunzip, key, o.encrypted?.decryption, o.encrypted?.client, () => {}, o.expectedSha256);
   const { sha256, size, readError } = await pumpHashed(src, dec.input, () => decodeError !== undefined || dec.failed());
   await finished;
   const decrypted = dec.check();

@@ -8,6 +8,11 @@ import { fillSampleDatabase } from '../../../src/core/demo-database.js';
 import { runProgram } from '../../../src/core/run-program.js';
 import { LocalStorage } from '../../../src/core/storage/local.js';
 import { verifyBackupFile } from '../../../src/core/verify/backup-file.js';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { AgeEncryptStream } from '../../../src/core/crypto/age-stream.js';
+import { recipientFingerprint, recipientInfo } from '../../../src/core/crypto/keys.js';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 
 let src: TestDatabase;
 let dir: string;
@@ -88,5 +93,28 @@ describe('verifyBackupFile (read back from a Storage)', () => {
     const r = await verifyBackupFile(storage, 'demo/nope.sql.gz', { engine: 'postgres', format: 'plain', minTables: 1 });
     expect(r.ok).toBe(false);
     expect(r.checks).toEqual([{ name: 'read', ok: false, detail: expect.stringContaining('destination "local"') }]);
+  });
+
+  test('encrypted: with the recorded ciphertext sha256 the plaintext is not hashed again; without it, the plaintext sha256 is checked', async () => {
+    const secret = await generateIdentity();
+    const recipient = await identityToRecipient(secret);
+    const gz = gzipSync(sql);
+    const cipher = await buffer(Readable.from([gz]).pipe(await AgeEncryptStream.create([recipient])));
+    store('demo/enc.sql.gz.age', cipher);
+    const decrypt = (plaintextSha256: string) => ({
+      identities: [{ secret, recipient, fingerprint: recipientFingerprint(recipient), source: 'test' }],
+      recipients: recipientInfo([recipient]), plaintextSha256, plaintextSizeBytes: gz.length,
+    });
+    const opts = { engine: 'postgres' as const, format: 'plain' as const, minTables: 16, client: 'demo' };
+    const checked = await verifyBackupFile(storage, 'demo/enc.sql.gz.age', { ...opts, expectedSha256: sha(cipher), decrypt: decrypt(sha(gz)) });
+    expect(checked.ok).toBe(true);
+    expect(checked.checks.find((c) => c.name === 'decrypt')!.detail).toBe(`age: every chunk authenticated (${gz.length} bytes of plaintext, the one recorded when the stored bytes' sha256 matches)`);
+
+    // No recorded ciphertext sha256: the plaintext is hashed, and a recorded plaintext sha256 that differs fails.
+    const alone = await verifyBackupFile(storage, 'demo/enc.sql.gz.age', { ...opts, decrypt: decrypt(sha(gz)) });
+    expect(alone.checks.find((c) => c.name === 'decrypt')).toEqual({ name: 'decrypt', ok: true, detail: `age: every chunk authenticated (${gz.length} bytes of plaintext, sha256 matches ${sha(gz).slice(0, 12)}…)` });
+    const wrong = await verifyBackupFile(storage, 'demo/enc.sql.gz.age', { ...opts, decrypt: decrypt('ab'.repeat(32)) });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.checks.find((c) => c.name === 'decrypt')!.detail).toMatch(/^decrypted, but the plaintext sha256 [0-9a-f]{12}… differs from the recorded abababababab…$/);
   });
 });
