@@ -2,6 +2,8 @@
  * docker.hosts (issue 21): staging engines for restore tests, each with its own address and credentials.
  * Each bad entry is refused when the config loads, naming its key path (docker.hosts[1].tls.ca).
  */
+import { readFileSync } from 'node:fs';
+import { parseConfigText } from '../../src/config/load.js';
 import { testConfig } from '../helpers/config.js';
 import { stagingEngines, dockerConnection } from '../../src/core/staging/docker.js';
 
@@ -59,5 +61,21 @@ describe('docker.hosts in the config', () => {
     expect(errorOf({ hosts: [] })).toContain('docker.hosts: needs at least one engine');
     // allowInsecure accepts a remote engine without TLS (the operator's explicit choice).
     expect(withDocker({ hosts: [{ host: 'tcp://10.0.0.5:2375', allowInsecure: true }] }).docker.hosts).toEqual([{ host: 'tcp://10.0.0.5:2375', allowInsecure: true }]);
+  });
+
+  it("the example config's docker.hosts block (commented out) is valid as written", () => {
+    const example = readFileSync(new URL('../../backup-bot.example.yml', import.meta.url), 'utf8');
+    const lines = example.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('#   docker:') && !l.includes('{'));
+    expect(at).toBeGreaterThan(0);
+    const block: string[] = [];
+    for (const l of lines.slice(at)) { if (!l.startsWith('#   ')) break; block.push(l.slice(4)); }
+    const text = example.replace(/^docker: \{\}.*$/m, block.join('\n'));
+    const env = {
+      BACKUP_BOT_DATABASE_URL: 'postgres://bot:pw@127.0.0.1:5432/backup_bot', SLACK_BOT_TOKEN: 'xoxb-test-token-1234', SLACK_SIGNING_SECRET: 'signing-secret-abcd',
+      R2_KEY: 'k', R2_SECRET: 's', CONITRACK_DATABASE_URL: 'postgres://app:pw@db.internal:5432/conitrack',
+    };
+    const c = parseConfigText(text, 'example', env);
+    expect(stagingEngines(c, {}).map((e) => [e.name, e.where])).toEqual([['local', 'unix:///var/run/docker.sock'], ['staging-a', 'tcp://staging-a.example.com:2376']]);
   });
 });
