@@ -18,8 +18,10 @@ import { runRestoreTest, type RestoreTestOutcome } from '../../src/operations/re
 import { recoverClient } from '../../src/operations/recover-client.js';
 import { cleanStagingLeftovers } from '../../src/operations/staging-cleanup.js';
 import { doctor } from '../../src/operations/doctor.js';
+import { scheduledRestoreTest } from '../../src/operations/scheduled-jobs.js';
+import { RESTORE_TEST_CONNECTIONS, restoreTestWidth } from '../../src/operations/restore-test-width.js';
 import { LABEL_CLIENT, LABEL_MANAGED, LABEL_RUN, LABEL_STATE, stateIdOf } from '../../src/core/staging/labels.js';
-import { listRuns, type Run } from '../../src/store/runs.js';
+import { getRun, listRuns, type Run } from '../../src/store/runs.js';
 import { listRestoreTests } from '../../src/store/restore-test-register.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
@@ -64,15 +66,15 @@ describe('restore tests over several Docker engines (docker.hosts)', () => {
   });
   const client = (db: string) => ({
     database: { engine: 'postgres', url: db }, schedule: '0 3 * * *', storage: ['local'], verify: { minTables: 1, tables: [] },
-    roles: { systemOwners: ['U0OWNER'], itManagers: ['U0ITMGR'], qa: ['U0QA'], operators: ['U0OPER'] }, restoreTest: { timeout: '3m', memoryMb: 512, cpus: 1 },
+    roles: { systemOwners: ['U0OWNER'], itManagers: ['U0ITMGR'], qa: ['U0QA'], operators: ['U0OPER'] }, restoreTest: { timeout: '3m', memoryMb: 512, cpus: 1, months: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
   });
   /** A context (one per concurrent test, as separate replicas would have) with these engines and a logger the test reads. */
-  const contextWith = async (hosts: unknown[]) => {
+  const contextWith = async (hosts: unknown[], poolSize?: number) => {
     const ctx = await testContext(testConfig({
       stateUrl: state.url, storageDir: dir, raw: { docker: { hosts }, restoreTest: { maxConcurrent: 1 } },
       client: { restoreTest: client(state.url).restoreTest },
       clients: { demo2: client(state.url), demo3: client(state.url) },
-    }));
+    }), { poolSize });
     const log = captureLogger();
     (ctx as { logger: Logger }).logger = log.logger;
     contexts.push(ctx);
@@ -95,6 +97,26 @@ describe('restore tests over several Docker engines (docker.hosts)', () => {
     await state?.drop();
     await rm(dir, { recursive: true, force: true });
   }, 120_000);
+
+  // First in the file: the clients have no passing restore test this quarter yet (the job would skip them).
+  it('the scheduled restore-test job runs as many clients at once as the engines take (2 engines × 1), one per engine', async () => {
+    const { local, tls } = engines();
+    // The job's worker sizes its pool the same way (src/jobs/worker.ts): each running test holds its locks' connections.
+    const width = restoreTestWidth({ docker: { hosts: [local, tls] } as never, restoreTest: { maxConcurrent: 1 } as never });
+    expect(width).toBe(2);
+    const ctx = await contextWith([local, tls], 8 + RESTORE_TEST_CONNECTIONS * (width - 1));
+    for (const name of CLIENTS) await storeBackup(ctx, { client: name, body: slowDump(5), tables: 1 });
+    const outs = await scheduledRestoreTest(ctx, { cron: '0 5 1 * *' });
+    expect(outs.map((o) => [o.client, o.status, o.error])).toEqual([['demo', 'ok', undefined], ['demo2', 'ok', undefined], ['demo3', 'ok', undefined]]);
+    const [r1, r2, r3] = (await Promise.all(outs.map((o) => getRun(ctx.pool, o.runId!)))).map((r) => r!);
+    const t = (d: Date | null) => new Date(d!).getTime();
+    // demo and demo2 at the same time, one on each engine; demo3 once one of them was done.
+    expect(t(r1!.started_at) < t(r2!.finished_at) && t(r2!.started_at) < t(r1!.finished_at)).toBe(true);
+    expect([r1!, r2!].map((r) => (r.details.engine as { name: string }).name).sort()).toEqual(['local', 'tls']);
+    expect(t(r3!.started_at)).toBeGreaterThanOrEqual(Math.min(t(r1!.finished_at), t(r2!.finished_at)) - 1000);
+    expect(await stagingOn(main)).toEqual([]);
+    expect(await stagingOn(d.local)).toEqual([]);
+  }, 300_000);
 
   it('two restore tests at once run one on each engine; a third waits until one frees; all pass', async () => {
     const { local, tls } = engines();
@@ -120,10 +142,11 @@ describe('restore tests over several Docker engines (docker.hosts)', () => {
     expect(running.find((r) => (r.details.engine as { name: string }).name === 'tls')!.details.engine).toEqual({ name: 'tls', host: d.host });
 
     // The third: both engines are busy, so it waits (logged once), without a run row, until one frees.
+    const before = (await runsOf(c, 'demo3')).length;
     const third = start(c, 'demo3');
     third.catch(() => undefined);
     await sleep(2000);
-    expect(await runsOf(c, 'demo3')).toEqual([]);
+    expect(await runsOf(c, 'demo3')).toHaveLength(before);
     expect((await listRuns(a.pool, { kind: 'restore_test' })).filter((r) => r.status === 'running')).toHaveLength(2);
     expect(c.log.filter((l) => /^restore test of demo3 waits: 1 already run on each of the 2 Docker engines$/.test(l.msg))).toHaveLength(1);
 
@@ -136,7 +159,7 @@ describe('restore tests over several Docker engines (docker.hosts)', () => {
     const firstDone = Math.min(new Date(ra!.finished_at!).getTime(), new Date(rb!.finished_at!).getTime());
     expect(new Date(rc!.started_at).getTime()).toBeGreaterThanOrEqual(firstDone - 1000);
     expect(['local', 'tls']).toContain((rc!.details.engine as { name: string }).name);
-    expect(await listRestoreTests(a.pool, {})).toHaveLength(3);
+    expect(await listRestoreTests(a.pool, {})).toHaveLength(6);
     // The client's message names the engine beside the staging image.
     expect(a.notifier.posts.find((p) => p.message.text.includes('Restore test of demo'))).toBeDefined();
     const firstBlocks = JSON.stringify(a.notifier.posts.filter((p) => p.message.text.includes('Restore test of demo')).map((p) => p.message.blocks));
