@@ -2,11 +2,9 @@ import { configDir, type LoadedConfig } from './config/load.js';
 import { createContext, type Context, type ContextOptions } from './context.js';
 import { markRestoresInterrupted } from './operations/restore-recovery.js';
 import { recoverClient } from './operations/recover-client.js';
+import { cleanStagingLeftovers } from './operations/staging-cleanup.js';
 import { prepareDemoDatabase } from './core/demo-database.js';
 import { UserError, errorMessage } from './core/errors.js';
-import { cleanupOrphans } from './core/staging/orphans.js';
-import { stateIdOf } from './core/staging/labels.js';
-import { dockerFromConfig } from './core/staging/docker.js';
 import { MessageReporter } from './notify/message-reporter.js';
 import { EmailAlertReporter } from './notify/email.js';
 import { ConsoleSink, type MessageSink } from './notify/sink.js';
@@ -180,8 +178,11 @@ async function recoverAtStart(ctx: Context): Promise<void> {
   for (const a of await markRestoresInterrupted(ctx).catch((err: unknown) => { log.error({ err: errorMessage(err) }, 'could not mark interrupted restores'); return []; })) {
     log.warn({ approval: a.id, client: a.client, lastStep: a.last_step, oldDatabase: a.old_database }, 'production restore interrupted by a previous stop');
   }
-  // The client is built inside the promise: a refused docker.host (plain tcp:// to a remote host) is a warning here, not a failed start.
-  void Promise.resolve().then(() => cleanupOrphans(dockerFromConfig(ctx.config), async (runId) => (await ctx.store.runs.get(runId).catch(() => undefined))?.status === 'running', { stateId: stateIdOf(ctx.config.state.url) }))
-    .then((o) => { if (o.containers.length || o.networks.length || o.errors.length) log.warn(o, 'removed orphaned staging containers'); })
-    .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not look for orphaned staging containers (Docker unreachable?)'));
+  // Every staging engine (docker.hosts): an unreachable or refused engine is a warning naming it, not a failed start.
+  void cleanStagingLeftovers(ctx, { timeoutMs: 30_000 })
+    .then((o) => {
+      if (o.containers.length || o.networks.length) log.warn({ containers: o.containers, networks: o.networks }, 'removed orphaned staging containers');
+      for (const e of o.errors) log.warn({ err: e }, 'could not look for orphaned staging containers (Docker unreachable?)');
+    })
+    .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not look for orphaned staging containers'));
 }

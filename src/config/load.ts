@@ -141,7 +141,12 @@ export function validateConfig(raw: unknown, source: string): Config {
 }
 
 function formatIssues(issues: z.core.$ZodIssue[]): string {
-  return issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${describeIssue(i)}`).join('\n');
+  return issues.map((i) => `  ${i.path.length ? keyPath(i.path) : '(top level)'}: ${describeIssue(i)}`).join('\n');
+}
+
+/** `docker.hosts[1].tls.ca`: keys joined by dots, list positions in brackets. */
+function keyPath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
 
 function describeIssue(i: z.core.$ZodIssue): string {

@@ -231,18 +231,77 @@ const approvals = z.strictObject({
   lockWait: duration.default('30s'),
 }).default({ ttl: '24h', keepOldFor: '7d', strategy: 'swap', lockWait: '30s' });
 
+const dockerTls = z.strictObject({ ca: nonEmpty, cert: nonEmpty, key: nonEmpty });
+const dockerSsh = z.strictObject({
+  hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an SSH key fingerprint as ssh-keygen -lf prints it ("SHA256:" and 43 base64 characters)').optional(),
+  privateKey: nonEmpty.optional(),
+});
+
+const LOOPBACK_RE = /^(?:localhost|::1|127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
+/**
+ * What is wrong with a `docker.hosts` entry's address (undefined: nothing), checked when the config loads, the
+ * same rules as docker.host when a restore test starts: a known scheme, TLS or loopback for tcp://, a pinned host key for ssh://.
+ */
+function dockerHostProblem(e: { host: string; tls?: unknown; ssh?: { hostKey?: string }; allowInsecure?: boolean }): { key: string; message: string } | undefined {
+  if (e.host.startsWith('unix://')) return undefined;
+  let u: URL;
+  try {
+    u = new URL(e.host.includes('://') ? e.host : `tcp://${e.host}`);
+  } catch {
+    return { key: 'host', message: `${JSON.stringify(e.host)} is not a Docker address (accepted: unix:///path, tcp://host:port, https://host:port, ssh://user@host)` };
+  }
+  const scheme = u.protocol.replace(/:$/, '');
+  if (!['tcp', 'http', 'https', 'ssh'].includes(scheme)) return { key: 'host', message: `unsupported scheme ${scheme} (accepted: unix, tcp, https, ssh)` };
+  if (scheme === 'ssh' && !e.ssh?.hostKey && !e.allowInsecure) return { key: 'ssh.hostKey', message: `is required for ${e.host} (the engine's SSH host key fingerprint, "SHA256:…" from ssh-keygen -lf), or set allowInsecure: true` };
+  if (scheme !== 'ssh' && !e.tls && !e.allowInsecure && !LOOPBACK_RE.test(u.hostname.replace(/^\[|\]$/g, ''))) {
+    return { key: 'tls', message: `is required for the remote engine ${e.host} (ca, cert and key: TLS with a client certificate), or set allowInsecure: true` };
+  }
+  return undefined;
+}
+
+/** One staging engine of `docker.hosts` (issue 21): its own address and credentials, nothing taken from the environment. */
+const dockerHostEntry = z.strictObject({
+  /** How the engine is named in messages, the run record and doctor; default: its address. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be letters, digits, ".", "-" or "_" (1-63 characters, starting with a letter or digit)').optional(),
+  host: nonEmpty,
+  tls: dockerTls.optional(),
+  ssh: dockerSsh.optional(),
+  allowInsecure: z.boolean().default(false),
+});
+
+/** The name of a docker.hosts entry: its `name`, else its address without credentials. */
+function dockerHostName(e: { name?: string; host: string }): string {
+  return e.name ?? e.host.replace(/\/\/[^@/]*@/, '//');
+}
+
 const docker = z.strictObject({
   /** e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; default: DOCKER_HOST or the local socket. */
   host: z.string().optional(),
   /** TLS with a client certificate for a tcp:// / https:// engine (PEM file paths); default: DOCKER_TLS_VERIFY + DOCKER_CERT_PATH. */
-  tls: z.strictObject({ ca: nonEmpty, cert: nonEmpty, key: nonEmpty }).optional(),
+  tls: dockerTls.optional(),
   /** ssh://user@host: the engine host's SSH key fingerprint (ssh-keygen -lf) and an optional private key file (else SSH_AUTH_SOCK). */
-  ssh: z.strictObject({
-    hostKey: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an SSH key fingerprint as ssh-keygen -lf prints it ("SHA256:" and 43 base64 characters)').optional(),
-    privateKey: nonEmpty.optional(),
-  }).optional(),
+  ssh: dockerSsh.optional(),
   /** Accept a remote engine without TLS client authentication (plain tcp://) or an ssh:// engine whose host key is not pinned: the Docker API is root on that host. */
   allowInsecure: z.boolean().default(false),
+  /**
+   * Staging engines for restore tests (issue 21): a restore test runs on any of them with a free slot
+   * (restoreTest.maxConcurrent per engine). Absent: the one engine above (docker.host / DOCKER_HOST / the local
+   * socket). The production restore's app control always uses docker.host.
+   */
+  hosts: z.array(dockerHostEntry).min(1, 'needs at least one engine (or leave docker.hosts out to use docker.host)').optional(),
+}).superRefine((d, ctx) => {
+  const seen = new Map<string, number>();
+  const seenHost = new Map<string, number>();
+  d.hosts?.forEach((e, i) => {
+    const n = dockerHostName(e);
+    if (seen.has(n)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `${JSON.stringify(n)} is already the name of docker.hosts[${seen.get(n)}] (names must be unique)` });
+    else seen.set(n, i);
+    if (seenHost.has(e.host)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'host'], message: `${e.host} is already docker.hosts[${seenHost.get(e.host)}] (one entry per engine)` });
+    else seenHost.set(e.host, i);
+    const p = dockerHostProblem(e);
+    if (p) ctx.addIssue({ code: 'custom', path: ['hosts', i, ...p.key.split('.')], message: p.message });
+  });
 }).default({ allowInsecure: false });
 
 /**

@@ -6,6 +6,7 @@ import { registerSecret } from '../core/redact.js';
 import { errorMessage } from '../core/errors.js';
 import type { MessageRef, ReportEvent, Reporter } from '../operations/reporter.js';
 import type { JobOutcome, WorkAttempt } from '../operations/job-runner.js';
+import { RESTORE_TEST_CONNECTIONS, restoreTestWidth } from '../operations/restore-test-width.js';
 
 /**
  * The part every bree job file shares. A job runs in a worker thread (compiled .js; no transform is
@@ -109,7 +110,9 @@ export async function runJobWorker(fn: (ctx: Context, spec: JobSpec, signal: Abo
   });
   let ctx: Context | undefined;
   try {
-    ctx = await createContext(data.config, { reporter: new ParentPortReporter(port), logger, poolSize: 8 });
+    // The restore-test job runs restoreTestWidth tests at once, each holding its own locks' connections.
+    const poolSize = 8 + (data.spec.job === 'restore-test' ? RESTORE_TEST_CONNECTIONS * (restoreTestWidth(data.config) - 1) : 0);
+    ctx = await createContext(data.config, { reporter: new ParentPortReporter(port), logger, poolSize });
     const r = await fn(ctx, data.spec, controller.signal);
     const result: WorkerResult = { type: 'result', job: data.spec.name, outcomes: Array.isArray(r) ? r : [r] };
     port.postMessage(result);

@@ -11,7 +11,7 @@ import { checkPgDumpCompatible, mysqldumpVersion, mysqlServerVersion } from '../
 import { createStorage } from '../core/storage/index.js';
 import { LocalStorage } from '../core/storage/local.js';
 import { checkOwnerOnly } from '../core/private-files.js';
-import { dockerFromConfig } from '../core/staging/docker.js';
+import { dockerConnection, stagingEngines, type StagingEngine } from '../core/staging/docker.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
 import { checkEncryption } from '../core/crypto/keys.js';
@@ -92,7 +92,9 @@ export async function doctor(config: Config, source: string, opts: { fetch?: typ
     checks.push(await check(`storage ${name}`, () => probeStorage(name, s)));
     if (s.type === 'local') checks.push(await check(`storage ${name}: permissions`, () => checkOwnerOnly(new LocalStorage(name, s).root)));
   }
-  checks.push(await check('docker', () => dockerCheck(config)));
+  // One check per staging engine (docker.hosts), named after it; the single engine of docker.host is 'docker'.
+  const engines = stagingEngines(config);
+  for (const e of engines) checks.push(await check(engines.length > 1 || config.docker.hosts ? `docker ${e.name}` : 'docker', () => dockerCheck(config, e)));
   checks.push(config.slack ? await check('slack', () => slackCheck(config.slack!, opts.fetch ?? fetch)) : { name: 'slack', ok: true, detail: 'not configured: reports go to the console' });
   return checks;
 }
@@ -146,16 +148,22 @@ async function probeStorage(name: string, s: Config['storage'][string]): Promise
   return `${storage.description}: write, read and delete ok`;
 }
 
-async function dockerCheck(config: Config): Promise<string> {
-  const docker: Docker = dockerFromConfig(config);
-  const v = await docker.version();
+/** A staging engine: reachable within 10 s, how the bot talks to it (TLS with a client certificate or not), staging images present. */
+async function dockerCheck(config: Config, e: StagingEngine): Promise<string> {
+  const c = dockerConnection(e.settings, process.env, { key: e.key, fromEnv: e.fromEnv });
+  const docker = new Docker(c.options);
+  const how = c.transport === 'https' ? `TLS${c.clientCertificate ? `, client certificate from ${c.tlsFrom}` : ' without a client certificate'}` : c.transport;
+  const where = `${e.where} (${e.key === 'docker' ? '' : `${e.key}, `}${how})`;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer within 10 s')), 10_000); });
+  const v = await Promise.race([docker.version(), late]).catch((err: unknown) => { throw new Error(`${where}: not reachable: ${errorMessage(err)}`); }).finally(() => clearTimeout(timer));
   const images = [...new Set(Object.values(config.clients).map((c) => c.restoreTest.image ?? (c.database.engine === 'postgres' ? config.restoreTest.postgresImage : config.restoreTest.mysqlImage)))];
   const missing: string[] = [];
   for (const img of images) {
     try { await docker.getImage(img).inspect(); } catch { missing.push(img); }
   }
-  if (missing.length) throw new Error(`Docker ${v.Version} reachable, but staging image(s) missing: ${missing.join(', ')} (build with scripts/build-staging-image.sh)`);
-  return `Docker ${v.Version} reachable, staging image(s) present: ${images.join(', ')}`;
+  if (missing.length) throw new Error(`${where}: Docker ${v.Version} reachable, but staging image(s) missing: ${missing.join(', ')} (build with scripts/build-staging-image.sh)`);
+  return `${where}: Docker ${v.Version} reachable, staging image(s) present: ${images.join(', ')}`;
 }
 
 async function slackCheck(slack: NonNullable<Config['slack']>, f: typeof fetch): Promise<string> {

@@ -1,7 +1,6 @@
 import type { Context } from '../context.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
-import { stateIdOf } from '../core/staging/labels.js';
 import type { LockResult } from '../store/locks.js';
 import type { Run, RunKind } from '../store/runs.js';
 import type { RecoveryView } from './reporter.js';
@@ -115,20 +114,13 @@ async function cleanStorage(ctx: Context, client: string, holdsBackupLock: boole
 }
 
 async function cleanDocker(ctx: Context, client: string, out: RecoveryResult): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${DOCKER_TIMEOUT_MS / 1000}s`)), DOCKER_TIMEOUT_MS); });
-  try {
-    const isRunning = async (runId: string) => (await ctx.store.runs.get(runId).catch(() => undefined))?.status === 'running';
-    // Loaded only when there is staging to look for: a backup does not pay for dockerode (~30 MB RSS).
-    const [{ dockerFromConfig }, { cleanupOrphans }] = await Promise.all([import('../core/staging/docker.js'), import('../core/staging/orphans.js')]);
-    const docker = dockerFromConfig(ctx.config);
-    const o = await Promise.race([cleanupOrphans(docker, isRunning, { stateId: stateIdOf(ctx.config.state.url), client }), timeout]);
-    out.containers.push(...o.containers);
-    out.networks.push(...o.networks);
-    out.errors.push(...o.errors);
-  } finally {
-    clearTimeout(timer);
-  }
+  // Loaded only when there is staging to look for: a backup does not pay for dockerode (~30 MB RSS).
+  const { cleanStagingLeftovers } = await import('./staging-cleanup.js');
+  // Every staging engine (docker.hosts): an unreachable one is an error naming it, the others are cleaned.
+  const o = await cleanStagingLeftovers(ctx, { client, timeoutMs: DOCKER_TIMEOUT_MS });
+  out.containers.push(...o.containers);
+  out.networks.push(...o.networks);
+  out.errors.push(...o.errors);
 }
 
 async function report(ctx: Context, r: RecoveryResult): Promise<void> {

@@ -4,7 +4,6 @@ import type { ClientConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import { OperationError } from '../core/errors.js';
 import { redactSecrets } from '../core/redact.js';
-import { describeDockerHost, dockerFromConfig, pingDocker } from '../core/staging/docker.js';
 import { ensureImage, majorOf } from '../core/staging/image.js';
 import { abortable, containerLogTail, createStaging, describeContainerState, destroyStaging, waitReady, type Staging } from '../core/staging/container.js';
 import { restoreIntoStaging, verifyDownload } from '../core/staging/restore.js';
@@ -16,6 +15,7 @@ import { verifyStaging, type VerifyResult } from '../core/verify/staging.js';
 import type { BackupRow } from '../store/backup-register.js';
 import { manifestOf, type BackupFacts } from './manifest.js';
 import type { Step } from './runbook.js';
+import { noEngineError, type EngineChoice } from './staging-engine.js';
 
 export interface RestoreTestTimings { provisionMs?: number; downloadMs?: number; restoreMs?: number; verifyMs?: number; destroyMs?: number; totalMs: number }
 
@@ -33,7 +33,10 @@ export interface RestoreTestState {
   image: string;
   timeoutMs: number;
   runId?: string;
+  /** The staging engine's client (withStagingEngine holds one of its slots); undefined: no engine could be used. */
   docker?: Docker;
+  /** The engines skipped before it (unreachable, refused), for the provisioning error when none is left. */
+  enginesSkipped: EngineChoice['skipped'];
   staging?: Staging;
   stagingPromise?: Promise<Staging>;
   ready?: Promise<void>;
@@ -57,7 +60,7 @@ function stagingImageFor(ctx: Context, c: ClientConfig): string {
   return c.restoreTest.image ?? (c.database.engine === 'postgres' ? ctx.config.restoreTest.postgresImage : ctx.config.restoreTest.mysqlImage);
 }
 
-export function restoreTestState(ctx: Context, client: string, backup: BackupRow): RestoreTestState {
+export function restoreTestState(ctx: Context, client: string, backup: BackupRow, choice: EngineChoice): RestoreTestState {
   const cfg = ctx.client(client);
   const facts = manifestOf(backup);
   const engine = facts.engine ?? cfg.database.engine;
@@ -69,6 +72,7 @@ export function restoreTestState(ctx: Context, client: string, backup: BackupRow
     image: stagingImageFor(ctx, cfg),
     timeoutMs: parseDuration(cfg.restoreTest.timeout) ?? 30 * 60_000,
     warnings: [], timings: { totalMs: 0 }, destroyed: false, destroyProblems: [],
+    docker: choice.chosen?.docker, enginesSkipped: choice.skipped,
   };
 }
 
@@ -96,8 +100,8 @@ export const RESTORE_TEST_STEPS: Array<Step<RestoreTestState>> = [
       // An encrypted backup needs an identity that opens it: checked (header only) before any container exists.
       const storage = s.ctx.storage(s.cfg.storage[0]!);
       s.decrypt = await checkDecryptable({ client: s.client, encryption: s.cfg.encryption, manifest: s.backup.manifest, what: `backup ${s.file}`, open: () => storage.get(s.key) });
-      s.docker = dockerFromConfig(config);
-      await abortable(pingDocker(s.docker, describeDockerHost(config)), signal);
+      // The engine was chosen and pinged by withStagingEngine (restore-test.ts); none left: every engine tried, and why.
+      if (!s.docker) throw new OperationError(noEngineError(s.enginesSkipped));
       const img = await abortable(ensureImage(s.docker, s.image, { pull: s.cfg.restoreTest.pull ?? config.restoreTest.pull }), signal);
       // The staging server must be at least the source server's major version (checked before anything starts).
       const srcMajor = majorOf(s.facts.serverVersion);

@@ -10,6 +10,7 @@ import type { BackupRow } from '../store/backup-register.js';
 import type { RestoreTestRow } from '../store/restore-test-register.js';
 import { explainFailure, RESTORE_TEST_STEPS, restoreTestState, type RestoreTestState, type RestoreTestTimings } from './restore-test-steps.js';
 import { withBackupRead, withClientLock } from './recover-client.js';
+import { withStagingEngine, type EngineChoice } from './staging-engine.js';
 import { planOf, runRunbook, type Runbook, type StepsOutcome } from './runbook.js';
 import type { MessageRef } from './reporter.js';
 import type { RestoreTestStepName, RestoreTestView } from './views.js';
@@ -74,12 +75,8 @@ async function pickBackup(ctx: Context, client: string, key?: string): Promise<B
 export async function runRestoreTest(ctx: Context, input: RestoreTestInput): Promise<RestoreTestOutcome> {
   ctx.client(input.client);
   const backup = await pickBackup(ctx, input.client, input.backupKey);
-  // restoreTest.maxConcurrent: restore tests at once on one Docker engine, across replicas and front doors.
-  const engine = ctx.config.docker.host ?? process.env.DOCKER_HOST ?? 'local';
-  const onEngine = () => ctx.store.withSlot('staging-engine', engine, ctx.config.restoreTest.maxConcurrent, () => restoreTestLocked(ctx, input, backup), {
-    signal: input.signal,
-    onWait: () => ctx.logger.info({ client: input.client, engine }, `restore test of ${input.client} waits: ${ctx.config.restoreTest.maxConcurrent} already run on the Docker engine`),
-  });
+  // restoreTest.maxConcurrent per Docker engine (docker.hosts: any engine with a free slot), across replicas and front doors.
+  const onEngine = () => withStagingEngine(ctx, { client: input.client, signal: input.signal }, (choice) => restoreTestLocked(ctx, input, backup, choice));
   // Lock order (restore_test, then the backup's shared read lock) and recovery of the client's dead runs: recover-client.ts.
   const res = await withClientLock(ctx, 'restore_test', input.client, () => withBackupRead(ctx, input.client, backup.id, async () => {
     await ensureNotDeleted(ctx, input.client, backup);
@@ -101,8 +98,8 @@ async function ensureNotDeleted(ctx: Context, client: string, backup: BackupRow)
 
 const PLAN = planOf(RESTORE_TEST_STEPS);
 
-async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: BackupRow): Promise<RestoreTestOutcome> {
-  const s = restoreTestState(ctx, input.client, backup);
+async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: BackupRow, choice: EngineChoice): Promise<RestoreTestOutcome> {
+  const s = restoreTestState(ctx, input.client, backup, choice);
   const t0 = performance.now();
   let step = 'provisioning';
   const controller = new AbortController();
@@ -112,12 +109,13 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
   const view: RestoreTestView = {
     client: input.client, runId: '', backupFile: s.file, backupTakenAt: backup.taken_at, image: s.image, actorName: input.actorName ?? input.actor,
     timezone: ctx.config.timezone, plan: PLAN, step: 'provisioning', reached: [], rtoMs: restoreTimeLimit(s.cfg).ms,
+    ...(ctx.config.docker.hosts && choice.chosen ? { engine: choice.chosen.engine.name } : {}),
   };
   const progress = (name: RestoreTestStep, run: Run) => { try { input.onProgress?.(name, run); } catch { /* a listener must not break the test */ } };
   try {
     const r = await runRunbook(ctx, {
       name: 'restore_test', kind: 'restore_test', client: input.client, actor: input.actor, trigger: input.trigger, steps: RESTORE_TEST_STEPS, signal: controller.signal,
-      details: { backup: { id: backup.id, key: s.key, file: s.file, takenAt: backup.taken_at }, image: s.image, environment: 'Test', backupId: backup.id },
+      details: { backup: { id: backup.id, key: s.key, file: s.file, takenAt: backup.taken_at }, image: s.image, environment: 'Test', backupId: backup.id, ...engineDetails(choice) },
       onStart: async (run) => { s.runId = run.id; view.runId = run.id; },
       onRecord: async (rec, _s, run) => {
         if (rec.status !== 'started') return;
@@ -142,6 +140,12 @@ async function restoreTestLocked(ctx: Context, input: RestoreTestInput, backup: 
 }
 
 type Concluded = Omit<RestoreTestOutcome, 'run' | 'message'>;
+
+/** The run record's staging engine (name and address, never credentials) and the engines skipped before it. */
+function engineDetails(choice: EngineChoice): Record<string, unknown> {
+  const e = choice.chosen?.engine;
+  return { engine: e ? { name: e.name, host: e.where } : null, ...(choice.skipped.length ? { enginesSkipped: choice.skipped } : {}) };
+}
 
 /** Runbook §4.5: a failed test is a tracked S2 alert (once per incident, naming the operators); a passing one resolves it and is put to QA. */
 async function escalateRestoreTest(ctx: Context, client: string, o: { ok: boolean; failedStep?: string; error?: string; runId: string; backupFile: string; register?: RestoreTestRow }): Promise<void> {

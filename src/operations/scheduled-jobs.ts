@@ -1,4 +1,6 @@
 import type { Context } from '../context.js';
+import type { ClientConfig } from '../config/schema.js';
+import { restoreTestWidth } from './restore-test-width.js';
 import { quarterOf } from '../store/restore-test-register.js';
 import { zonedParts } from '../core/time.js';
 import { runJob, type JobOutcome, type WorkAttempt } from './job-runner.js';
@@ -110,26 +112,33 @@ export async function scheduledIntegrityCheck(ctx: Context, input: ScheduledInpu
  * quarter has no passing test yet: runRestoreTest on the newest verified backup.
  */
 export async function scheduledRestoreTest(ctx: Context, input: ScheduledInput): Promise<JobOutcome[]> {
-  const out: JobOutcome[] = [];
   const tz = ctx.config.timezone;
-  for (const [client, c] of Object.entries(ctx.config.clients)) {
-    out.push(await runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
-      const now = ctx.clock.now();
-      const month = Number(zonedParts(now, tz).month);
-      if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
-      const quarter = quarterOf(now, tz);
-      const done = (await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 })).find((t) => t.quarter === quarter);
-      // A passing test awaiting QA's signature is not run again: QA is reminded instead (qa-loop.ts).
-      if (done) return { status: 'skipped', reason: `the ${quarter} restore test ${done.verified_by_qa ? 'is done' : 'passed and awaits QA\'s signature'} (register ${done.id})` };
-      try {
-        const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal });
-        return { status: r.ok ? 'ok' : r.run.status === 'interrupted' ? 'cancelled' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
-      } catch (err) {
-        if (!(err instanceof RestoreTestBusyError)) throw err;
-        return { status: 'skipped', reason: `a restore test of ${client} is already running` };
-      }
-    }));
-  }
+  const clients = Object.entries(ctx.config.clients);
+  const out: JobOutcome[] = new Array<JobOutcome>(clients.length);
+  const one = async ([client, c]: [string, ClientConfig]) => runJob(ctx, { job: 'restore-test', client, cron: input.cron, signal: input.signal, attempt: input.attempt }, async (_fire, signal) => {
+    const now = ctx.clock.now();
+    const month = Number(zonedParts(now, tz).month);
+    if (!c.restoreTest.months.includes(month)) return { status: 'skipped', reason: `month ${month} is not a restore-test month (${c.restoreTest.months.join(', ')})` };
+    const quarter = quarterOf(now, tz);
+    const done = (await ctx.store.restoreTests.list({ client, environment: 'Test', result: 'OK', limit: 20 })).find((t) => t.quarter === quarter);
+    // A passing test awaiting QA's signature is not run again: QA is reminded instead (qa-loop.ts).
+    if (done) return { status: 'skipped', reason: `the ${quarter} restore test ${done.verified_by_qa ? 'is done' : 'passed and awaits QA\'s signature'} (register ${done.id})` };
+    try {
+      const r = await runRestoreTest(ctx, { client, actor: 'schedule', actorName: 'schedule', trigger: 'schedule', notify: true, signal });
+      return { status: r.ok ? 'ok' : r.run.status === 'interrupted' ? 'cancelled' : 'failed', runId: r.run.id, ...(r.error ? { error: r.error } : {}) };
+    } catch (err) {
+      if (!(err instanceof RestoreTestBusyError)) throw err;
+      return { status: 'skipped', reason: `a restore test of ${client} is already running` };
+    }
+  });
+  // As many clients at once as the staging engines take (restoreTestWidth; one by default): each test still takes
+  // its engine's slot (restore-test.ts), this only keeps the engines busy. Outcomes in client order.
+  let next = 0;
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(clients.length, restoreTestWidth(ctx.config)) }, async () => {
+    for (let i = next++; i < clients.length; i = next++) out[i] = await one(clients[i]!);
+  }));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return out;
 }
 

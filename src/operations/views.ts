@@ -45,6 +45,8 @@ export interface RestoreTestView {
   backupFile: string;
   backupTakenAt?: Date | null;
   image?: string;
+  /** The docker.hosts engine the test runs on (absent with the single engine of docker.host). */
+  engine?: string;
   actorName: string;
   timezone: string;
   /** The runbook's steps, in order. */

@@ -18,26 +18,39 @@ export interface SlotOptions {
 }
 
 export async function withSlot<T>(pool: Pool, scope: string, key: string, limit: number, fn: () => Promise<T>, opts: SlotOptions = {}): Promise<T> {
+  return withAnySlot(pool, scope, [key], limit, () => fn(), opts);
+}
+
+/**
+ * withSlot over several keys (e.g. Docker engines, `limit` slots each): the first free slot of any key, tried
+ * without waiting in spreading order — every key's slot #0 (in the order given), then every key's #1, … — so
+ * work goes to the least loaded key first. When all are taken it waits (polling, `onWait` once) for any of them.
+ * `fn` is told which key it holds.
+ */
+export async function withAnySlot<T>(pool: Pool, scope: string, keys: readonly string[], limit: number, fn: (key: string) => Promise<T>, opts: SlotOptions = {}): Promise<T> {
+  if (keys.length === 0) throw new Error(`withAnySlot(${scope}): no keys to take a slot of`);
   const c = await pool.connect();
   let broken: Error | undefined;
   const onError = (err: Error) => { broken = err; };
   c.on('error', onError);
-  let held: string | undefined;
+  let held: { name: string; key: string } | undefined;
   try {
     for (let waited = false; ;) {
       for (let i = 0; i < limit && !held; i++) {
-        const name = `${scope}:${key}#${i}`;
-        const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NS_WORK, name]);
-        if (r.rows[0]?.ok) held = name;
+        for (const key of keys) {
+          const name = `${scope}:${key}#${i}`;
+          const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NS_WORK, name]);
+          if (r.rows[0]?.ok) { held = { name, key }; break; }
+        }
       }
       if (held) break;
       opts.signal?.throwIfAborted();
       if (!waited) { waited = true; opts.onWait?.(); }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
-    return await fn();
+    return await fn(held.key);
   } finally {
-    if (held && !broken) await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NS_WORK, held]).catch(() => {});
+    if (held && !broken) await c.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NS_WORK, held.name]).catch(() => {});
     c.off('error', onError);
     c.release(broken);
   }

@@ -3,7 +3,7 @@ import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
 import { isLocked, withLock, type LockResult } from './locks.js';
-import { withSlot, type SlotOptions } from './slots.js';
+import { withAnySlot, withSlot, type SlotOptions } from './slots.js';
 import { reapClientRuns, reapInterruptedRuns } from './interrupted.js';
 import { checkRuntimeRole, type RuntimeRoleCheck } from './privileges.js';
 import * as alerts from './alerts.js';
@@ -86,6 +86,8 @@ export interface Store extends BoundQueries {
   isLocked(scope: string, key: string): Promise<boolean>;
   /** Runs `fn` holding one of `limit` slots `scope:key` shared by every replica (waits for one); see slots.ts. */
   withSlot<T>(scope: string, key: string, limit: number, fn: () => Promise<T>, opts?: SlotOptions): Promise<T>;
+  /** Runs `fn(key)` holding a free slot of any of `keys` (spread over them, waits when all are taken); see slots.ts. */
+  withAnySlot<T>(scope: string, keys: readonly string[], limit: number, fn: (key: string) => Promise<T>, opts?: SlotOptions): Promise<T>;
   /** Marks `running` runs of processes that are gone as interrupted; returns them. */
   reapInterruptedRuns(at: Date): Promise<runs.Run[]>;
   /** Marks the `running` runs of `client` whose process is gone as interrupted (see interrupted.ts); returns them. */
@@ -148,6 +150,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
     isLocked: (scope, key) => isLocked(pool, scope, key),
     withSlot: (scope, key, limit, fn, o) => withSlot(pool, scope, key, limit, fn, o),
+    withAnySlot: (scope, keys, limit, fn, o) => withAnySlot(pool, scope, keys, limit, fn, o),
     reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
     reapClientRuns: (client, at, o) => reapClientRuns(pool, client, at, o),
     claimInstance: () => claimInstance(pool),

@@ -71,8 +71,8 @@ describe('configuration', () => {
     const e = errorOf(() => parseConfigText(bad, 'example', ENV));
     expect(e.message).toContain('clients.conitrack.rto: "four hours" is not a duration');
     expect(e.message).toContain('timezone: "Mars/Olympus" is not a time zone');
-    expect(e.message).toContain('clients.conitrack.storage.1: "nas" is not a configured storage destination');
-    expect(e.message).toContain('clients.conitrack.roles.qa.0: must be a Slack user ID');
+    expect(e.message).toContain('clients.conitrack.storage[1]: "nas" is not a configured storage destination');
+    expect(e.message).toContain('clients.conitrack.roles.qa[0]: must be a Slack user ID');
   });
 
   test('an S3 part size outside 5..1024 MiB is refused with the accepted range', () => {
@@ -125,8 +125,8 @@ describe('configuration', () => {
     test('a recipient that is not an age public key: the key path and what is accepted', () => {
       const typo = RCP.slice(0, 20) + (RCP[20] === 'q' ? 'p' : 'q') + RCP.slice(21);
       const e = errorOf(() => parseConfigText(withEnc(`{ recipients: ["${RCP}", "${typo}"] }`), 'example', ENV));
-      expect(e.message).toContain(`clients.conitrack.encryption.recipients.1: "${typo}" is not an age public key (accepted: an X25519 recipient "age1…", 62 characters, as printed by age-keygen)`);
-      expect(errorOf(() => parseConfigText(withEnc('{ recipients: ["ssh-ed25519 AAAA"] }'), 'example', ENV)).message).toContain('clients.conitrack.encryption.recipients.0: "ssh-ed25519 AAAA" is not an age public key');
+      expect(e.message).toContain(`clients.conitrack.encryption.recipients[1]: "${typo}" is not an age public key (accepted: an X25519 recipient "age1…", 62 characters, as printed by age-keygen)`);
+      expect(errorOf(() => parseConfigText(withEnc('{ recipients: ["ssh-ed25519 AAAA"] }'), 'example', ENV)).message).toContain('clients.conitrack.encryption.recipients[0]: "ssh-ed25519 AAAA" is not an age public key');
       expect(errorOf(() => parseConfigText(withEnc('{ recipients: [] }'), 'example', ENV)).message).toContain('clients.conitrack.encryption.recipients: needs at least one age public key');
     });
 

@@ -19,11 +19,11 @@ function recordingReporter(config: Config, notifier = new RecordingNotifier()): 
  * A context as `serve` builds it, with the messages recorded (`notifier`) and, for the test's own checks and
  * tampering, a separate pool on the same state database (`pool`: the bot itself never sees a pool).
  */
-export async function testContext(config: Config, o: { clock?: Clock; notifier?: RecordingNotifier } = {}): Promise<Context & { notifier: RecordingNotifier; pool: Pool }> {
+export async function testContext(config: Config, o: { clock?: Clock; notifier?: RecordingNotifier; poolSize?: number } = {}): Promise<Context & { notifier: RecordingNotifier; pool: Pool }> {
   const notifier = o.notifier ?? new RecordingNotifier();
   // The test run's key unless the config names one (never a key file in the working directory).
   const signer = loadSigner({ signingKey: config.evidence.signingKey ?? testSigningKeyPath(), trustedKeys: config.evidence.trustedKeys, baseDir: tmpdir() });
-  const ctx = await createContext(config, { reporter: recordingReporter(config, notifier), signer, logger: silentLogger, clock: o.clock, poolSize: 8 });
+  const ctx = await createContext(config, { reporter: recordingReporter(config, notifier), signer, logger: silentLogger, clock: o.clock, poolSize: o.poolSize ?? 8 });
   const pool = createPool(config.state.url, { max: 2, applicationName: 'backup-bot-test' });
   const close = ctx.close.bind(ctx);
   return Object.assign(ctx, { notifier, pool, close: async () => { await close(); await pool.end().catch(() => undefined); } });

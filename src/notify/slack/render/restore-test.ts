@@ -31,7 +31,7 @@ export function renderRestoreTest(v: RestoreTestView, o: { qaAction?: string } =
   const blocks: unknown[] = [];
   const lines: string[] = [];
   if (!v.result) {
-    blocks.push(section(`:hourglass_flowing_sand: ${head}\nStarted by ${literal(v.actorName)}${v.image ? ` in a throwaway ${code(v.image)} container` : ''} (never production).`));
+    blocks.push(section(`:hourglass_flowing_sand: ${head}\nStarted by ${literal(v.actorName)}${v.image ? ` in a throwaway ${code(v.image)} container` : ''}${v.engine ? ` on Docker engine ${code(v.engine)}` : ''} (never production).`));
     blocks.push(section(stepLines(v).join('\n')));
     blocks.push(context(`Run ${v.runId}`));
     lines.push(`Restore test of ${v.client}: ${v.plan.find((s) => s.name === v.step)?.label ?? v.step}…`);
