@@ -103,6 +103,24 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/(store/|core/(dump|restore|staging)/|core/demo-database\\.ts$)' },
       to: { path: PG },
     },
+    {
+      name: 'slack-client-libraries-load-only-where-slack-runs',
+      comment:
+        'Bolt (express, jsonwebtoken, undici) and the Web API client cost ~16 MB of RSS and 0.2 s to load: a ' +
+        'value import of either on a path the CLI loads (bolt-logger\'s LogLevel did) made every `backup-bot ' +
+        'backup` pay for them. Only src/slack (the server) imports them as values; notify/slack/web-sink is ' +
+        'reached from the CLI by a dynamic import, when there is something to post. Type-only imports are free.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(slack/|notify/slack/web-sink\\.ts$|server\\.ts$)' },
+      to: { path: '(^|/)node_modules/@slack/(bolt|web-api)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'cli-reaches-the-slack-client-only-lazily',
+      comment: 'The CLI loads notify/slack/web-sink (and with it @slack/web-api) only with import(), when it posts.',
+      severity: 'error',
+      from: { path: '^src/(cli/|cli\\.ts$)' },
+      to: { path: '^src/notify/slack/web-sink\\.ts$', dependencyTypesNot: ['dynamic-import', 'type-only'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
