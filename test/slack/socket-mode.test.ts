@@ -58,6 +58,10 @@ test('a /backup now demo envelope: acked, answered "started", then the backup ru
   const msg = [...bot.emu.messages.values()].find((m) => m.channel === DEMO_CHANNEL)!;
   expect(msg.text).toContain('OK and verified');
   expect(msg.history.length).toBeGreaterThanOrEqual(3);
+  // The progress went through chat.update on the bot's message; response_url (5 uses in 30 minutes) answered once.
+  const url = responseUrls.get(payload.trigger_id)!.split('/').pop()!;
+  expect(bot.emu.responses.get(url)!.bodies).toHaveLength(1);
+  expect(bot.emu.callsTo('chat.update').filter((c) => c.params.ts === msg.ts).length).toBeGreaterThanOrEqual(2);
 });
 
 test('an unauthorized user over Socket Mode gets the refusal as the answer; nothing runs', async () => {
