@@ -1,13 +1,12 @@
-import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { checkDecider, decideRestore } from '../operations/decide-restore.js';
 import { errorMessage } from '../core/errors.js';
 import { loadingModal, messageModal, rejectModal } from '../notify/slack/render/restore.js';
 import type { CommandDeps } from '../commands/deps.js';
-import { userName } from '../commands/reply.js';
-import { readMetadata } from './approval-submitted.js';
+import { decisionMetadata } from './approval-submitted.js';
+import { acceptThenShow, readFormMetadata, refuse, submittedValues, submitterName, type SubmissionArgs } from './submission-frame.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
-type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 /** "Reject" on a restore request: acknowledged, a modal opened at once, then the approver checked and asked for the reason. */
 export async function rejectRestore(deps: CommandDeps, args: ButtonArgs, ids: { rejectView: string }): Promise<void> {
@@ -34,18 +33,19 @@ export async function rejectRestore(deps: CommandDeps, args: ButtonArgs, ids: { 
 }
 
 /** The rejection with its reason (checked inline), signed like an approval (meaning "rejected") after the ack. */
-export async function rejectionSubmitted(deps: CommandDeps, args: ViewArgs): Promise<void> {
+export async function rejectionSubmitted(deps: CommandDeps, args: SubmissionArgs): Promise<void> {
   const { ctx } = deps;
-  const { ack, body, view, client } = args;
-  const meta = readMetadata(view.private_metadata);
-  const reason = ((view.state.values as Record<string, Record<string, { value?: string | null }>>).reason?.value?.value ?? '').trim();
-  if (!meta) { await ack({ response_action: 'errors', errors: { reason: 'This form is not a restore rejection of this bot.' } }); return; }
-  if (!reason) { await ack({ response_action: 'errors', errors: { reason: 'A rejection needs a reason.' } }); return; }
-  await ack({ response_action: 'update', view: messageModal('Reject restore', ':hourglass_flowing_sand: Recording the rejection…') as never });
-  deps.background.run(`reject ${meta.approvalId}`, async () => {
-    const name = await userName(client, body.user.id, body.user.name);
-    const r = await decideRestore(ctx, { approvalId: meta.approvalId, client: meta.client, userId: body.user.id, userName: name, meaning: 'rejected', rejectReason: reason });
-    const text = r.ok ? `:no_entry: You rejected restore #${r.approval.id} of *${r.approval.client}*; your signed reason is recorded.` : `:warning: Not recorded: ${r.message}`;
-    await client.views.update({ view_id: view.id, view: messageModal('Reject restore', text) as never }).catch((err: unknown) => ctx.logger.warn({ err: errorMessage(err) }, 'reject restore: could not show the outcome'));
+  const { body } = args;
+  const meta = readFormMetadata(decisionMetadata, args.view.private_metadata);
+  const reason = (submittedValues(args).reason?.value?.value ?? '').trim();
+  if (!meta) { await refuse(args, { reason: 'This form is not a restore rejection of this bot.' }); return; }
+  if (!reason) { await refuse(args, { reason: 'A rejection needs a reason.' }); return; }
+  await acceptThenShow(deps, args, {
+    title: 'Reject restore', working: ':hourglass_flowing_sand: Recording the rejection…', task: `reject ${meta.approvalId}`, showFailed: 'reject restore: could not show the outcome',
+    outcome: async () => {
+      const name = await submitterName(args);
+      const r = await decideRestore(ctx, { approvalId: meta.approvalId, client: meta.client, userId: body.user.id, userName: name, meaning: 'rejected', rejectReason: reason });
+      return r.ok ? `:no_entry: You rejected restore #${r.approval.id} of *${r.approval.client}*; your signed reason is recorded.` : `:warning: Not recorded: ${r.message}`;
+    },
   });
 }

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { errorMessage, OperationError, UserError } from '../core/errors.js';
+import { makeOwnedTempDir, removeOwnedTempDir, removeStaleOwnedTempDirs } from '../core/owned-temp-dir.js';
 import { renderReportHtml } from '../evidence/report/html.js';
 import type { Lang } from '../evidence/report/labels.js';
 import { parseEvidenceReportData, type EvidenceReportData } from '../evidence/report/model.js';
@@ -27,8 +28,9 @@ import type { ReportPeriod } from './evidence-period.js';
  *   evidence.zip (+ .sha256, .sig)  the report, every register as CSV and JSON, chains/ (each row's hashes and canonical
  *                                   content), the public key(s), SHA256SUMS, README.txt
  *
- * Everything is made in a temporary directory beside the output and moved in only when all of it exists, so a
- * failure (Chromium missing, disk full, cancelled) leaves no half-made pack under the final names; the run row
+ * Everything is made in a temporary directory beside the output (`.evidence-report.partial-<host>-<pid>-XXXXXX`)
+ * and moved in only when all of it exists, so a failure (Chromium missing, disk full, cancelled) leaves no
+ * half-made pack under the final names; one left by a killed run is removed by the next pack made there; the run row
  * (kind job, details.job evidence-report) names the step that failed. The pack is recorded in the audit log.
  */
 export interface EvidencePackInput {
@@ -56,6 +58,8 @@ export interface EvidencePackResult {
   brokenRows: number;
   runId: string;
 }
+
+const PARTIAL_PREFIX = '.evidence-report.partial-';
 
 const PACK_FILES = {
   html: DEFAULT_SIGNATURE_FILES.report, publicKey: DEFAULT_SIGNATURE_FILES.publicKey, pdf: 'report.pdf', zip: 'evidence.zip',
@@ -166,7 +170,8 @@ export async function makeEvidencePack(ctx: Context, input: EvidencePackInput): 
     const brokenRows = brokenRowsOf(data);
     await mark('sign');
     await mkdir(outDir, { recursive: true });
-    work = await mkdtemp(join(outDir, `.evidence-report.partial-${randomBytes(3).toString('hex')}-`));
+    await removeStaleOwnedTempDirs(outDir, PARTIAL_PREFIX);
+    work = await makeOwnedTempDir(outDir, PARTIAL_PREFIX);
     const made = await makeFiles(ctx, work, data, input, mark);
     await mark('publish');
     // Two packs written to the same directory at once (two operators, the same --out) move in one after the other, never mixed.
@@ -190,6 +195,6 @@ export async function makeEvidencePack(ctx: Context, input: EvidencePackInput): 
     if (err instanceof UserError || err instanceof OperationError) throw err;
     throw new OperationError(`the evidence report could not be made (step ${step}): ${errorMessage(err)}`, { cause: err });
   } finally {
-    if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    if (work) await removeOwnedTempDir(work);
   }
 }

@@ -7,7 +7,7 @@ import {
 } from '../core/restore/pg-admin.js';
 import { applyDatabaseSettings, captureDatabaseSettings, compareDatabaseSettings } from '../core/restore/pg-database-props.js';
 import type { Step, Undo } from './runbook.js';
-import { sqlChecksOnRestored } from './production-checks.js';
+import { sqlChecksOnRestored } from './restore-check-record.js';
 import { downloadPreRestoreBackup, type EngineSteps, type RestoreState } from './restore-state.js';
 
 /**

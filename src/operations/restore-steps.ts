@@ -7,7 +7,7 @@ import { MYSQL_STEPS } from './restore-mysql.js';
 import { PG_STEPS } from './restore-pg.js';
 import { decryptOf, sourcesOf, type EngineSteps, type RestoreState } from './restore-state.js';
 import { planOf, type Step } from './runbook.js';
-import { appChecksAfterStart, registerChecks } from './production-checks.js';
+import { appChecksAfterStart, registerChecks } from './restore-check-record.js';
 
 export type { RestoreState, RestoreStrategyName } from './restore-state.js';
 

@@ -1,10 +1,10 @@
 /** @needs slow */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { asSuperuser, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, type TestContext } from '../helpers/context.js';
@@ -38,6 +38,13 @@ let approvalId: string;
 let backupIds: string[];
 const today = formatDate(new Date(), 'UTC');
 const squash = (s: string) => s.replace(/\s+/g, '');
+
+/** The pids of the processes (Linux /proc) with `arg` in their command line. */
+function processesWith(arg: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(arg); } catch { return false; }
+  }).map(Number);
+}
 
 function sh(argv: string[], cwd: string): { code: number | null; out: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: 'utf8' });
@@ -205,6 +212,40 @@ test('no PDF can be made (no Chromium there; cancelled): no file under a final n
   expect(readdirSync(out)).toEqual([]);
   expect((await ctx.store.runs.list({ kind: 'job', limit: 1 }))[0]).toMatchObject({ status: 'failed', error: 'pdf: PDF rendering was cancelled' });
 }, 120_000);
+
+test('a report killed mid-way (SIGKILL, while Chromium prints) leaves its temporary directories and Chromium; the next report removes them', async () => {
+  // Short: Chromium's socket under it must stay within 107 bytes.
+  const tmp = mkdtempSync(join(tmpdir(), 'bbk-'));
+  try {
+    const out = join(dir, 'killed');
+    const args = ['evidence', 'report', '--config', cfg, '--from', today, '--to', today, '--out', out];
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', TMPDIR: tmp }, stdio: 'ignore' });
+    const exited = new Promise((ok) => child.on('exit', ok));
+    const chromiumOn = (d: string) => processesWith(`--user-data-dir=${join(tmp, d, 'profile')}`);
+    let temp: string | undefined;
+    for (let i = 0; i < 1200 && !(temp && chromiumOn(temp).length); i++) {
+      temp = readdirSync(tmp).find((n) => n.startsWith('backup-bot-pdf-'));
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(temp && chromiumOn(temp).length).toBeTruthy();
+    child.kill('SIGKILL');
+    await exited;
+    // What a SIGKILL leaves: no `finally` ran.
+    expect(readdirSync(tmp)).toEqual([temp]);
+    expect(readdirSync(out).filter((n) => n.startsWith('.evidence-report.partial-'))).toHaveLength(1);
+    expect(readdirSync(out).filter((n) => !n.startsWith('.'))).toEqual([]);
+
+    const r = await runCli(args, { env: { TMPDIR: tmp }, timeoutMs: 180_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(chromiumOn(temp!)).toEqual([]);
+    expect(readdirSync(out).sort()).toEqual(['evidence.zip', 'evidence.zip.sha256', 'evidence.zip.sig', 'report.html', 'report.html.sha256', 'report.html.sig',
+      'report.pdf', 'report.pdf.sha256', 'report.pdf.sig', 'signing-key.pem']);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}, 300_000);
 
 test('a register row edited as the superuser shows as broken in the HTML and the PDF; exit 1; S1 alert', async () => {
   const out = join(dir, 'tampered');

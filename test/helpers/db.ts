@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from '@jest/globals';
 import pg from 'pg';
+import { connectState, type Pool } from '../../src/store/db.js';
+import { migrate } from '../../src/store/migrate.js';
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -32,6 +35,30 @@ export async function dropDatabase(name: string): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * A fresh state database with every migration applied and a pool on it, for the test file that calls this at its
+ * top level: made in beforeAll, the pool ended and the database dropped in afterAll. Read `.pool` and `.db`
+ * inside the tests (they exist once beforeAll has run).
+ */
+export function useMigratedDatabase(prefix: string): { readonly db: TestDatabase; readonly pool: Pool } {
+  let db: TestDatabase | undefined;
+  let pool: Pool | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(prefix);
+    pool = await connectState(db.url);
+    await migrate(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`useMigratedDatabase('${prefix}'): ${what} is read before beforeAll made it`);
+    return v;
+  };
+  return { get db() { return ready(db, 'db'); }, get pool() { return ready(pool, 'pool'); } };
 }
 
 export async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {

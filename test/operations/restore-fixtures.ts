@@ -6,9 +6,12 @@ import pg from 'pg';
 import { runProgram } from '../../src/core/run-program.js';
 import { parseDbUrl, pgConnArgs, pgEnv } from '../../src/core/db-url.js';
 import { insertBackup, type BackupRow } from '../../src/store/backup-register.js';
+import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
+import { decideRestore } from '../../src/operations/decide-restore.js';
 import type { Queryable } from '../../src/store/queryable.js';
 import { SAMPLE_TABLES } from '../../src/core/demo-database.js';
 import { withPg } from '../helpers/db.js';
+import type { TestContext } from '../helpers/context.js';
 
 /**
  * A verified backup of a PostgreSQL database, written by pg_dump into a local storage directory and
@@ -63,4 +66,17 @@ export async function writeAfterBackup(url: string): Promise<void> {
     await c.query(`UPDATE configuracion SET valor = 'changed after backup' WHERE clave = 'empresa'`);
     await c.query(`INSERT INTO alertas (mensaje, nivel) VALUES ('after backup', 'alta')`);
   });
+}
+
+/**
+ * A production restore of client "demo" requested by the operator and approved (signed) by the System Owner, or by
+ * the IT Manager for a partial one; throws if either is refused.
+ */
+export async function approvedRequest(ctx: TestContext, backup: BackupRow, scope: 'full' | 'partial' = 'full', tables: string[] = [], reason = 'bad data import') {
+  const r = await requestRestore(ctx, { client: 'demo', backupId: backup.id, scope, tables, reason, checklist: REQUESTER_CHECKLIST_IDS, requestedBy: 'U0OPER', requestedByName: 'Olga Operator' });
+  if (!r.ok) throw new Error(r.message);
+  const approver = scope === 'full' ? { userId: 'U0OWNER', userName: 'Sofía Owner' } : { userId: 'U0ITMGR', userName: 'Iván IT Manager' };
+  const d = await decideRestore(ctx, { approvalId: r.approval.id, ...approver, meaning: 'approved', typedClient: 'demo', statementTicked: true });
+  if (!d.ok) throw new Error(d.message);
+  return d.approval;
 }

@@ -11,12 +11,12 @@ import { createTestDatabase, PG_ADMIN_URL, withPg, type TestDatabase } from '../
 import { testConfig } from '../helpers/config.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { mysqlExec } from '../helpers/mariadb.js';
+import { approvedRequest } from './restore-fixtures.js';
 import { databasesLike, dropDatabasesLike, seedShop, snapshot, uniqueDb, type DbSnapshot } from '../helpers/mysql-restore.js';
 import { runBackup } from '../../src/operations/backup.js';
 import { checkEvidence } from '../../src/operations/check-evidence.js';
 import { exportRegister } from '../../src/operations/export-register.js';
 import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
-import { decideRestore } from '../../src/operations/decide-restore.js';
 import { runRestore } from '../../src/operations/restore.js';
 import { dropExpiredOldDatabases, markRestoresInterrupted } from '../../src/operations/restore-recovery.js';
 import { getApproval, listApprovals, listRestoreIncidents } from '../../src/store/approvals.js';
@@ -100,16 +100,6 @@ async function definers(db: string): Promise<Record<string, string>> {
     UNION ALL SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME), DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '${db}'
     UNION ALL SELECT CONCAT('event ', EVENT_NAME), DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '${db}'`);
   return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
-}
-
-/** request by the operator → signed approval by the System Owner (or the IT Manager for a partial restore). */
-async function approvedRequest(ctx: TestContext, backup: BackupRow, scope: 'full' | 'partial' = 'full', tables: string[] = []) {
-  const r = await requestRestore(ctx, { client: 'demo', backupId: backup.id, scope, tables, reason: 'bad data import', checklist: REQUESTER_CHECKLIST_IDS, requestedBy: 'U0OPER', requestedByName: 'Olga Operator' });
-  if (!r.ok) throw new Error(r.message);
-  const approver = scope === 'full' ? { userId: 'U0OWNER', userName: 'Sofía Owner' } : { userId: 'U0ITMGR', userName: 'Iván IT Manager' };
-  const d = await decideRestore(ctx, { approvalId: r.approval.id, ...approver, meaning: 'approved', typedClient: 'demo', statementTicked: true });
-  if (!d.ok) throw new Error(d.message);
-  return d.approval;
 }
 
 async function resolveAlerts(ctx: TestContext): Promise<void> {

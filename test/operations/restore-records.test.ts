@@ -17,12 +17,9 @@ import { createTestDatabase, PG_ADMIN_URL, withPg, type TestDatabase } from '../
 import { testConfig } from '../helpers/config.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/core/demo-database.js';
-import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
-import { decideRestore } from '../../src/operations/decide-restore.js';
 import { runRestore } from '../../src/operations/restore.js';
 import { getApproval } from '../../src/store/approvals.js';
-import type { BackupRow } from '../../src/store/backup-register.js';
-import { makeVerifiedBackup, tableChecksums, writeAfterBackup } from './restore-fixtures.js';
+import { approvedRequest, makeVerifiedBackup, tableChecksums, writeAfterBackup } from './restore-fixtures.js';
 
 let state: TestDatabase;
 let prod: TestDatabase;
@@ -41,14 +38,6 @@ async function context(client: Record<string, unknown>): Promise<TestContext> {
   }));
   contexts.push(ctx);
   return ctx;
-}
-
-async function approved(ctx: TestContext, backup: BackupRow) {
-  const r = await requestRestore(ctx, { client: 'demo', backupId: backup.id, scope: 'full', tables: [], reason: 'bad data import', checklist: REQUESTER_CHECKLIST_IDS, requestedBy: 'U0OPER', requestedByName: 'Olga Operator' });
-  if (!r.ok) throw new Error(r.message);
-  const d = await decideRestore(ctx, { approvalId: r.approval.id, userId: 'U0OWNER', userName: 'Sofía Owner', meaning: 'approved', typedClient: 'demo', statementTicked: true });
-  if (!d.ok) throw new Error(d.message);
-  return d.approval;
 }
 
 beforeAll(async () => {
@@ -77,7 +66,7 @@ afterAll(async () => {
 test('no notifyChannel, no application: the request lists the skipped steps before approval; the runbook records them skipped with the reason; §12 says health "not checked"; verify.checks ran on production', async () => {
   const ctx = await context({});
   const backup = await makeVerifiedBackup(ctx.pool, { url: prod.url, storageDir: dir, takenAt: new Date(Date.now() - 3_600_000) });
-  const approval = await approved(ctx, backup);
+  const approval = await approvedRequest(ctx, backup);
   const skipped = (approval.impact as { skippedSteps: Array<{ step: string; reason: string }> }).skippedSteps;
   expect(skipped.map((k) => [k.step, k.reason])).toEqual([
     ['notify_users', 'no notifyChannel configured for the users'],
@@ -111,7 +100,7 @@ test('a verify.check that fails on the restored database fails the verify step: 
   const backup = await makeVerifiedBackup(ctx.pool, { url: prod.url, storageDir: dir, takenAt: new Date(Date.now() - 1_800_000) });
   await writeAfterBackup(prod.url);
   const before = await tableChecksums(prod.url);
-  const approval = await approved(ctx, backup);
+  const approval = await approvedRequest(ctx, backup);
   const r = await runRestore(ctx, { approvalId: approval.id, userId: 'U0OPER', trigger: 'slack' });
   expect(r).toMatchObject({ ok: false, failedStep: 'verify' });
   expect(r.ok ? '' : r.message).toMatch(/verify\.checks failed on the restored database: a million lots: returned "false" \(must return true\)/);
@@ -122,7 +111,7 @@ test('app.checks after the start: passing ones are in §12 with the health "pass
   const app = { stop: ['true'], start: ['true'], healthUrl: `${webUrl}/health`, healthTimeout: '5s', checks: [{ url: `${webUrl}/login`, expect: 'Iniciar sesión' }] };
   const ctx = await context({ app });
   const backup = await makeVerifiedBackup(ctx.pool, { url: prod.url, storageDir: dir, takenAt: new Date(Date.now() - 1_200_000) });
-  const ok = await runRestore(ctx, { approvalId: (await approved(ctx, backup)).id, userId: 'U0OPER', trigger: 'slack' });
+  const ok = await runRestore(ctx, { approvalId: (await approvedRequest(ctx, backup)).id, userId: 'U0OPER', trigger: 'slack' });
   if (!ok.ok) throw new Error(ok.message);
   expect(ok.register.checks).toEqual([
     { name: 'row counts match the backup manifest', ok: true },
@@ -141,7 +130,7 @@ test('app.checks after the start: passing ones are in §12 with the health "pass
   expect(before2).not.toEqual(before);
   loginPage = '<h1>500 Internal Server Error</h1>';
   try {
-    const bad = await runRestore(ctx, { approvalId: (await approved(ctx, backup2)).id, userId: 'U0OPER', trigger: 'slack' });
+    const bad = await runRestore(ctx, { approvalId: (await approvedRequest(ctx, backup2)).id, userId: 'U0OPER', trigger: 'slack' });
     expect(bad).toMatchObject({ ok: false, failedStep: 'start_app', rolledBack: true });
     expect(bad.ok ? '' : bad.message).toMatch(new RegExp(`app\\.checks failed: app ${webUrl}/login: the page does not contain "Iniciar sesión"`));
   } finally {

@@ -9,14 +9,11 @@ import { createTestDatabase, PG_ADMIN_URL, withPg, type TestDatabase } from '../
 import { testConfig } from '../helpers/config.js';
 import { testContext } from '../helpers/context.js';
 import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/core/demo-database.js';
-import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
-import { decideRestore } from '../../src/operations/decide-restore.js';
 import { runRestore } from '../../src/operations/restore.js';
 import { getApproval } from '../../src/store/approvals.js';
-import type { BackupRow } from '../../src/store/backup-register.js';
 import { parseDbUrl } from '../../src/core/db-url.js';
 import { captureDatabaseSettings, compareDatabaseSettings, type DatabaseSettings } from '../../src/core/restore/pg-database-props.js';
-import { makeVerifiedBackup, tableChecksums, writeAfterBackup } from './restore-fixtures.js';
+import { approvedRequest, makeVerifiedBackup, tableChecksums, writeAfterBackup } from './restore-fixtures.js';
 
 /**
  * Production keeps its settings (issue 15 item 4): a production restore (swap, replace, partial) gives the
@@ -47,15 +44,6 @@ async function context(client: Record<string, unknown> = {}, raw?: Record<string
   }));
   contexts.push(ctx);
   return ctx;
-}
-
-async function approved(ctx: Awaited<ReturnType<typeof context>>, backup: BackupRow, scope: 'full' | 'partial' = 'full', tables: string[] = []) {
-  const r = await requestRestore(ctx, { client: 'demo', backupId: backup.id, scope, tables, reason: 'bad import', checklist: REQUESTER_CHECKLIST_IDS, requestedBy: 'U0OPER', requestedByName: 'Olga Operator' });
-  if (!r.ok) throw new Error(r.message);
-  const approver = scope === 'full' ? { userId: 'U0OWNER', userName: 'Sofía Owner' } : { userId: 'U0ITMGR', userName: 'Iván IT Manager' };
-  const d = await decideRestore(ctx, { approvalId: r.approval.id, ...approver, meaning: 'approved', typedClient: 'demo', statementTicked: true });
-  if (!d.ok) throw new Error(d.message);
-  return d.approval;
 }
 
 const settingsOf = (): Promise<DatabaseSettings> => captureDatabaseSettings(parseDbUrl(prod.url, 'postgres'), prod.name);
@@ -135,7 +123,7 @@ test('swap (full): the restored database carries production\'s grants, settings,
   expect(before.defaultPrivileges).toHaveLength(2);
   await productionBehaves();
 
-  const r = await runRestore(ctx, { approvalId: (await approved(ctx, backup)).id, userId: 'U0OPER', trigger: 'slack' });
+  const r = await runRestore(ctx, { approvalId: (await approvedRequest(ctx, backup)).id, userId: 'U0OPER', trigger: 'slack' });
   if (!r.ok) throw new Error(r.message);
   expect(await tableChecksums(prod.url)).toEqual(atBackup);
   expect(compareDatabaseSettings(before, await settingsOf())).toEqual({ same: true, differences: [], notes: [] });
@@ -149,7 +137,7 @@ test('replace (full): dropped and created, the database gets every setting back'
   const ctx = await context({}, { approvals: { strategy: 'replace' } });
   const backup = await makeVerifiedBackup(ctx.pool, { url: prod.url, storageDir: dir, takenAt: new Date(Date.now() - 1_800_000) });
   const before = await settingsOf();
-  const r = await runRestore(ctx, { approvalId: (await approved(ctx, backup)).id, userId: 'U0OPER', trigger: 'slack' });
+  const r = await runRestore(ctx, { approvalId: (await approvedRequest(ctx, backup)).id, userId: 'U0OPER', trigger: 'slack' });
   if (!r.ok) throw new Error(r.message);
   expect(r.approval.strategy).toBe('replace');
   expect(compareDatabaseSettings(before, await settingsOf()).differences).toEqual([]);
@@ -160,7 +148,7 @@ test('partial (custom format): the chosen tables are replaced and the database k
   const ctx = await context({ database: { engine: 'postgres', url: prod.url, format: 'custom' } });
   const backup = await makeVerifiedBackup(ctx.pool, { url: prod.url, storageDir: dir, format: 'custom', takenAt: new Date(Date.now() - 900_000) });
   const before = await settingsOf();
-  const r = await runRestore(ctx, { approvalId: (await approved(ctx, backup, 'partial', ['alertas'])).id, userId: 'U0OPER', trigger: 'slack' });
+  const r = await runRestore(ctx, { approvalId: (await approvedRequest(ctx, backup, 'partial', ['alertas'])).id, userId: 'U0OPER', trigger: 'slack' });
   if (!r.ok) throw new Error(r.message);
   expect(compareDatabaseSettings(before, await settingsOf()).differences).toEqual([]);
   await productionBehaves();
@@ -175,7 +163,7 @@ test('a setting that cannot be put back fails the verify step and rolls back: pr
   const data = await tableChecksums(prod.url);
   const before = await settingsOf();
   expect(before.grants.map((g) => g.grantee)).toContain(ROLE.gone);
-  const approval = await approved(ctx, backup);
+  const approval = await approvedRequest(ctx, backup);
   // After the settings were captured (with the pre-restore backup), the role they grant to disappears.
   const r = await runRestore(ctx, { approvalId: approval.id, userId: 'U0OPER', trigger: 'slack' }, {
     afterStep: async (step) => {

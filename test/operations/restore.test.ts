@@ -12,17 +12,16 @@ import { testConfig } from '../helpers/config.js';
 import { testContext, FakeClock } from '../helpers/context.js';
 import { fillSampleDatabase, SAMPLE_TABLES } from '../../src/core/demo-database.js';
 import { requestRestore, REQUESTER_CHECKLIST_IDS } from '../../src/operations/request-restore.js';
-import { decideRestore } from '../../src/operations/decide-restore.js';
 import { runRestore } from '../../src/operations/restore.js';
 import { dropExpiredOldDatabases, markRestoresInterrupted } from '../../src/operations/restore-recovery.js';
 import { scheduledRetention } from '../../src/operations/scheduled-jobs.js';
 import { getApproval, listRestoreIncidents } from '../../src/store/approvals.js';
 import { listAudit } from '../../src/store/audit.js';
-import { getBackup, listBackups, type BackupRow } from '../../src/store/backup-register.js';
+import { getBackup, listBackups } from '../../src/store/backup-register.js';
 import { listRestoreTests } from '../../src/store/restore-test-register.js';
 import { listOpenAlerts } from '../../src/store/alerts.js';
 import { reapInterruptedRuns } from '../../src/store/interrupted.js';
-import { makeVerifiedBackup, tableChecksums, writeAfterBackup } from './restore-fixtures.js';
+import { approvedRequest, makeVerifiedBackup, tableChecksums, writeAfterBackup } from './restore-fixtures.js';
 
 let state: TestDatabase;
 let prod: TestDatabase;
@@ -60,16 +59,6 @@ async function appRunning(): Promise<boolean> {
 
 async function dbExists(name: string): Promise<boolean> {
   return withPg(PG_ADMIN_URL, async (c) => ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount ?? 0) > 0);
-}
-
-/** request by the operator → approval by the System Owner (or IT Manager for partial) */
-async function approvedRequest(ctx: Awaited<ReturnType<typeof testContext>>, backup: BackupRow, scope: 'full' | 'partial' = 'full', tables: string[] = []) {
-  const r = await requestRestore(ctx, { client: 'demo', backupId: backup.id, scope, tables, reason: 'bad data import', checklist: REQUESTER_CHECKLIST_IDS, requestedBy: 'U0OPER', requestedByName: 'Olga Operator' });
-  if (!r.ok) throw new Error(r.message);
-  const approver = scope === 'full' ? { userId: 'U0OWNER', userName: 'Sofía Owner' } : { userId: 'U0ITMGR', userName: 'Iván IT Manager' };
-  const d = await decideRestore(ctx, { approvalId: r.approval.id, ...approver, meaning: 'approved', typedClient: 'demo', statementTicked: true });
-  if (!d.ok) throw new Error(d.message);
-  return d.approval;
 }
 
 beforeAll(async () => {

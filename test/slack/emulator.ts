@@ -76,6 +76,7 @@ export class SlackEmulator {
       if (!req.url?.startsWith('/socket')) { socket.destroy(); return; }
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
         this.sockets.add(ws);
+        this.socketConnectionsOpened++;
         ws.on('close', () => this.sockets.delete(ws));
         ws.on('message', (data) => {
           try {
@@ -98,6 +99,20 @@ export class SlackEmulator {
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     }
   }
+
+  /**
+   * Slack refreshing Socket Mode, as it does every few hours: a `disconnect` envelope (reason refresh_requested) on
+   * every open connection, which is then closed; the client is expected to open a new one.
+   */
+  refreshSocketConnections(): void {
+    for (const ws of this.sockets) {
+      ws.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'emulator' } }));
+      ws.close();
+    }
+  }
+
+  /** Socket Mode connections opened since the start (a reconnect adds one). */
+  socketConnectionsOpened = 0;
 
   /** Number of open Socket Mode connections. */
   get socketConnections(): number { return this.sockets.size; }

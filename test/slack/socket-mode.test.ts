@@ -58,6 +58,10 @@ test('a /backup now demo envelope: acked, answered "started", then the backup ru
   const msg = [...bot.emu.messages.values()].find((m) => m.channel === DEMO_CHANNEL)!;
   expect(msg.text).toContain('OK and verified');
   expect(msg.history.length).toBeGreaterThanOrEqual(3);
+  // The progress went through chat.update on the bot's message; response_url (5 uses in 30 minutes) answered once.
+  const url = responseUrls.get(payload.trigger_id)!.split('/').pop()!;
+  expect(bot.emu.responses.get(url)!.bodies).toHaveLength(1);
+  expect(bot.emu.callsTo('chat.update').filter((c) => c.params.ts === msg.ts).length).toBeGreaterThanOrEqual(2);
 });
 
 test('an unauthorized user over Socket Mode gets the refusal as the answer; nothing runs', async () => {
@@ -66,4 +70,28 @@ test('an unauthorized user over Socket Mode gets the refusal as the answer; noth
   await bot.emu.sendEnvelope('slash_commands', payload);
   expect((await answerTo(payload)).text).toContain('*operator* role');
   expect(await listRuns(bot.pool, { kind: 'backup' })).toHaveLength(before);
+});
+
+test('Slack refreshing the connection (disconnect: refresh_requested) is a reconnect, not an error: a new connection, commands still acked and answered', async () => {
+  const opens = bot.emu.callsTo('apps.connections.open').length;
+  const opened = bot.emu.socketConnectionsOpened;
+  const logged = bot.logs.length;
+  bot.emu.refreshSocketConnections();
+  await bot.emu.waitFor(() => bot.emu.socketConnectionsOpened > opened && bot.emu.socketConnections === 1, 'a new Socket Mode connection (and the old one closed)', 30_000);
+  expect(bot.emu.callsTo('apps.connections.open').length).toBeGreaterThan(opens);
+  let health: unknown;
+  for (let i = 0; i < 100; i++) {
+    health = await (await fetch(`${bot.opsBase}/healthz`)).json();
+    if ((health as { socketConnected?: boolean }).socketConnected) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(health).toEqual({ ok: true, mode: 'socket', db: true, socketConnected: true });
+  const payload = slashPayload('help');
+  const ack = await bot.emu.sendEnvelope('slash_commands', payload);
+  expect(ack.receivedAt - ack.sentAt).toBeLessThan(3000);
+  expect((await answerTo(payload)).text).toContain('/backup now <client>');
+  // Logged as what it is, normal operation: nothing above info.
+  const since = bot.logs.slice(logged);
+  expect(since.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([]);
+  expect(since.some((l) => l.level === 30 && /Socket Mode reconnecting \(normal/.test(l.msg))).toBe(true);
 });

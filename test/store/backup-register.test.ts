@@ -1,34 +1,21 @@
 import { tmpdir } from 'node:os';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { connectState, type Pool } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrate.js';
+import { useMigratedDatabase } from '../helpers/db.js';
 import { queriesOn } from '../../src/store/store.js';
 import { insertBackup } from '../../src/store/backup-register.js';
 import { loadSigner } from '../../src/evidence/signer.js';
 import { exportRegister } from '../../src/operations/export-register.js';
 import { testSigningKeyPath } from '../helpers/signing-key.js';
 
-let db: TestDatabase;
-let pool: Pool;
-
-beforeAll(async () => {
-  db = await createTestDatabase('bbt_backupreg');
-  pool = await connectState(db.url);
-  await migrate(pool);
-});
-afterAll(async () => {
-  await pool?.end();
-  await db?.drop();
-});
+const state = useMigratedDatabase('bbt_backupreg');
 
 test('the backup register exports with the SOP-001 section 11 columns', async () => {
-  await insertBackup(pool, {
+  await insertBackup(state.pool, {
     client: 'demo', takenAt: new Date('2026-01-06T03:00:00Z'), type: 'scheduled', file: 'backup_2026-01-06_03-00-00.sql.gz', key: 'demo/backup_2026-01-06_03-00-00.sql.gz',
     sizeBytes: 1_572_864, verified: true, executedBy: 'schedule', result: 'OK', sha256: 'ab'.repeat(32), tablesCounted: 16, locations: [{ destination: 'local', ok: true }],
   });
-  await insertBackup(pool, { client: 'demo', takenAt: new Date('2026-01-07T10:30:00Z'), type: 'manual', executedBy: 'U0OPER', verified: false, result: 'Error', observations: 'pg_dump: =cmd|"x"' });
+  await insertBackup(state.pool, { client: 'demo', takenAt: new Date('2026-01-07T10:30:00Z'), type: 'manual', executedBy: 'U0OPER', verified: false, result: 'Error', observations: 'pg_dump: =cmd|"x"' });
   const signer = loadSigner({ baseDir: tmpdir(), signingKey: testSigningKeyPath() });
-  const ectx = { store: queriesOn(pool), signer, clock: { now: () => new Date() } };
+  const ectx = { store: queriesOn(state.pool), signer, clock: { now: () => new Date() } };
   const csv = await exportRegister(ectx, { register: 'backups', format: 'csv', timezone: 'UTC' });
   const lines = csv.trim().split('\r\n');
   expect(lines[0]).toBe('Cliente,Fecha,Hora,Tipo,Archivo,Tamano,Verificado,Ejecutado Por,Resultado,Observaciones,SHA256,Tablas,Ubicaciones,Cadena #,Hash Cadena');

@@ -1,33 +1,20 @@
 import { tmpdir } from 'node:os';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { connectState, type Pool } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrate.js';
+import { useMigratedDatabase } from '../helpers/db.js';
 import { insertRestoreTest } from '../../src/store/restore-test-register.js';
 import { insertSignature } from '../../src/store/signatures.js';
 import { loadSigner } from '../../src/evidence/signer.js';
 import { restoreTestSubject, signDecision } from '../../src/evidence/decisions.js';
 import { testSigningKeyPath } from '../helpers/signing-key.js';
 
-let db: TestDatabase;
-let pool: Pool;
-
-beforeAll(async () => {
-  db = await createTestDatabase('bbt_signatures');
-  pool = await connectState(db.url);
-  await migrate(pool);
-});
-afterAll(async () => {
-  await pool?.end();
-  await db?.drop();
-});
+const state = useMigratedDatabase('bbt_signatures');
 
 test('one signature per subject and meaning: a second QA signature of the same restore test is refused', async () => {
   const signer = loadSigner({ baseDir: tmpdir(), signingKey: testSigningKeyPath() });
-  const t = await insertRestoreTest(pool, { client: 'demo', testedAt: new Date('2026-03-15T12:00:00Z'), backupUsed: 'backup_2026-03-08_03-00-00.sql.gz', executedBy: 'U0OPER', result: 'OK' });
+  const t = await insertRestoreTest(state.pool, { client: 'demo', testedAt: new Date('2026-03-15T12:00:00Z'), backupUsed: 'backup_2026-03-08_03-00-00.sql.gz', executedBy: 'U0OPER', result: 'OK' });
   const qa = signDecision(signer, {
     kind: 'qa-verification', subject: restoreTestSubject(t), subjectId: `restore_test:${t.id}`, client: 'demo', meaning: 'qa-verified',
     signer: { slackId: 'U0QA', name: 'Quality Person', role: 'QA' }, statement: 'verified', signedAt: new Date('2026-03-15T13:00:00Z'),
   });
-  await insertSignature(pool, qa);
-  await expect(insertSignature(pool, { ...qa, signerId: 'U0QA2', signerName: 'Someone Else' })).rejects.toThrow(/signatures_one_per_subject/);
+  await insertSignature(state.pool, qa);
+  await expect(insertSignature(state.pool, { ...qa, signerId: 'U0QA2', signerName: 'Someone Else' })).rejects.toThrow(/signatures_one_per_subject/);
 });

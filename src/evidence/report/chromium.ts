@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { OperationError } from '../../core/errors.js';
 
@@ -48,4 +49,18 @@ export function chromiumArgs(userDataDir: string): string[] {
     '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--disable-extensions', '--disable-default-apps',
     '--no-default-browser-check', '--mute-audio', '--host-resolver-rules=MAP * ~NOTFOUND', `--user-data-dir=${userDataDir}`,
   ];
+}
+
+/**
+ * Kills what a killed render left running on its temporary directory: every process (Linux /proc) whose command
+ * line has `--user-data-dir=<dir>/profile`, the flag chromiumArgs gave it. Without /proc nothing is found.
+ */
+export async function killChromiumUsing(dir: string): Promise<void> {
+  const flag = `--user-data-dir=${join(dir, 'profile')}`;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const argv = (await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString('utf8').split('\0');
+    if (!argv.includes(flag)) continue;
+    try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
+  }
 }

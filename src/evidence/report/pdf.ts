@@ -1,19 +1,24 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { OperationError } from '../../core/errors.js';
-import { chromiumArgs, findChromium } from './chromium.js';
+import { makeOwnedTempDir, removeOwnedTempDir, removeStaleOwnedTempDirs } from '../../core/owned-temp-dir.js';
+import { chromiumArgs, findChromium, killChromiumUsing } from './chromium.js';
 
 /**
  * report.pdf from report.html with headless Chromium's own print-to-PDF: the PDF is the HTML as a browser
  * prints it (same CSS, @page sizes and margin boxes, inline SVG as vectors, text selectable), with no second
  * layout to keep in step. Chromium runs from a fresh temporary profile, is spawned with an argument array,
  * loads only the local file, and is killed (with its child processes) on timeout or abort. The PDF appears
- * under outPath only once complete.
+ * under outPath only once complete. Its temporary directory (`$TMPDIR/backup-bot-pdf-<host>-<pid>-XXXXXX`) goes in
+ * a `finally`; one left by a render whose process was killed (SIGKILL runs no `finally`) is removed, with the
+ * Chromium still using it, by the next render.
  */
+
+const TEMP_PREFIX = 'backup-bot-pdf-';
 
 export interface RenderPdfOptions {
   /** Absolute path of a Chrome/Chromium binary (default: found by findChromium). */
@@ -28,7 +33,8 @@ const NOISE = /dbus|Fontconfig|sandbox|GPU|gpu_|viz_|zygote|crashpad|ALSA|Gtk|UP
 export async function renderReportPdf(html: string, outPath: string, opts: RenderPdfOptions = {}): Promise<{ bytes: number; ms: number }> {
   const started = Date.now();
   const chromium = findChromium(opts.chromiumPath);
-  const dir = await mkdtemp(join(tmpdir(), 'backup-bot-pdf-'));
+  await removeStaleOwnedTempDirs(tmpdir(), TEMP_PREFIX, { beforeRemove: killChromiumUsing });
+  const dir = await makeOwnedTempDir(tmpdir(), TEMP_PREFIX);
   const htmlPath = join(dir, 'report.html');
   const pdfPath = join(dir, 'report.pdf');
   let pgid: number | undefined;
@@ -76,6 +82,6 @@ export async function renderReportPdf(html: string, outPath: string, opts: Rende
   } finally {
     // Chromium's helper processes share its process group: none outlives the render.
     if (pgid) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* all gone */ } }
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await removeOwnedTempDir(dir);
   }
 }
