@@ -50,8 +50,8 @@ export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDump
   const t = parseDbUrl(db.url, db.engine);
   registerSecret(t.password);
   if (t.engine === 'postgres') {
-    const { server, tool } = await checkPgDumpCompatible(t);
-    const encrypt = await encryptionStage(o.encryptTo);
+    // The encryption stage (age's library loads on first use, ~0.1 s) is made while the versions are checked.
+    const [{ server, tool }, encrypt] = await Promise.all([checkPgDumpCompatible(t), encryptionStage(o.encryptTo)]);
     let snap: PgSnapshot | undefined;
     try {
       snap = await openPgSnapshot(t, o.verifyTables);
@@ -72,9 +72,8 @@ export async function dumpDatabase(db: ClientConfig['database'], o: DatabaseDump
       await snap?.release();
     }
   }
-  const [server, tool] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion()]);
+  const [server, tool, encrypt] = await Promise.all([mysqlServerVersion(t), mysqldumpVersion(), encryptionStage(o.encryptTo)]);
   const counts = await mysqlRowCounts(t, o.verifyTables);
-  const encrypt = await encryptionStage(o.encryptTo);
   const source = spawnMysqldump(t);
   o.onSpawn?.(source.pid);
   const r = await streamToDestinations({
