@@ -3,7 +3,7 @@ import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
 import { isLocked, withLock, type LockResult } from './locks.js';
-import { withSlot, type SlotOptions } from './slots.js';
+import { slotsTaken, withSlot, type SlotOptions } from './slots.js';
 import { reapClientRuns, reapInterruptedRuns } from './interrupted.js';
 import { checkRuntimeRole, type RuntimeRoleCheck } from './privileges.js';
 import * as alerts from './alerts.js';
@@ -60,7 +60,7 @@ const queries = {
   status: { pendingApprovals: status.countPendingApprovals, failures: status.countFailures, lastFinishedRun: status.lastFinishedRun },
   metrics: { runCounts: metrics.countRunsByKindAndStatus, lastBackupFigures: metrics.lastBackupFigures },
   deliveries: { record: deliveries.recordDelivery, prune: deliveries.pruneDeliveries },
-  queue: { summary: workQueue.queueSummary },
+  queue: { summary: workQueue.queueSummary, inGroup: workQueue.queuedInGroup },
 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -86,6 +86,8 @@ export interface Store extends BoundQueries {
   isLocked(scope: string, key: string): Promise<boolean>;
   /** Runs `fn` holding one of `limit` slots `scope:key` shared by every replica (waits for one); see slots.ts. */
   withSlot<T>(scope: string, key: string, limit: number, fn: () => Promise<T>, opts?: SlotOptions): Promise<T>;
+  /** How many of those slots are held right now. */
+  slotsTaken(scope: string, key: string, limit: number): Promise<number>;
   /** Marks `running` runs of processes that are gone as interrupted; returns them. */
   reapInterruptedRuns(at: Date): Promise<runs.Run[]>;
   /** Marks the `running` runs of `client` whose process is gone as interrupted (see interrupted.ts); returns them. */
@@ -148,6 +150,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     withLock: (scope, key, fn, o) => withLock(pool, scope, key, fn, o),
     isLocked: (scope, key) => isLocked(pool, scope, key),
     withSlot: (scope, key, limit, fn, o) => withSlot(pool, scope, key, limit, fn, o),
+    slotsTaken: (scope, key, limit) => slotsTaken(pool, scope, key, limit),
     reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
     reapClientRuns: (client, at, o) => reapClientRuns(pool, client, at, o),
     claimInstance: () => claimInstance(pool),
