@@ -192,8 +192,13 @@ export async function openWorkQueue(opts: { url: string; ownerUrl?: string; limi
     },
     async work(handler) {
       const refresh = Math.max(1, Math.floor(limits.leaseSeconds / 3));
+      const poll = limits.pollSeconds ?? 2;
       await boss.work<WorkData>(WORK_QUEUE, {
-        localConcurrency: limits.maxConcurrent, batchSize: 1, pollingIntervalSeconds: limits.pollSeconds ?? 2,
+        localConcurrency: limits.maxConcurrent, batchSize: 1, pollingIntervalSeconds: poll,
+        // NOTIFY wakes the replicas for new work only: a retry (an attempt failed by a graceful stop, or a lost
+        // lease the monitor failed) sends none. pg-boss's backstop poll with NOTIFY on is 30 s; keep polling at
+        // the normal interval so that a retry is taken within a poll, not half a minute later.
+        notifyPollingIntervalSeconds: poll,
         groupConcurrency: { default: 1_000, tiers: limits.perTier }, heartbeatRefreshSeconds: refresh,
       }, async (jobs) => {
         for (const j of jobs) await handler({ id: j.id, data: j.data, attempt: j.retryCount + 1, signal: j.signal });

@@ -317,3 +317,66 @@ test('workers.perDatabaseHost 1: four clients on one database server, two replic
   }
   expect(await stopAll()).toEqual([0, 0]);
 }, 240_000);
+
+test('a replica stopped with SIGTERM mid-backup (graceful stop): the work goes back to the queue and its next attempt completes on the other replica; each attempt recorded with its replica', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bbt-fleet-term-'));
+  dirs.push(dir);
+  const state = await createTestDatabase('bbt_fleet_tstate');
+  databases.push(state);
+  const { db: deltaDb, release } = await lockedClientDatabase('bbt_fleet_delta');
+  const raw = fleetConfig(dir, state, { delta: deltaDb }, { maxConcurrent: 2, leaseTimeout: '30s', attempts: 2 });
+  raw.schedules.shutdownTimeout = '2s';
+  const cfgPath = await prepare(dir, raw);
+
+  const a = startReplica('A', cfgPath);
+  const b = startReplica('B', cfgPath);
+  await until('both replicas to start', () => a.out.includes('scheduled job(s)') && b.out.includes('scheduled job(s)'), 60_000);
+  const runner = await until('the dump of delta to start', () => [...dumpsByReplica().keys()][0], 60_000);
+  const victim = replicas.find((r) => r.child.pid === runner)!;
+  const survivor = replicas.find((r) => r !== victim)!;
+  await until('the dump file being written', () => partialFiles(dir).length > 0 && true, 10_000);
+
+  const db = await testContext(validateConfig(fleetConfig(dir, state, { delta: deltaDb }, {}), 'fleet test'));
+  try {
+    const exited = new Promise<number | null>((ok) => victim.child.once('exit', (code) => ok(code)));
+    const t0 = Date.now();
+    victim.child.kill('SIGTERM');
+    // A graceful stop: it waits shutdownTimeout (2 s) for the backup, cancels it, and exits 0 well before the lease (30 s) runs out.
+    expect(await exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    // Handed back: the work waits for its next attempt (not `active` under a lease nobody renews).
+    const handedBack = await db.pool.query<{ state: string; retry_count: number; output: { message?: string } }>(`SELECT state, retry_count, output FROM backup_bot_queue.job WHERE name = 'work'`);
+    // (or already taken by the other replica's next poll: its attempt 2 then waits for the held dump lock).
+    expect(handedBack.rows).toHaveLength(1);
+    expect([['retry', 0], ['active', 1]]).toContainEqual([handedBack.rows[0]!.state, handedBack.rows[0]!.retry_count]);
+    if (handedBack.rows[0]!.state === 'retry') expect(handedBack.rows[0]!.output).toMatchObject({ message: 'scheduled-backup:delta was cancelled (the bot is stopping)' });
+    const first = (await listRuns(db.pool, { client: 'delta', kind: 'backup' })).find((r) => r.pid === victim.child.pid)!;
+    expect(first).toMatchObject({ status: 'interrupted', instance: expect.any(Number) });
+    expect((first.details as { work?: unknown }).work).toMatchObject({ attempt: 1, of: 2 });
+    // The other replica takes attempt 2.
+    await release();
+    const ok = await until('the backup of delta on the other replica', async () => (await listRuns(db.pool, { client: 'delta', kind: 'backup', status: 'ok' }))[0], 60_000);
+    // Well inside the lease: the retry was taken at the next poll (2 s), not when the lease ran out.
+    const tookMs = Date.now() - t0;
+    expect(tookMs).toBeLessThan(15_000);
+    expect(ok.pid).toBe(survivor.child.pid);
+    expect(ok.instance).not.toBe(first.instance);
+    expect((ok.details as { work?: unknown }).work).toMatchObject({ attempt: 2, of: 2 });
+    const runs = await listRuns(db.pool, { client: 'delta', kind: 'backup' });
+    expect(runs.map((r) => [(r.details as { work: { attempt: number } }).work.attempt, r.status, r.pid]).sort()).toEqual([[1, 'interrupted', victim.child.pid], [2, 'ok', survivor.child.pid]]);
+    expect(await listRuns(db.pool, { status: 'running' })).toEqual([]);
+    expect(partialFiles(dir)).toEqual([]);
+    expect((await listBackups(db.pool, { client: 'delta', onlyOk: true, verifiedOnly: true })).length).toBe(1);
+    const work = async () => (await db.pool.query<{ state: string; retry_count: number }>(`SELECT state, retry_count FROM backup_bot_queue.job WHERE name = 'work'`)).rows;
+    await until('the work to be completed', async () => (await work())[0]?.state === 'completed', 20_000);
+    expect(await work()).toEqual([{ state: 'completed', retry_count: 1 }]);
+    expect(victim.out).toMatch(/"msg":"scheduled-backup for delta: cancelled"/);
+    expect(survivor.out).toMatch(/running queued scheduled-backup:delta \(attempt 2 of 2, waited \d+ s\)/);
+    // The alert the interrupted attempt opened is resolved by the attempt that completed.
+    await until('no open alert for delta', async () => (await listAlerts(db.pool, {})).filter((x) => x.client === 'delta' && x.resolved_at === null).length === 0 && true, 20_000);
+    process.stdout.write(`fleet SIGTERM test: attempt 2 completed on the other replica ${Math.round(tookMs / 100) / 10} s after the SIGTERM (lease 30 s, shutdownTimeout 2 s)\n`);
+  } finally {
+    await db.close();
+  }
+  expect(await stopAll()).toEqual([0]);
+}, 240_000);
