@@ -21,6 +21,7 @@ import { listRuns } from '../../src/store/runs.js';
 import { listAudit } from '../../src/store/audit.js';
 import { withSlot } from '../../src/store/slots.js';
 import { installWorkQueue } from '../../src/store/work-queue.js';
+import { backupOf } from '../operations/restore-test-fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
@@ -54,11 +55,11 @@ function startCli(args: string[]): Running {
 }
 
 /** Holds one of the server's dump slots (as a dump of another process does) until `release()`. */
-function holdServerSlot(): { held: Promise<void>; release: () => void; over: Promise<void> } {
+function holdServerSlot(scope = 'dump-server', key = server): { held: Promise<void>; release: () => void; over: Promise<void> } {
   let release!: () => void;
   let held!: () => void;
   const heldP = new Promise<void>((r) => { held = r; });
-  const over = withSlot(ctx.pool, 'dump-server', server, 1, () => { held(); return new Promise<void>((r) => { release = r; }); });
+  const over = withSlot(ctx.pool, scope, key, 1, () => { held(); return new Promise<void>((r) => { release = r; }); });
   return { held: heldP, release: () => release(), over };
 }
 
@@ -71,7 +72,7 @@ beforeAll(async () => {
     timezone: 'UTC',
     state: { url: state.url },
     storage: { local: { type: 'local', path: join(dir, 'store') } },
-    clients: { alpha: { database: { engine: 'postgres', url: src.url }, storage: ['local'], verify: { minTables: 1, tables: ['lotes'] } } },
+    clients: { alpha: { database: { engine: 'postgres', url: src.url }, storage: ['local'], verify: { minTables: 1, tables: ['lotes'] }, restoreTest: { timeout: '5m', memoryMb: 512 } } },
     workers: { perDatabaseHost: 1 },
     evidence: { signingKey: testSigningKeyPath() },
   };
@@ -185,3 +186,51 @@ test('bad flag combinations: a usage message, exit 2, nothing runs and nothing i
   expect((await listRuns(ctx.pool, { limit: 1000 })).length).toBe(runsBefore);
   expect((await listAudit(ctx.pool, { limit: 1000 })).length).toBe(auditBefore);
 }, 60_000);
+
+test('restore-test with the Docker engine\'s only slot taken: waits and says so; --now runs at once beside it with the warning, the audit entry and the run details', async () => {
+  await backupOf(ctx, 'alpha', src.url, ['lotes']);
+  const engine = ctx.config.docker.host ?? process.env.DOCKER_HOST ?? 'local';
+  const slot = holdServerSlot('staging-engine', engine);
+  await slot.held;
+  let waiting: Running | undefined;
+  try {
+    waiting = startCli(['restore-test', 'alpha', '--json']);
+    await until('the waiting state on stderr', () => waiting!.stderr().includes('waiting:'), 30_000);
+    expect(waiting.stderr()).toContain(`backup-bot: waiting: all 1 slot(s) for Docker engine ${engine} are taken (restoreTest.maxConcurrent 1); it starts when one frees (--now bypasses the limit)`);
+    await sleep(1000);
+    expect(waiting.child.exitCode).toBeNull();
+    expect(await listRuns(ctx.pool, { client: 'alpha', kind: 'restore_test' })).toEqual([]);
+
+    // The waiting one already holds alpha's restore-test lock: --now bypasses the limits, never that lock, so it
+    // is refused and nothing is bypassed or audited.
+    const refused = await runCli(['--config', cfgPath, 'restore-test', 'alpha', '--now'], { timeoutMs: 60_000 });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('a restore test of alpha is already running');
+    expect(refused.stderr).not.toContain('bypasses the work queue (');
+    expect(await listAudit(ctx.pool, { client: 'alpha', action: 'limits.bypassed' })).toHaveLength(1); // the backup --now above
+  } finally {
+    slot.release();
+    await slot.over;
+  }
+  expect(await waiting.done).toBe(0);
+  expect(JSON.parse(waiting.stdout())).toMatchObject({ ok: true, client: 'alpha' });
+  const [waited] = await listRuns(ctx.pool, { client: 'alpha', kind: 'restore_test' });
+  expect(waited!.details.limits).toMatchObject({ mode: 'wait', key: engine, limit: 'restoreTest.maxConcurrent 1' });
+
+  // With the slot taken again (by another engine user), --now starts at once.
+  const again = holdServerSlot('staging-engine', engine);
+  await again.held;
+  try {
+    const r = await runCli(['--config', cfgPath, 'restore-test', 'alpha', '--now', '--json'], { timeoutMs: 180_000 });
+    expect({ code: r.code, err: r.stderr }).toMatchObject({ code: 0 });
+    expect(r.stderr).toContain(`backup-bot: warning: --now bypasses the work queue (0 piece(s) of work queued for Docker engine ${engine}) and restoreTest.maxConcurrent 1 (1 of 1 slot(s) taken)`);
+    const out = JSON.parse(r.stdout) as { ok: boolean; run: string };
+    expect(out.ok).toBe(true);
+    expect((await ctx.store.runs.get(out.run))!.details.limits).toEqual({ mode: 'now', bypassed: ['work queue', 'restoreTest.maxConcurrent'], key: engine, limit: 'restoreTest.maxConcurrent 1', slotsTaken: 1, queuedAhead: 0 });
+    const audit = await listAudit(ctx.pool, { client: 'alpha', action: 'limits.bypassed' });
+    expect(audit.map((x) => x.target)).toContain(`staging-engine:${engine}`);
+  } finally {
+    again.release();
+    await again.over;
+  }
+}, 300_000);
