@@ -465,3 +465,40 @@ test('a replica killed (SIGKILL) mid-backup to S3 (s3rver): the other replica co
     await s3.close();
   }
 }, 300_000);
+
+test('the only replica stopped with SIGTERM mid-backup: after its restart it runs the next attempt (no lease to wait for)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bbt-fleet-restart-'));
+  dirs.push(dir);
+  const state = await createTestDatabase('bbt_fleet_rstate');
+  databases.push(state);
+  const { db: epsDb, release } = await lockedClientDatabase('bbt_fleet_eps');
+  const raw = fleetConfig(dir, state, { eps: epsDb }, { maxConcurrent: 2, leaseTimeout: '60s', attempts: 2 });
+  raw.schedules.shutdownTimeout = '2s';
+  const cfgPath = await prepare(dir, raw);
+  const first = startReplica('A', cfgPath);
+  await until('the replica to start', () => first.out.includes('scheduled job(s)'), 60_000);
+  await until('the dump of eps to start', () => dumpsByReplica().get(first.child.pid!), 60_000);
+  const db = await testContext(validateConfig(fleetConfig(dir, state, { eps: epsDb }, {}), 'fleet test'));
+  try {
+    const exited = new Promise<number | null>((ok) => first.child.once('exit', (code) => ok(code)));
+    first.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await release();
+    const t0 = Date.now();
+    const second = startReplica('A restarted', cfgPath);
+    const ok = await until('the backup of eps after the restart', async () => (await listRuns(db.pool, { client: 'eps', kind: 'backup', status: 'ok' }))[0], 60_000);
+    // Far inside the 60 s lease: the work was handed back by the stop, not taken back from a lost lease.
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(ok.pid).toBe(second.child.pid);
+    const runs = await listRuns(db.pool, { client: 'eps', kind: 'backup' });
+    expect(runs.map((r) => [(r.details as { work: { attempt: number } }).work.attempt, r.status, r.pid]).sort()).toEqual([[1, 'interrupted', first.child.pid], [2, 'ok', second.child.pid]]);
+    expect(await listRuns(db.pool, { status: 'running' })).toEqual([]);
+    expect(partialFiles(dir)).toEqual([]);
+    const work = async () => (await db.pool.query<{ state: string; retry_count: number }>(`SELECT state, retry_count FROM backup_bot_queue.job WHERE name = 'work'`)).rows;
+    await until('the work to be completed', async () => (await work())[0]?.state === 'completed', 20_000);
+    expect(await work()).toEqual([{ state: 'completed', retry_count: 1 }]);
+  } finally {
+    await db.close();
+  }
+  expect(await stopAll()).toEqual([0]);
+}, 240_000);
