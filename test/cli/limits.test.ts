@@ -1,4 +1,4 @@
-/**
+/** @needs docker, slow (restore tests in Docker; spawns the built CLI: `npm run build` first)
  * Issue 21: the CLI goes through the same limits as the shared work. `backup` waits for a free
  * workers.perDatabaseHost slot (held here by another process's connection, as a replica's dump holds it) and for
  * the work queued before it for the same database server, saying so on stderr; `--now` bypasses both with a
