@@ -7,7 +7,7 @@ import type { JobOutcome, WorkAttempt } from './operations/job-runner.js';
 import type { BackupRequest } from './operations/queued-backup.js';
 import { checkWorkWaiting } from './operations/work-wait.js';
 import type { JobSpec } from './jobs/worker.js';
-import { openWorkQueue, type ClaimedWork, type QueueFigures, type WorkGroup, type WorkQueue } from './store/work-queue.js';
+import { openWorkQueue, restoreTestQueueKey, workGroupId, type ClaimedWork, type QueueFigures, type WorkGroup, type WorkQueue } from './store/work-queue.js';
 
 /**
  * The shared work queue under bree's schedule (issue 21). Every replica's cron timers still fire, but a fire of
@@ -41,9 +41,9 @@ function workGroup(config: Config, spec: Pick<JobSpec, 'job' | 'client'>): WorkG
   if (spec.job === 'scheduled-backup' && spec.client) {
     const db = config.clients[spec.client]?.database;
     const server = db ? databaseServer(db) : undefined;
-    return server ? { id: `db:${server}`, tier: 'db' } : undefined;
+    return server ? { id: workGroupId('db', server), tier: 'db' } : undefined;
   }
-  if (spec.job === 'restore-test') return { id: `docker:${config.docker.host ?? process.env.DOCKER_HOST ?? 'local'}`, tier: 'docker' };
+  if (spec.job === 'restore-test') return { id: workGroupId('docker', restoreTestQueueKey(config)), tier: 'docker' };
   return undefined;
 }
 

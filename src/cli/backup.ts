@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { formatBytes } from '../core/time.js';
 import { BACKUP_TYPES, type BackupType } from '../store/backup-register.js';
 import { runBackup } from '../operations/backup.js';
+import { frontDoorContext } from '../operations/front-door-limits.js';
 import { preChangeReason, ticketRef } from '../commands/parse.js';
 import { formatDuration } from '../config/duration.js';
 
@@ -12,7 +13,16 @@ export function osUser(): string {
   try { return userInfo().username; } catch { return process.env.USER ?? 'cli'; }
 }
 
-/** `backup-bot backup <client> [--type …] [--wait] [--json]`: exit 0 only when the backup is verified. */
+/** The waiting states and the --now warning: stderr, so that --json keeps stdout clean JSON. */
+export function sayOnStderr(line: string): void {
+  process.stderr.write(`backup-bot: ${line}\n`);
+}
+
+/**
+ * `backup-bot backup <client> [--type …] [--wait | --now] [--json]`: exit 0 only when the backup is verified.
+ * It goes through the limits of the shared work (work queue, workers.perDatabaseHost) and says on stderr what it
+ * waits for; --now bypasses them (warning, audit entry, run details), never the client's own lock.
+ */
 export function registerBackupCommand(program: Command): void {
   program
     .command('backup')
@@ -20,9 +30,11 @@ export function registerBackupCommand(program: Command): void {
     .argument('<client>')
     .option('--type <type>', `backup type: ${BACKUP_TYPES.join(' | ')}`, 'manual')
     .option('--wait', 'wait for a backup of this client that is already running (default: refuse)')
+    .option('--now', 'do not wait for the work queue or workers.perDatabaseHost (prints a warning; audited); a running backup of this client is still refused')
     .option('--ticket <ticket>', 'pre-change: the ticket of the update, migration or change it precedes (required with --type pre-change)')
     .option('--reason <text>', 'pre-change: why it is taken (required with --type pre-change)')
-    .action(action(async (client: string, opts: { type: string; wait?: boolean; ticket?: string; reason?: string }, cmd: Command) => {
+    .action(action(async (client: string, opts: { type: string; wait?: boolean; now?: boolean; ticket?: string; reason?: string }, cmd: Command) => {
+      if (opts.now && opts.wait) throw new UserError('--now and --wait do not go together: --now starts at once or not at all (a running backup of the client is refused), --wait waits for it. Usage: backup-bot backup <client> [--type T] [--wait | --now] [--json]; nothing was started');
       if (!BACKUP_TYPES.includes(opts.type as BackupType)) throw new UserError(`unknown backup type "${opts.type.slice(0, 40)}" (accepted: ${BACKUP_TYPES.join(', ')})`);
       if (opts.type === 'pre-change') {
         const t = ticketRef.safeParse(opts.ticket ?? '');
@@ -33,7 +45,11 @@ export function registerBackupCommand(program: Command): void {
       } else if (opts.ticket || opts.reason) throw new UserError('--ticket and --reason go with --type pre-change; nothing was started');
       const json = globals(cmd).json;
       return withContext(cmd, async (ctx) => {
-        const o = await runBackup(ctx, { client, type: opts.type as BackupType, actor: osUser(), trigger: 'cli', wait: opts.wait ?? false, ...(opts.ticket ? { ticket: opts.ticket, reason: opts.reason!.trim() } : {}) });
+        const limited = frontDoorContext(ctx, client, { mode: opts.now ? 'now' : 'wait', actor: osUser(), say: sayOnStderr });
+        const o = await runBackup(limited.ctx, {
+          client, type: opts.type as BackupType, actor: osUser(), trigger: 'cli', wait: opts.wait ?? false, details: { limits: limited.record },
+          ...(opts.ticket ? { ticket: opts.ticket, reason: opts.reason!.trim() } : {}),
+        });
         const b = o.backup;
         if (json) {
           printJson({

@@ -44,7 +44,9 @@ export async function scheduledBackup(ctx: Context, input: ScheduledInput & { cl
       return { status: 'skipped', reason: `a backup of ${client} is already running (run ${id})` };
     }
   });
-  if (outcome.status !== 'skipped') {
+  // Cancelled by a stop with attempts left: the work goes back to the queue and its next attempt checks (no S2 for a deploy).
+  const handedBack = outcome.status === 'cancelled' && input.attempt !== undefined && input.attempt.n < input.attempt.of;
+  if (outcome.status !== 'skipped' && !handedBack) {
     // Alert at once when it failed, resolve at once when it was good (the watchdog job also checks periodically).
     await checkClient(ctx, client).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'watchdog check after the backup failed'));
   }

@@ -55,3 +55,15 @@ export async function withAnySlot<T>(pool: Pool, scope: string, keys: readonly s
     c.release(broken);
   }
 }
+
+/** How many of the `limit` slots `scope:key` are held right now (by any process): what a waiter or a bypass reports. */
+export async function slotsTaken(pool: Pool, scope: string, key: string, limit: number): Promise<number> {
+  const names = Array.from({ length: limit }, (_, i) => `${scope}:${key}#${i}`);
+  const r = await pool.query<{ n: number }>(
+    `SELECT count(DISTINCT l.objid)::int AS n FROM pg_locks l
+      WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted AND l.classid = oid($1::bigint & 4294967295)
+        AND l.objid IN (SELECT oid(hashtext(x)::bigint & 4294967295) FROM unnest($2::text[]) AS x)`,
+    [LOCK_NS_WORK, names],
+  );
+  return r.rows[0]?.n ?? 0;
+}

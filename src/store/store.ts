@@ -3,7 +3,7 @@ import { migrate } from './migrate.js';
 import type { Queryable } from './queryable.js';
 import { claimInstance, type Instance } from './instance.js';
 import { isLocked, withLock, type LockResult } from './locks.js';
-import { withAnySlot, withSlot, type SlotOptions } from './slots.js';
+import { slotsTaken, withAnySlot, withSlot, type SlotOptions } from './slots.js';
 import { reapClientRuns, reapInterruptedRuns } from './interrupted.js';
 import { checkRuntimeRole, type RuntimeRoleCheck } from './privileges.js';
 import * as alerts from './alerts.js';
@@ -60,7 +60,7 @@ const queries = {
   status: { pendingApprovals: status.countPendingApprovals, failures: status.countFailures, lastFinishedRun: status.lastFinishedRun },
   metrics: { runCounts: metrics.countRunsByKindAndStatus, lastBackupFigures: metrics.lastBackupFigures },
   deliveries: { record: deliveries.recordDelivery, prune: deliveries.pruneDeliveries },
-  queue: { summary: workQueue.queueSummary },
+  queue: { summary: workQueue.queueSummary, inGroup: workQueue.queuedInGroup },
 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -88,6 +88,8 @@ export interface Store extends BoundQueries {
   withSlot<T>(scope: string, key: string, limit: number, fn: () => Promise<T>, opts?: SlotOptions): Promise<T>;
   /** Runs `fn(key)` holding a free slot of any of `keys` (spread over them, waits when all are taken); see slots.ts. */
   withAnySlot<T>(scope: string, keys: readonly string[], limit: number, fn: (key: string) => Promise<T>, opts?: SlotOptions): Promise<T>;
+  /** How many of those slots are held right now. */
+  slotsTaken(scope: string, key: string, limit: number): Promise<number>;
   /** Marks `running` runs of processes that are gone as interrupted; returns them. */
   reapInterruptedRuns(at: Date): Promise<runs.Run[]>;
   /** Marks the `running` runs of `client` whose process is gone as interrupted (see interrupted.ts); returns them. */
@@ -151,6 +153,7 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<S
     isLocked: (scope, key) => isLocked(pool, scope, key),
     withSlot: (scope, key, limit, fn, o) => withSlot(pool, scope, key, limit, fn, o),
     withAnySlot: (scope, keys, limit, fn, o) => withAnySlot(pool, scope, keys, limit, fn, o),
+    slotsTaken: (scope, key, limit) => slotsTaken(pool, scope, key, limit),
     reapInterruptedRuns: (at) => reapInterruptedRuns(pool, at),
     reapClientRuns: (client, at, o) => reapClientRuns(pool, client, at, o),
     claimInstance: () => claimInstance(pool),

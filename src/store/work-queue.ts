@@ -100,6 +100,36 @@ export async function queueSummary(db: Queryable, since: Date): Promise<{ queued
   return { queued: x.queued, active: x.active, oldestWaitSeconds: Math.round(x.oldest ?? 0), started24h: x.started, longestWait24hSeconds: Math.round(x.longest ?? 0) };
 }
 
+/** The group a piece of work counts against: `db:<host:port>` (perDatabaseHost) or `docker:<engine>` (restoreTest.maxConcurrent). */
+export function workGroupId(tier: WorkGroup['tier'], key: string): string {
+  return `${tier}:${key}`;
+}
+
+/**
+ * The queue group of restore-test work: one group whatever the staging engines (the scheduled job spreads its
+ * tests over docker.hosts itself, restoreTest.maxConcurrent per engine): the default engine's address.
+ */
+export function restoreTestQueueKey(config: { docker: { host?: string } }, env: Record<string, string | undefined> = process.env): string {
+  return config.docker.host ?? env.DOCKER_HOST ?? 'local';
+}
+
+/**
+ * The queue as a front door outside it (the CLI) sees one group: pieces of work of that group enqueued before
+ * `before` and still waiting (its place in line), and the work running now in the whole queue (0: no replica is
+ * pulling work). Undefined when the queue was never installed.
+ */
+export async function queuedInGroup(db: Queryable, groupId: string, before: Date): Promise<{ ahead: number; active: number } | undefined> {
+  const installed = await db.query<{ ok: boolean }>(`SELECT to_regclass('${QUEUE_SCHEMA}.job') IS NOT NULL AS ok`);
+  if (!installed.rows[0]?.ok) return undefined;
+  const r = await db.query<{ ahead: number; active: number }>(
+    `SELECT count(*) FILTER (WHERE state < 'active' AND group_id = $2 AND created_on < $3)::int AS ahead,
+            count(*) FILTER (WHERE state = 'active')::int AS active
+       FROM ${QUEUE_SCHEMA}.job WHERE name = $1`,
+    [WORK_QUEUE, groupId, before],
+  );
+  return r.rows[0] ?? { ahead: 0, active: 0 };
+}
+
 /** The same job and fire always get the same id: every replica's timer enqueues the fire, one row results. */
 function workId(name: string, fire: string): string {
   const h = createHash('sha256').update(`${name}@${fire}`).digest('hex');
@@ -170,8 +200,13 @@ export async function openWorkQueue(opts: { url: string; ownerUrl?: string; limi
     },
     async work(handler) {
       const refresh = Math.max(1, Math.floor(limits.leaseSeconds / 3));
+      const poll = limits.pollSeconds ?? 2;
       await boss.work<WorkData>(WORK_QUEUE, {
-        localConcurrency: limits.maxConcurrent, batchSize: 1, pollingIntervalSeconds: limits.pollSeconds ?? 2,
+        localConcurrency: limits.maxConcurrent, batchSize: 1, pollingIntervalSeconds: poll,
+        // NOTIFY wakes the replicas for new work only: a retry (an attempt failed by a graceful stop, or a lost
+        // lease the monitor failed) sends none. pg-boss's backstop poll with NOTIFY on is 30 s; keep polling at
+        // the normal interval so that a retry is taken within a poll, not half a minute later.
+        notifyPollingIntervalSeconds: poll,
         groupConcurrency: { default: 1_000, tiers: limits.perTier }, heartbeatRefreshSeconds: refresh,
       }, async (jobs) => {
         for (const j of jobs) await handler({ id: j.id, data: j.data, attempt: j.retryCount + 1, signal: j.signal });

@@ -101,6 +101,49 @@ describe('scheduled-backup', () => {
   });
 });
 
+describe('scheduled-backup cancelled by a stop (work from the queue)', () => {
+  /** Runs a queued attempt whose pg_dump waits for a table lock of the test; the stop's signal aborts it mid-dump. */
+  async function cancelledAttempt(n: number, of: number) {
+    const holder = new pg.Client({ connectionString: src.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE lotes IN ACCESS EXCLUSIVE MODE');
+      freshMinute();
+      const stop = new AbortController();
+      const attempt = { id: `w-${n}-${minute}`, n, of, fire: clock.now().toISOString(), waitedSeconds: 0 };
+      const pending = scheduledBackup(ctx, { client: 'demo', cron: '* * * * *', signal: stop.signal, attempt });
+      for (let i = 0; i < 200 && !(await listRuns(ctx.pool, { kind: 'backup', client: 'demo', status: 'running' })).some((r) => r.step === 'dumping'); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      stop.abort(new Error('the bot is stopping'));
+      // The killed pg_dump's server backend goes on waiting for the lock until it is let go.
+      await new Promise((r) => setTimeout(r, 300));
+      await holder.query('ROLLBACK');
+      return await pending;
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+  }
+
+  test('with attempts left the work goes back to the queue: no S2 alert; on the last attempt the interrupted backup is alerted', async () => {
+    const alertsBefore = ctx.notifier.texts().filter((t) => t.includes('S2 — backups of demo')).length;
+    const first = await cancelledAttempt(1, 2);
+    expect(first.status).toBe('cancelled');
+    expect((await ctx.store.runs.get(first.runId!))!.status).toBe('interrupted');
+    expect(await listOpenAlerts(ctx.pool, 'demo')).toEqual([]);
+    expect(ctx.notifier.texts().filter((t) => t.includes('S2 — backups of demo'))).toHaveLength(alertsBefore);
+
+    const last = await cancelledAttempt(2, 2);
+    expect(last.status).toBe('cancelled');
+    expect((await listOpenAlerts(ctx.pool, 'demo')).map((a) => a.kind)).toEqual(['backup']);
+    expect(ctx.notifier.texts().filter((t) => t.includes('S2 — backups of demo'))).toHaveLength(alertsBefore + 1);
+    // A good backup resolves it (and leaves the next tests a clean client).
+    freshMinute();
+    expect((await scheduledBackup(ctx, { client: 'demo', cron: '* * * * *' })).status).toBe('ok');
+    expect(await listOpenAlerts(ctx.pool, 'demo')).toEqual([]);
+  }, 60_000);
+});
+
 describe('integrity-check and retention with the backup engine', () => {
   test('integrity-check reads back the newest backup of every client (a verify run) and posts one summary', async () => {
     freshMinute();
