@@ -16,7 +16,7 @@ import { createMetrics } from './slack/metrics.js';
 import { startOpsEndpoints, type OpsEndpoints } from './ops-endpoints.js';
 import { parseListen } from './config/schema.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
-import { openWorkQueueRunner, type WorkQueueRunner } from './work-queue-runner.js';
+import { openWorkQueueRunner, type WorkQueueRunner } from './jobs/work-queue-runner.js';
 import { registerQueueMetrics } from './slack/queue-metrics.js';
 import { runRequestedBackup } from './operations/queued-backup.js';
 

@@ -29,7 +29,7 @@ export interface JobSpec {
   /** job_state keys: the client of a per-client job, every client of a looping job, '' for global jobs. */
   keys: string[];
   client?: string;
-  /** Set for one run when it comes from the shared work queue (src/work-queue-runner.ts). */
+  /** Set for one run when it comes from the shared work queue (src/jobs/work-queue-runner.ts). */
   attempt?: WorkAttempt;
 }
 

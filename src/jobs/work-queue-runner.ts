@@ -1,13 +1,13 @@
-import type { Config } from './config/schema.js';
-import type { Context } from './context.js';
-import { errorMessage } from './core/errors.js';
-import { databaseServer } from './core/db-url.js';
-import { parseDuration } from './config/duration.js';
-import type { JobOutcome, WorkAttempt } from './operations/job-runner.js';
-import type { BackupRequest } from './operations/queued-backup.js';
-import { checkWorkWaiting } from './operations/work-wait.js';
-import type { JobSpec } from './jobs/worker.js';
-import { openWorkQueue, restoreTestQueueKey, workGroupId, type ClaimedWork, type QueueFigures, type WorkGroup, type WorkQueue } from './store/work-queue.js';
+import type { Config } from '../config/schema.js';
+import type { Context } from '../context.js';
+import { errorMessage } from '../core/errors.js';
+import { databaseServer } from '../core/db-url.js';
+import { parseDuration } from '../config/duration.js';
+import type { JobOutcome, WorkAttempt } from '../operations/job-runner.js';
+import type { BackupRequest } from '../operations/queued-backup.js';
+import { checkWorkWaiting } from '../operations/work-wait.js';
+import type { JobSpec } from './worker.js';
+import { openWorkQueue, restoreTestQueueKey, workGroupId, type ClaimedWork, type QueueFigures, type WorkGroup, type WorkQueue } from '../store/work-queue.js';
 
 /**
  * The shared work queue under bree's schedule (issue 21). Every replica's cron timers still fire, but a fire of
