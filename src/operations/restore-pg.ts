@@ -132,7 +132,8 @@ export const PG_STEPS: EngineSteps = {
     skip: (s) => (s.strategy === 'replace' ? 'strategy replace: restored in place' : s.strategy === 'partial' ? 'partial restore: in place' : undefined),
     async run(s) {
       const ctx = s.ctx;
-      s.oldDb = derivedName(s.prodDb, `_old_${compactTimestamp(ctx.clock.now())}`);
+      // The run id keeps two restores within one second apart (the second's rename failed: the name existed).
+      s.oldDb = derivedName(s.prodDb, `_old_${compactTimestamp(ctx.clock.now())}_${s.runId ?? s.approval.id}`);
       await withAdmin(s.target, (c) => renameDatabases(c, [{ from: s.prodDb, to: s.oldDb! }, { from: s.newDb!, to: s.prodDb }]));
       s.swapped = true;
       const keep = parseDuration(ctx.config.approvals.keepOldFor) ?? 7 * 86_400_000;

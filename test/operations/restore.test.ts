@@ -117,7 +117,7 @@ test('full swap restore: production equals the backup, pre-restore backup stored
 
   const row = (await getApproval(ctx.pool, approval.id))!;
   expect(row).toMatchObject({ status: 'completed', last_step: 'register', register_id: r.register.id });
-  expect(row.old_database).toMatch(new RegExp(`^${prod.name}_old_\\d{14}$`));
+  expect(row.old_database).toMatch(new RegExp(`^${prod.name}_old_\\d{14}_${row.run_id}$`));
   expect(await dbExists(row.old_database!)).toBe(true);
   expect(await tableChecksums(prod.url.replace(prod.name, row.old_database!))).toEqual(before);
   expect(row.old_database_drop_after!.getTime() - ctx.clock.now().getTime()).toBeGreaterThan(6 * 86_400_000);
