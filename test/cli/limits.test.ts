@@ -22,17 +22,9 @@ import { listAudit } from '../../src/store/audit.js';
 import { withSlot } from '../../src/store/slots.js';
 import { installWorkQueue } from '../../src/store/work-queue.js';
 import { backupOf } from '../operations/restore-test-fixtures.js';
+import { until } from '../helpers/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 let state: TestDatabase;
 let src: TestDatabase;

@@ -24,17 +24,8 @@ import { validateConfig } from '../../src/config/load.js';
 import { listRuns, type Run } from '../../src/store/runs.js';
 import { listAudit } from '../../src/store/audit.js';
 import { leftovers, slowDump, storeBackup } from '../operations/restore-test-fixtures.js';
+import { until } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 function walk(d: string): string[] {
   let out: string[] = [];
   let entries;

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { startBot, DEMO_CHANNEL, type Bot } from '../slack/harness.js';
 import { listRuns } from '../../src/store/runs.js';
 import { listBackups } from '../../src/store/backup-register.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Issue 21: with the shared work queue (serve with its scheduler), `/backup now` waits for a free slot like
@@ -27,15 +28,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 test('/backup now while the queue is full: answered at once with its place in the queue, run when a slot frees', async () => {
   const first = await bot.slash('now demo');

@@ -20,6 +20,7 @@ import { latestFire } from '../../src/operations/schedule.js';
 import { listAlerts } from '../../src/store/alerts.js';
 import { buildDigest } from '../../src/operations/digest.js';
 import { renderDigest } from '../../src/notify/slack/render/digest.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Issue 21: several `serve` replicas on one state database share the scheduled work through the queue.
@@ -47,15 +48,6 @@ afterAll(async () => {
 
 function logs(): string {
   return replicas.map((r) => `--- ${r.name} (pid ${r.child.pid}) ---\n${r.out.slice(-5000)}`).join('\n');
-}
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${logs()}`);
-    await sleep(200);
-  }
 }
 
 /** A client database with a table to back up and one held locked by a transaction of the test until `release()`. */

@@ -20,9 +20,9 @@ import { setLastFire } from '../../src/store/job-state.js';
 import { listRuns } from '../../src/store/runs.js';
 import { listAudit } from '../../src/store/audit.js';
 import { leftovers, slowDump, storeBackup } from '../operations/restore-test-fixtures.js';
+import { until } from '../helpers/wait.js';
 
 const SHUTDOWN_TIMEOUT_MS = 2000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let state: TestDatabase;
 let dir: string;
@@ -31,15 +31,6 @@ let child: ChildProcess | undefined;
 let out = '';
 const docker = new Docker();
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- output ---\n${out.slice(-4000)}`);
-    await sleep(100);
-  }
-}
 
 beforeAll(async () => {
   state = await createTestDatabase('bbt_serve_cancel');

@@ -15,6 +15,7 @@ import { setLastFire } from '../../src/store/job-state.js';
 import { listRuns } from '../../src/store/runs.js';
 import { listBackups } from '../../src/store/backup-register.js';
 import { listAlerts } from '../../src/store/alerts.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Done-when (issue 5): `backup-bot serve` with two clients on one-minute schedules, left running,
@@ -48,15 +49,6 @@ async function rename(from: string, to: string): Promise<void> {
       if (i > 50) throw e;
       await sleep(200);
     }
-  }
-}
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- stdout ---\n${out.slice(-4000)}\n--- stderr ---\n${err.slice(-4000)}`);
-    await sleep(500);
   }
 }
 

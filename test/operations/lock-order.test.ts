@@ -18,18 +18,10 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { leftovers, slowDump, storeBackup } from './restore-test-fixtures.js';
+import { until } from '../helpers/wait.js';
 
 const DAY = 86_400_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 let state: TestDatabase;
 let dir: string;
@@ -56,7 +48,7 @@ test('prune keeps the backup a running restore test reads; cancelled, the test s
   await storeBackup(ctx, { client: 'demo', body: slowDump(1), tables: 1, takenAt: new Date() });
   const controller = new AbortController();
   const testing: Promise<RestoreTestOutcome> = runRestoreTest(ctx, { client: 'demo', backupKey: old.row.file!, actor: 'U0OPER', trigger: 'cli', signal: controller.signal });
-  const run = await until('the restore test restoring', async () => (await listRuns(ctx.pool, { client: 'demo', kind: 'restore_test', status: 'running' })).find((r) => r.step === 'restoring'));
+  const run = await until('the restore test restoring', async () => (await listRuns(ctx.pool, { client: 'demo', kind: 'restore_test', status: 'running' })).find((r) => r.step === 'restoring'), 120_000);
 
   const p = await prune(ctx, { client: 'demo', actor: 'U0OPER', trigger: 'cli' });
   expect(p.plan.delete.map((d) => d.row.id)).toEqual([old.row.id]);

@@ -14,6 +14,7 @@ import { listRuns } from '../../src/store/runs.js';
 import { getDelivery } from '../../src/store/deliveries.js';
 import { SlackEmulator } from './emulator.js';
 import { sendSigned, slashCommandBody, TEST_SIGNING_SECRET } from './sign.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Replays across replicas and restarts (issue 15 item 3), with real processes: two `backup-bot serve` on one
@@ -35,15 +36,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${procs.map((p, i) => `--- serve ${i} ---\n${p.out.slice(-3000)}`).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Starts `backup-bot serve` with its own Slack port; resolves with its request URL once it listens. */
 async function serve(name: string): Promise<{ url: string; proc: { child: ChildProcess; out: string } }> {
