@@ -160,7 +160,7 @@ async function record(ctx: Context, input: RunBackupInput, s: BackupState, o: St
     details: { run: rb.run.id, backup: backup.id, type: s.type, sha256: s.dump?.sha256 ?? null, sizeBytes: s.dump?.sizeBytes ?? null, verified: s.verified, locations, ...(error ? { error } : {}) },
   });
   if (drop) await ctx.reporter.report({ kind: 'alert.team', client: s.client, severity: 'S2', title: `Backup of ${s.client} far smaller than usual`, detail: `${backup.file ?? ''}: ${drop}`, audience: ['operators', 'itManagers'] });
-  const view: BackupResultView = { ok, verified: s.verified, run: rb.run, backup, error, hint, durationMs, locations };
+  const view: BackupResultView = { ok, verified: s.verified, run: rb.run, backup, error, hint, durationMs, locations, ...(!ok && input.signal?.aborted ? { interrupted: true } : {}) };
   return { backup, view, error, hint, durationMs, locations };
 }
 

@@ -33,6 +33,8 @@ export interface BackupResultView {
   hint?: string;
   durationMs: number;
   locations: BackupLocation[];
+  /** Cancelled from outside (the bot stopping, a cancel): the run is interrupted, not failed, and nothing was kept. */
+  interrupted?: boolean;
 }
 
 export interface VerifyResultView { ok: boolean; client: string; file: string; checks: Array<{ name: string; ok: boolean; detail: string }>; actor: string }

@@ -62,7 +62,7 @@ test('a cancelled backup kills pg_dump, leaves no .partial and nothing under the
   try {
     await holder.query('BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
     const controller = new AbortController();
-    const backup = runBackup(ctx, { client: 'demo', actor: 'schedule', trigger: 'schedule', notify: false, signal: controller.signal });
+    const backup = runBackup(ctx, { client: 'demo', actor: 'schedule', trigger: 'schedule', signal: controller.signal });
     for (let i = 0; i < 300 && processes('pg_dump', src.name).length === 0; i++) await sleep(50);
     expect(processes('pg_dump', src.name)).toHaveLength(1);
     expect(walk(dir).filter((f) => f.endsWith('.partial'))).toHaveLength(1);
@@ -74,6 +74,10 @@ test('a cancelled backup kills pg_dump, leaves no .partial and nothing under the
     expect(o).toMatchObject({ ok: false, verified: false });
     expect(o.run).toMatchObject({ status: 'interrupted', error: expect.stringContaining('cancelled: the bot is stopping') });
     expect(o.backup).toMatchObject({ result: 'Error', key: null });
+    // The channel is told it was interrupted, not that the backup failed.
+    const said = ctx.notifier.texts().filter((t) => t.includes('Backup of demo'));
+    expect(said.at(-1)).toMatch(/^:double_vertical_bar: Backup of demo interrupted: cancelled: the bot is stopping\. Nothing was kept under its final name; a scheduled backup is taken again while it has attempts left \(workers\.attempts\)\. \(launched by schedule, run \d+\)$/);
+    expect(said.some((t) => t.includes('FAILED'))).toBe(false);
     // The program is gone (the lock is still held: it did not end by itself), the upload was aborted.
     expect(processes('pg_dump', src.name)).toEqual([]);
     expect(walk(dir)).toEqual([]);

@@ -78,6 +78,7 @@ export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'ti
       ],
     };
   }
+  if (o.interrupted) return renderBackupInterrupted(o, client, who, when);
   const what = o.ok && !o.verified ? 'stored but NOT verified' : 'FAILED';
   const error = literal(o.error ?? 'unknown error');
   const text = `:x: Backup of ${client} ${what}: ${error}${o.hint ? ` — first check: ${o.hint}` : ''} (launched by ${who}, run ${o.run.id})`;
@@ -89,6 +90,24 @@ export function renderBackupResult(o: BackupResultView, config: Pick<Config, 'ti
   if (o.locations.length) blocks.push(section(`*Destinations:*\n${locationsText(o.locations)}`));
   blocks.push(context(`${b?.type ?? ''} backup launched by ${who} · ${when} · ${formatDuration(o.durationMs)} · run ${o.run.id}`));
   return { text: cut(redactSecrets(text), 3000), blocks };
+}
+
+/**
+ * A backup cancelled from outside (the bot stopping, a cancel) is not a failure of the backup: its run is marked
+ * interrupted, nothing is kept under the final name, and a scheduled one is taken again by the work queue while
+ * it has attempts left. Said so, without the red cross a failure gets.
+ */
+function renderBackupInterrupted(o: BackupResultView, client: string, who: string, when: string): OutMessage {
+  const why = literal(o.error ?? 'cancelled');
+  const text = `:double_vertical_bar: Backup of ${client} interrupted: ${why}. Nothing was kept under its final name; a scheduled backup is taken again while it has attempts left (workers.attempts). (launched by ${who}, run ${o.run.id})`;
+  return {
+    text: cut(redactSecrets(text), 3000),
+    blocks: [
+      section(`*:double_vertical_bar: Backup of \`${client}\` interrupted*`),
+      section(`*Why:* ${why}\nNothing was kept under its final name. A scheduled backup is taken again by the work queue while it has attempts left (\`workers.attempts\`); otherwise run it again.`),
+      context(`${o.backup?.type ?? ''} backup launched by ${who} · ${when} · ${formatDuration(o.durationMs)} · run ${o.run.id}`),
+    ],
+  };
 }
 
 /** The result of `verify` (SOP 8.2 read-back of a stored backup). */

@@ -31,6 +31,15 @@ test('a failed backup: the error (which may quote the database) is escaped', () 
   expect(mrkdwn.some((t) => readLiteral(t) === `*What failed:* ${TYPED}`)).toBe(true);
 });
 
+test('an interrupted backup (the bot stopping) is said as interrupted, not as a failure, and the reason is escaped', () => {
+  const m = renderBackupResult({ ok: false, verified: false, run, durationMs: 2000, error: TYPED, locations: [], interrupted: true }, { timezone: 'UTC' });
+  const { mrkdwn } = expectShownLiterally(m);
+  expect(readLiteral(m.text)).toMatch(new RegExp(`^:double_vertical_bar: Backup of \\S+ interrupted: `));
+  expect(readLiteral(m.text)).toContain(TYPED);
+  expect(m.text).not.toContain('FAILED');
+  expect(mrkdwn.some((t) => readLiteral(t).startsWith(`*Why:* ${TYPED}\n`))).toBe(true);
+});
+
 test('a verification: the file, the check details and the actor are escaped', () => {
   const m = renderVerifyResult({ ok: false, client: 'demo', file: TYPED, checks: [{ name: 'gzip', ok: false, detail: TYPED }], actor: TYPED });
   expectShownLiterally(m);
