@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.js';
 import { formatBytes } from '../core/time.js';
 import { BACKUP_TYPES, type BackupType } from '../store/backup-register.js';
 import { runBackup } from '../operations/backup.js';
-import { frontDoorContext } from '../operations/front-door-limits.js';
+import { frontDoorContext, waitForWorkAhead } from '../operations/front-door-limits.js';
 import { preChangeReason, ticketRef } from '../commands/parse.js';
 import { formatDuration } from '../config/duration.js';
 
@@ -45,7 +45,9 @@ export function registerBackupCommand(program: Command): void {
       } else if (opts.ticket || opts.reason) throw new UserError('--ticket and --reason go with --type pre-change; nothing was started');
       const json = globals(cmd).json;
       return withContext(cmd, async (ctx) => {
-        const limited = frontDoorContext(ctx, client, { mode: opts.now ? 'now' : 'wait', actor: osUser(), say: sayOnStderr });
+        const limits = { mode: opts.now ? 'now' as const : 'wait' as const, actor: osUser(), say: sayOnStderr };
+        const limited = frontDoorContext(ctx, client, limits);
+        await waitForWorkAhead(ctx, client, limits, limited.record, 'db');
         const o = await runBackup(limited.ctx, {
           client, type: opts.type as BackupType, actor: osUser(), trigger: 'cli', wait: opts.wait ?? false, details: { limits: limited.record },
           ...(opts.ticket ? { ticket: opts.ticket, reason: opts.reason!.trim() } : {}),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, globals, printJson, printLine, withContext } from './command-frame.js';
 import { runRestoreTest } from '../operations/restore-test.js';
-import { frontDoorContext } from '../operations/front-door-limits.js';
+import { frontDoorContext, waitForWorkAhead } from '../operations/front-door-limits.js';
 import { sayOnStderr } from './backup.js';
 import { userInfo } from 'node:os';
 import { formatDuration } from '../config/duration.js';
@@ -27,7 +27,9 @@ export function registerRestoreTestCommand(program: Command): void {
       const json = globals(cmd).json;
       return withContext(cmd, async (ctx) => {
         const actor = osUser();
-        const limited = frontDoorContext(ctx, client, { mode: opts.now ? 'now' : 'wait', actor, say: sayOnStderr });
+        const limits = { mode: opts.now ? 'now' as const : 'wait' as const, actor, say: sayOnStderr };
+        const limited = frontDoorContext(ctx, client, limits);
+        await waitForWorkAhead(ctx, client, limits, limited.record, 'docker');
         // The run's details get what the limits did (the run row is written after the slot was asked for).
         let noted: Promise<void> | undefined;
         const onProgress = (_step: string, run: { id: string }) => {

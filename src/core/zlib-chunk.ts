@@ -18,7 +18,9 @@ const ZLIB_CHUNK_BYTES = 256 * 1024;
  */
 export function releaseChunk(chunk: Buffer): void {
   const ab = chunk.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
-  if (chunk.byteOffset === 0 && chunk.byteLength === ab.byteLength && chunk.byteLength >= 16 * 1024 && ab.transfer) ab.transfer(0);
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== ab.byteLength || chunk.byteLength < 16 * 1024 || !ab.transfer) return;
+  // Runs in zlib's callbacks: a buffer that cannot be detached (non-detachable, shared) is simply left to the GC.
+  try { ab.transfer(0); } catch { /* left to the garbage collector */ }
 }
 
 /**

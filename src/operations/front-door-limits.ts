@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { restoreTestQueueKey, workGroupId } from '../store/work-queue.js';
+import { databaseServer } from '../core/db-url.js';
 import type { SlotOptions } from '../store/slots.js';
 
 /**
@@ -7,8 +8,9 @@ import type { SlotOptions } from '../store/slots.js';
  * cases take their slots themselves (backup: `dump-server`, workers.perDatabaseHost; restore test:
  * `staging-engine`, restoreTest.maxConcurrent); this wraps the context's `withSlot` so that, at the moment a slot
  * is asked for:
- * - `wait` (default): the caller first lets the work already queued for the same database server / Docker engine
- *   go (while some replica is pulling work), then waits for a free slot; each waiting state is said once.
+ * - `wait` (default): the caller has first let the work already queued for the same database server / Docker
+ *   engine go (waitForWorkAhead, before the client's lock), then waits here for a free slot; each waiting state is
+ *   said once.
  * - `now` (`--now`): neither the queue nor the slot is waited for; a warning names what was bypassed, and the
  *   bypass is written to the audit log and the run's details. The client's own lock still holds (taken before).
  */
@@ -54,8 +56,8 @@ export function frontDoorContext(ctx: Context, client: string, limits: FrontDoor
       await bypass(ctx, client, limits, record, { scope, keys, where, limit, group, setting: kind.setting });
       return fn(keys[0]!);
     }
+    // The work queued before this one was waited for before the client's lock was taken (waitForWorkAhead).
     const t0 = Date.now();
-    record.queuedAhead = await waitForQueueAhead(ctx, group, where, limits, opts.signal);
     let waited = false;
     return store.withAnySlot(scope, keys, limit, async (held) => {
       record.waitedMs = Date.now() - t0;
@@ -72,6 +74,21 @@ export function frontDoorContext(ctx: Context, client: string, limits: FrontDoor
   };
   const withSlot = <T>(scope: string, key: string, limit: number, fn: () => Promise<T>, opts?: SlotOptions): Promise<T> => withAnySlot(scope, [key], limit, () => fn(), opts);
   return { ctx: { ...ctx, store: { ...store, withSlot, withAnySlot } }, record };
+}
+
+/**
+ * Lets the work queued earlier for the same database server (a backup) or the staging engines (a restore test) go
+ * first, while some replica is pulling work. Called by the CLI before the use case, so before the client's lock is
+ * taken: waiting for the queue while holding it would deadlock with a queued `/backup now` of the same client that a
+ * replica has started (it holds the server's slot and waits for the client's lock). Nothing to do with `--now`.
+ */
+export async function waitForWorkAhead(ctx: Context, client: string, limits: FrontDoorLimits, record: LimitsRecord, tier: 'db' | 'docker', signal?: AbortSignal): Promise<void> {
+  if (limits.mode === 'now') return;
+  const db = ctx.client(client).database;
+  const key = tier === 'db' ? (db ? databaseServer(db) : undefined) : restoreTestQueueKey(ctx.config);
+  if (!key) return;
+  const what = tier === 'db' ? 'db host' : 'Docker engine';
+  record.queuedAhead = await waitForQueueAhead(ctx, workGroupId(tier, key), `${what} ${key}`, limits, signal);
 }
 
 async function bypass(ctx: Context, client: string, limits: FrontDoorLimits, record: LimitsRecord, s: { scope: string; keys: readonly string[]; where: string; limit: number; group: string; setting: string }): Promise<void> {
