@@ -10,6 +10,7 @@ import { getBackup, listBackups } from '../../src/store/backup-register.js';
 import { listAudit } from '../../src/store/audit.js';
 import { decisionVerifies } from '../helpers/evidence.js';
 import { tableChecksums, writeAfterBackup } from '../operations/restore-fixtures.js';
+import { until } from '../helpers/wait.js';
 
 /** Done-when: request → refused approval by a non-owner → approval by the System Owner with typed confirmation → runbook → production equals the backup. */
 let bot: Bot;
@@ -25,15 +26,6 @@ function lastView(): { id: string; view: any } {
   return views[views.length - 1]!;
 }
 
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 beforeAll(async () => {
   bot = await startBot({ client: { notifyChannel: 'C0USERS', verify: { minTables: 1, tables: SAMPLE_TABLES }, roles: { systemOwners: ['U0OWNER'], itManagers: ['U0ITMGR'], qa: ['U0QA'], operators: ['U0OPER'] } } });
@@ -54,7 +46,7 @@ test('request → refused non-owner → signed System Owner approval → runbook
   const res = await bot.slash('demo', { command: '/restore', user: 'U0OPER' });
   expect(res.status).toBe(200);
   expect(res.ms).toBeLessThan(3000);
-  const opened = await until(() => { const v = lastView(); return v?.view?.callback_id === 'restore_request_modal' && JSON.stringify(v.view).includes(backup!.id) ? v : undefined; });
+  const opened = await until('the restore request modal', () => { const v = lastView(); return v?.view?.callback_id === 'restore_request_modal' && JSON.stringify(v.view).includes(backup!.id) ? v : undefined; }, 15_000, 50);
   expect(bot.emu.callsTo('views.open').length).toBeGreaterThan(0);
   expect(bot.emu.callsTo('views.update').some((c) => c.params.hash)).toBe(true);
   // Each backup shown by its full SOP file name, type and size (issue 18 item 7), within Slack's 75 characters.
@@ -94,7 +86,7 @@ test('request → refused non-owner → signed System Owner approval → runbook
 
   // 4. the System Owner: modal with the whole statement; a wrong typed name is refused; then signed
   expect((await click('approve_restore', req!.id, 'U0OWNER', req!.slack_ts!)).status).toBe(200);
-  const modal = await until(() => { const v = lastView(); return v.view.callback_id === 'approve_restore_modal' && v.view.submit ? v : undefined; });
+  const modal = await until('the approve modal', () => { const v = lastView(); return v.view.callback_id === 'approve_restore_modal' && v.view.submit ? v : undefined; }, 15_000, 50);
   expect(JSON.stringify(modal.view)).toContain(`I, Sofía Owner, System Owner of demo, approve restoring the production database of demo from backup ${backup!.file} taken`);
   expect(JSON.stringify(modal.view)).toContain('will be lost');
   const wrong = await sendSigned(bot.eventsUrl, viewSubmission({ userId: 'U0OWNER', view: { id: modal.id, callback_id: 'approve_restore_modal', private_metadata: modal.view.private_metadata }, values: { confirm_client: { value: { value: 'dmo' } }, statement: { value: { selected_options: [{ value: 'signed' }] } } } }));

@@ -20,6 +20,7 @@ import { makeVerifiedBackup } from '../operations/restore-fixtures.js';
 import { launchChromium } from '../evidence/report/chromium-page.js';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
+import { processesWith } from '../helpers/processes.js';
 
 /**
  * `backup-bot evidence report` (compiled CLI) on a real state database: the pack's files, the report's signature
@@ -39,12 +40,6 @@ let backupIds: string[];
 const today = formatDate(new Date(), 'UTC');
 const squash = (s: string) => s.replace(/\s+/g, '');
 
-/** The pids of the processes (Linux /proc) with `arg` in their command line. */
-function processesWith(arg: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(arg); } catch { return false; }
-  }).map(Number);
-}
 
 function sh(argv: string[], cwd: string): { code: number | null; out: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: 'utf8' });

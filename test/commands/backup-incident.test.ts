@@ -4,6 +4,7 @@ import { listBackups } from '../../src/store/backup-register.js';
 import { listRuns } from '../../src/store/runs.js';
 import { listIncidents, incidentHistory } from '../../src/store/incidents.js';
 import { exportRegister } from '../../src/operations/export-register.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Issue 17 from Slack, end to end (signed requests, the Web API emulator): pre-change backups with their ticket
@@ -24,19 +25,10 @@ const submit = (userId: string, v: { id: string; view: any }, values: Record<str
   sendSigned(bot.eventsUrl, viewSubmission({ userId, view: { id: v.id, callback_id: v.view.callback_id, private_metadata: v.view.private_metadata }, values }));
 const text = (value: string | null) => ({ value: { type: 'plain_text_input', value } });
 
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const lastView = () => [...bot.emu.views.values()].at(-1)!;
 /** The modal as it was when it showed `needle` (a copy: the emulator's entry changes with every views.update). */
 const viewWith = async (callbackId: string, needle: string) => {
-  const v = await until(() => { const x = lastView(); return x?.view?.callback_id === callbackId && JSON.stringify(x.view).includes(needle) ? x : undefined; });
+  const v = await until('the modal', () => { const x = lastView(); return x?.view?.callback_id === callbackId && JSON.stringify(x.view).includes(needle) ? x : undefined; }, 15_000, 50);
   return { id: v.id, view: structuredClone(v.view) };
 };
 
@@ -122,15 +114,15 @@ describe('the incident modal (SOP-001 §13.5)', () => {
     expect((await incidentHistory(bot.pool, closed.id)).length).toBe(entries);
     // The button clicked again: the modal says it is closed.
     await click();
-    await until(() => JSON.stringify(lastView().view).includes('is closed; a closed incident is not changed') ? true : undefined);
+    await until('the closed-incident answer', () => JSON.stringify(lastView().view).includes('is closed; a closed incident is not changed') ? true : undefined, 15_000, 50);
   });
 
   test('someone without a role on the client, or an unknown client: refused in the modal, nothing recorded', async () => {
     const before = (await listIncidents(bot.pool)).length;
     await bot.slash('incident demo', { user: 'U0NOBODY' });
-    await until(() => JSON.stringify(lastView().view).includes('Nothing was done') ? true : undefined);
+    await until('the nothing-was-done answer', () => JSON.stringify(lastView().view).includes('Nothing was done') ? true : undefined, 15_000, 50);
     await bot.slash('incident nope', { user: 'U0OPER' });
-    await until(() => /there is no client \\"nope\\"/.test(JSON.stringify(lastView().view)) ? true : undefined);
+    await until('the unknown-client answer', () => /there is no client \\"nope\\"/.test(JSON.stringify(lastView().view)) ? true : undefined, 15_000, 50);
     // A forged submission for another team's client is refused after the ack too.
     await sendSigned(bot.eventsUrl, viewSubmission({ userId: 'U0NOBODY', view: { id: 'V0FORGED', callback_id: 'incident_modal', private_metadata: JSON.stringify({ client: 'demo' }) }, values: { description: text('x'), severity: { value: { selected_option: { value: 'S2' } } } } }));
     await idle();

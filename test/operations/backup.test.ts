@@ -19,6 +19,7 @@ import { listRuns } from '../../src/store/runs.js';
 import { listAudit } from '../../src/store/audit.js';
 import { runProgram } from '../../src/core/run-program.js';
 import type { Config } from '../../src/config/schema.js';
+import { processes } from '../helpers/processes.js';
 
 let state: TestDatabase;
 let src: TestDatabase;
@@ -301,12 +302,7 @@ describe('runBackup: faults', () => {
         let size = 0;
         try { size = partial ? statSync(partial).size : 0; } catch { /* renamed meanwhile */ }
         if (size < 64 * 1024) continue;
-        for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-          let cmd = '';
-          try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-          // /usr/bin/pg_dump is Debian's pg_wrapper, which execs /usr/lib/postgresql/N/bin/pg_dump
-          if (/(^|\/)pg_dump$/.test(cmd.split('\0')[0]!) && cmd.includes(big.name)) { process.kill(Number(pid), 'SIGKILL'); killed = true; }
-        }
+        for (const pid of processes('pg_dump', big.name)) { process.kill(pid, 'SIGKILL'); killed = true; }
       }
     })();
     const o = await withCtx(config, (ctx) => runBackup(ctx, { client: 'demo', actor: 'alice', trigger: 'cli', notify: false }));

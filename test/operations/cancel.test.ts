@@ -4,12 +4,13 @@
  * ends `interrupted`. Real PostgreSQL and local storage.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runBackup } from '../../src/operations/backup.js';
+import { processes } from '../helpers/processes.js';
 import { createTestDatabase, withPg, type TestDatabase } from '../helpers/db.js';
 import { testConfig } from '../helpers/config.js';
 import { testContext, type TestContext } from '../helpers/context.js';
@@ -22,17 +23,6 @@ function walk(d: string): string[] {
   let entries;
   try { entries = readdirSync(d, { withFileTypes: true }); } catch { return []; }
   for (const e of entries) out = e.isDirectory() ? [...out, ...walk(join(d, e.name))] : [...out, join(d, e.name)];
-  return out;
-}
-/** Pids of running programs named `name` whose command line mentions `needle`. */
-function processes(name: string, needle: string): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let cmd = '';
-    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    const argv = cmd.split('\0');
-    if (new RegExp(`(^|/)${name}$`).test(argv[0]!) && cmd.includes(needle)) out.push(Number(pid));
-  }
   return out;
 }
 
